@@ -1,0 +1,23 @@
+"""glassrs — structure, dynamics and elasticity of glass-forming liquids.
+
+Rust core (rayon, GIL released) with a Polars interface. Reduced units of the model
+throughout (σ_AA, ε_AA, m, k_B = 1). See SPEC.md for every definition.
+
+>>> import glassrs as gr
+>>> traj = gr.read("run.lammpstrj")
+>>> gr.neighbors(traj[0], r_max=2.5)
+"""
+
+from glassrs import tables as _tables  # registers the ``df.glass`` namespace
+from glassrs._core import __version__
+from glassrs.box import Box
+from glassrs.errors import ConvergenceError, FormatError
+from glassrs.io import read
+from glassrs.neighbors import neighbors
+from glassrs.tables import params, read_parquet, write_parquet
+from glassrs.trajectory import Frame, Trajectory
+
+__all__ = [
+    "Box", "ConvergenceError", "FormatError", "Frame", "Trajectory", "__version__", "neighbors",
+    "params", "read", "read_parquet", "write_parquet",
+]

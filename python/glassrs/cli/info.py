@@ -1,0 +1,41 @@
+"""``python -m glassrs info TRAJ``: a summary of a trajectory."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("info", help="summarise a trajectory (frames, N, species, box, density, times)",
+                       description="Print a summary of a trajectory file: frames, particles, species counts, "
+                                   "box, density, time span and the columns found.")
+    p.add_argument("trajectory", help="LAMMPS dump, GSD or extended XYZ file")
+    p.add_argument("--dt", type=float, default=None, help="MD timestep (time units) to convert steps to times")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    import glassrs as gr
+
+    traj = gr.read(args.trajectory, dt=args.dt)
+    f = traj[0]
+    t = Table(title=f"glassrs info: {args.trajectory}", show_header=False)
+    t.add_row("frames", str(len(traj)))
+    t.add_row("particles", str(f.n_particles))
+    t.add_row("species", ", ".join(f"{s}: {n}" for s, n in f.counts().items()))
+    b = f.box
+    t.add_row("box", repr(b))
+    t.add_row("volume", f"{b.volume:.6g}")
+    t.add_row("density N/V", f"{f.density:.6g}")
+    times = traj.times
+    t.add_row("time span", f"{times[0]:.6g} … {times[-1]:.6g} ({len(times)} frames)")
+    cols = getattr(traj._source, "columns", None)
+    if cols:
+        t.add_row("columns", " ".join(cols))
+    flags = [name for name in ("unwrapped", "images", "velocities") if getattr(f, name) is not None]
+    t.add_row("per-particle data", ", ".join(["positions"] + flags))
+    Console().print(t)
+    return 0

@@ -1,0 +1,286 @@
+"""Frames and trajectories: the in-memory data model every kernel consumes.
+
+A :class:`Trajectory` is a sequence of :class:`Frame` objects sharing one particle set
+(same N, same species, same order — sorted by particle id). Readers (``glassrs.read``)
+return lazy trajectories that load a frame only when it is indexed; ``Trajectory.from_frames``
+wraps frames already in memory (the MD engine, tests).
+
+Units are the reduced units of the model: positions in σ, times in τ = σ√(m/ε).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Protocol, Sequence
+
+import numpy as np
+
+from glassrs.box import Box
+
+
+@dataclass
+class Frame:
+    """One configuration.
+
+    Attributes
+    ----------
+    positions : (N, 3) float64 — coordinates as stored in the file (wrapped or not).
+    types : (N,) int64 — species index into ``species``.
+    box : Box
+    species : tuple[str, ...] — species names, index ↔ name.
+    step : int | None — MD timestep, if known.
+    time : float | None — physical time (step × dt, or as stored).
+    ids : (N,) int64 | None — particle ids (frames are sorted by id).
+    images : (N, 3) int64 | None — periodic image flags, if the file had them.
+    unwrapped : (N, 3) float64 | None — unwrapped coordinates, if the file had them (xu …).
+    velocities : (N, 3) float64 | None
+    """
+
+    positions: np.ndarray
+    types: np.ndarray
+    box: Box
+    species: tuple[str, ...]
+    step: int | None = None
+    time: float | None = None
+    ids: np.ndarray | None = None
+    images: np.ndarray | None = None
+    unwrapped: np.ndarray | None = None
+    velocities: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.positions = np.ascontiguousarray(self.positions, dtype=np.float64)
+        if self.positions.ndim != 2 or self.positions.shape[1] != 3:
+            raise ValueError(f"positions must have shape (N, 3), got {self.positions.shape}")
+        n = self.positions.shape[0]
+        self.types = np.ascontiguousarray(self.types, dtype=np.int64)
+        if self.types.shape != (n,):
+            raise ValueError(f"types must have shape ({n},), got {self.types.shape}")
+        self.species = tuple(str(s) for s in self.species)
+        if n and (self.types.min() < 0 or self.types.max() >= len(self.species)):
+            raise ValueError(
+                f"species index out of range: types span {self.types.min()}..{self.types.max()} "
+                f"but species are {list(self.species)}")
+        for name in ("images", "unwrapped", "velocities"):
+            v = getattr(self, name)
+            if v is not None:
+                v = np.ascontiguousarray(v, dtype=np.int64 if name == "images" else np.float64)
+                if v.shape != (n, 3):
+                    raise ValueError(f"{name} must have shape ({n}, 3), got {v.shape}")
+                setattr(self, name, v)
+
+    @property
+    def n_particles(self) -> int:
+        return int(self.positions.shape[0])
+
+    @property
+    def density(self) -> float:
+        """Number density N/V (σ⁻³)."""
+        return self.n_particles / self.box.volume
+
+    def unwrapped_positions(self) -> np.ndarray | None:
+        """Unwrapped coordinates from the file (xu) or from image flags; None if neither."""
+        if self.unwrapped is not None:
+            return self.unwrapped
+        if self.images is not None:
+            return self.positions + self.images @ self.box.matrix.T
+        return None
+
+    def counts(self) -> dict[str, int]:
+        """Particles per species."""
+        c = np.bincount(self.types, minlength=len(self.species))
+        return {s: int(k) for s, k in zip(self.species, c)}
+
+
+class FrameSource(Protocol):
+    """What a reader provides to :class:`Trajectory`: a frame count and random access."""
+
+    path: str | None
+
+    def __len__(self) -> int: ...
+
+    def load(self, k: int) -> Frame: ...
+
+
+class MemorySource:
+    def __init__(self, frames: Sequence[Frame]):
+        self.frames = list(frames)
+        self.path = None
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def load(self, k: int) -> Frame:
+        return self.frames[k]
+
+
+class Trajectory:
+    """A sequence of frames of one particle set; lazy when backed by a file.
+
+    ``len(traj)``, ``traj[k]`` (a :class:`Frame`), ``traj[a:b:c]`` / ``traj[[...]]``
+    (a view), iteration. ``times`` are in the model's time unit: ``step × dt`` when the
+    source stores steps and ``dt`` is known, else the stored time, else the frame index.
+    """
+
+    def __init__(self, source: FrameSource, indices: np.ndarray | None = None, *, dt: float | None = None,
+                 species: Sequence[str] | None = None):
+        self._source = source
+        self._idx = np.arange(len(source)) if indices is None else np.asarray(indices, dtype=np.int64)
+        self.dt = dt
+        self._species_override = tuple(species) if species is not None else None
+        if len(self._idx) == 0:
+            raise ValueError(f"trajectory {getattr(source, 'path', None) or '<memory>'} has no frames")
+        self._first: Frame | None = None
+
+    @classmethod
+    def from_frames(cls, frames: Sequence[Frame], *, dt: float | None = None) -> "Trajectory":
+        """Wrap frames already in memory. All frames must have the same N and species."""
+        frames = list(frames)
+        if not frames:
+            raise ValueError("from_frames needs at least one frame")
+        n0, sp0 = frames[0].n_particles, frames[0].species
+        for k, f in enumerate(frames):
+            if f.n_particles != n0:
+                raise ValueError(f"frame {k} has {f.n_particles} particles, frame 0 has {n0}")
+            if f.species != sp0:
+                raise ValueError(f"frame {k} has species {f.species}, frame 0 has {sp0}")
+        return cls(MemorySource(frames), dt=dt)
+
+    # -- sequence protocol --------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._idx)
+
+    def __getitem__(self, k):
+        if isinstance(k, (int, np.integer)):
+            kk = int(k)
+            if kk < 0:
+                kk += len(self)
+            if not 0 <= kk < len(self):
+                raise IndexError(f"frame {k} out of range for a trajectory of {len(self)} frames")
+            return self._frame(int(self._idx[kk]))
+        if isinstance(k, slice):
+            idx = self._idx[k]
+        else:
+            idx = self._idx[np.asarray(k)]
+        return Trajectory(self._source, idx, dt=self.dt, species=self._species_override)
+
+    def __iter__(self) -> Iterator[Frame]:
+        for k in range(len(self)):
+            yield self[k]
+
+    def _frame(self, raw: int) -> Frame:
+        f = self._source.load(raw)
+        if self._species_override is not None and f.species != self._species_override:
+            if len(self._species_override) < int(f.types.max(initial=-1)) + 1:
+                raise ValueError(f"species override {self._species_override} has fewer names than the "
+                                 f"{int(f.types.max()) + 1} types in the file")
+            f.species = self._species_override
+        if self.dt is not None and f.step is not None:
+            f.time = f.step * self.dt
+        return f
+
+    # -- summary properties -------------------------------------------------------------
+    @property
+    def path(self) -> str | None:
+        return getattr(self._source, "path", None)
+
+    @property
+    def first(self) -> Frame:
+        if self._first is None:
+            self._first = self[0]
+        return self._first
+
+    @property
+    def n_particles(self) -> int:
+        return self.first.n_particles
+
+    @property
+    def species(self) -> tuple[str, ...]:
+        return self.first.species
+
+    @property
+    def types(self) -> np.ndarray:
+        return self.first.types
+
+    @property
+    def box(self) -> Box:
+        """Box of the first frame."""
+        return self.first.box
+
+    @property
+    def steps(self) -> np.ndarray:
+        """Timesteps (int64); −1 where unknown."""
+        steps = getattr(self._source, "steps", None)
+        if steps is not None:
+            return np.asarray(steps, dtype=np.int64)[self._idx]
+        return np.array([(-1 if f.step is None else f.step) for f in self], dtype=np.int64)
+
+    @property
+    def times(self) -> np.ndarray:
+        """Frame times (float64, model time units)."""
+        out = np.empty(len(self))
+        steps = self.steps
+        if self.dt is not None and np.all(steps >= 0):
+            return steps * float(self.dt)
+        for k, f in enumerate(self):
+            out[k] = f.time if f.time is not None else (f.step if f.step is not None else k)
+        return out
+
+    # -- bulk arrays ---------------------------------------------------------------------
+    def positions(self) -> np.ndarray:
+        """Stored positions of every frame, (F, N, 3) float64."""
+        return np.stack([f.positions for f in self])
+
+    def unwrapped(self) -> np.ndarray:
+        """Unwrapped positions (F, N, 3) following SPEC §3: ``xu`` columns, else image flags,
+        else accumulated minimum-image steps between consecutive frames — the last raises
+        ``ValueError`` if any particle moves more than half a box height between frames."""
+        frames = list(self)
+        direct = [f.unwrapped_positions() for f in frames]
+        if all(d is not None for d in direct):
+            return np.stack(direct)
+        out = np.empty((len(frames), frames[0].n_particles, 3))
+        out[0] = direct[0] if direct[0] is not None else frames[0].positions
+        for k in range(1, len(frames)):
+            f0, f1 = frames[k - 1], frames[k]
+            if f1.n_particles != f0.n_particles:
+                raise ValueError(f"{self.path or '<memory>'}: frame {k} has {f1.n_particles} particles, "
+                                 f"frame {k - 1} has {f0.n_particles}")
+            step = f1.box.min_image(f1.positions - f0.positions)
+            lim = f1.box.max_cutoff
+            dist = np.linalg.norm(step, axis=1)
+            bad = np.flatnonzero(dist > lim)
+            if bad.size:
+                i = int(bad[0])
+                raise ValueError(
+                    f"{self.path or '<memory>'}: particle {i} (and {bad.size - 1} others) moved {dist[i]:.4g} "
+                    f"between frames {k - 1} and {k}, more than half the box height ({lim:.4g}); "
+                    "the unwrapped path is ambiguous. Write unwrapped coordinates (xu yu zu) or image "
+                    "flags (ix iy iz), or dump more often.")
+            out[k] = out[k - 1] + step
+        return out
+
+    def to_polars(self):
+        """Long table: frame, step, time, particle, species, x, y, z (one row per particle×frame)."""
+        import polars as pl
+
+        from glassrs.tables import make_table
+
+        parts = []
+        times = self.times
+        steps = self.steps
+        for k, f in enumerate(self):
+            n = f.n_particles
+            parts.append(pl.DataFrame({
+                "frame": np.full(n, k, dtype=np.int64),
+                "step": np.full(n, steps[k], dtype=np.int64),
+                "time": np.full(n, times[k]),
+                "particle": np.arange(n, dtype=np.int64) if f.ids is None else f.ids,
+                "species": pl.Series(np.asarray(f.species, dtype=object)[f.types], dtype=pl.String),
+                "x": f.positions[:, 0], "y": f.positions[:, 1], "z": f.positions[:, 2],
+            }))
+        return make_table(pl.concat(parts), {"kind": "trajectory", "source": self.path})
+
+    def __repr__(self) -> str:
+        return (f"Trajectory({self.path or '<memory>'}, frames={len(self)}, N={self.n_particles}, "
+                f"species={list(self.species)})")

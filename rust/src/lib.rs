@@ -1,0 +1,15 @@
+//! glassrs core: structure, dynamics and elasticity kernels for glass-forming liquids.
+//!
+//! Kernels take plain slices (positions as `[f64; 3]`, species as `u32`, a [`simbox::SimBox`])
+//! and return plain columns; they know nothing of files, Python or Polars. The Python
+//! bindings live in [`py`] behind the `python` feature, so `cargo test` runs without Python.
+
+pub mod error;
+pub mod monitor;
+pub mod neighbors;
+pub mod simbox;
+
+#[cfg(feature = "python")]
+pub mod py;
+
+pub use error::{Error, Result};

