@@ -11,6 +11,7 @@ use crate::simbox::{SimBox, Vec3};
 
 pub mod models;
 mod neighbors;
+mod structure;
 
 pyo3::create_exception!(_core, FormatError, PyValueError, "A trajectory or input file is malformed; the message names the file, frame and line.");
 pyo3::create_exception!(_core, ConvergenceError, PyRuntimeError, "An iterative minimiser or solver did not converge.");
@@ -100,5 +101,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     models::register(m)?;
     neighbors::register(m)?;
+    structure::register(m)?;
     Ok(())
 }
