@@ -13,12 +13,13 @@ from glassrs import tables as _tables  # registers the ``df.glass`` namespace
 from glassrs._core import __version__
 from glassrs.box import Box
 from glassrs.errors import ConvergenceError, FormatError
+from glassrs.forces import forces
 from glassrs.io import read
 from glassrs.neighbors import neighbors
 from glassrs.tables import params, read_parquet, write_parquet
 from glassrs.trajectory import Frame, Trajectory
 
 __all__ = [
-    "models", "Box", "ConvergenceError", "FormatError", "Frame", "Trajectory", "__version__", "neighbors",
+    "models", "forces", "Box", "ConvergenceError", "FormatError", "Frame", "Trajectory", "__version__", "neighbors",
     "params", "read", "read_parquet", "write_parquet",
 ]
