@@ -111,7 +111,8 @@ def local_quantities(frame: gr.Frame, windows: dict, *, delta=0.09, dr=0.005, r_
             else:
                 with np.errstate(divide="ignore"):
                     c = -U[u, v] / T + gv - 1 - np.log(gv)
-            f = np.where(gv < 1e-10, 0.0, 4 * np.pi * r ** 2 * c * gv)
+            with np.errstate(invalid="ignore"):
+                f = np.where(gv < 1e-10, 0.0, 4 * np.pi * r ** 2 * c * gv)
             bphi[i] -= rho[v] * trap(f, r, lo, hi)
             with np.errstate(divide="ignore", invalid="ignore"):
                 glg = np.where(gv > 0, gv * np.log(gv), 0.0)

@@ -307,7 +307,8 @@ def sop_macro(rdf_table: pl.DataFrame, windows: Mapping, *, closure: str = "appr
                 bu = model.eval(species[u], species[v], rr)[0] / T
                 with np.errstate(divide="ignore", invalid="ignore"):
                     c = -bu + (gg - 1.0) - np.log(gg)
-            f = np.where(gg < 1e-10, 0.0, 4 * np.pi * rr ** 2 * c * gg)
+            with np.errstate(invalid="ignore"):
+                f = np.where(gg < 1e-10, 0.0, 4 * np.pi * rr ** 2 * c * gg)
             total += x[u] * x[v] * (np.trapezoid(f, rr) if len(rr) > 1 else 0.0)
     bphi = -rho * total
     return float(bphi), float(1.0 / abs(bphi))
