@@ -215,7 +215,7 @@ def find_windows(rdf_table: pl.DataFrame, *, threshold: float = 1e-3, smooth: fl
 
     r_lo: the smallest bin centre where the histogram g exceeds ``threshold`` (1e-3).
     r_hi: the first minimum of g after its first peak. To be robust to histogram noise the peak
-    and minimum are located on g smoothed by a running mean over ±``smooth`` σ: the first peak
+    and minimum are located on g smoothed with a Gaussian of width ``smooth`` σ: the first peak
     is the first local maximum above 1 with prominence ≥ ``prominence``; r_hi is the position
     of the lowest smoothed value between it and the next such peak (or the end of the table).
     Raises ``ValueError`` naming the pair if no peak is found (pass windows explicitly).
@@ -224,8 +224,9 @@ def find_windows(rdf_table: pl.DataFrame, *, threshold: float = 1e-3, smooth: fl
 
     r, g = _rdf_arrays(rdf_table)
     dr = float(r[1] - r[0]) if len(r) > 1 else 1.0
-    w = max(1, int(round(smooth / dr)))
-    kern = np.ones(2 * w + 1) / (2 * w + 1)
+    w = max(1, int(np.ceil(3 * smooth / dr)))
+    kern = np.exp(-0.5 * (np.arange(-w, w + 1) * dr / smooth) ** 2)
+    kern /= kern.sum()
     out = {}
     for name, gv in g.items():
         above = np.flatnonzero(gv > threshold)
