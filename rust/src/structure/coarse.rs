@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::{with_threads, Cells, FrameData};
+use super::{exp_neg, with_threads, Cells, FrameData};
 use crate::error::Result;
 use crate::invalid;
 
@@ -41,31 +41,43 @@ pub fn coarse_grain(
         Ok((0..n)
             .into_par_iter()
             .with_min_len(16)
-            .map(|i| {
-                let mut num = vec![0.0; nl];
-                let mut den = vec![0.0; nl];
-                if allowed(i) {
-                    for l in 0..nl {
-                        num[l] = x[i];
-                        den[l] = 1.0;
-                    }
-                }
-                cells.for_each(i, false, |j, r| {
-                    if !allowed(j) {
-                        return;
-                    }
-                    for l in 0..nl {
-                        if inv[l] > 0.0 {
-                            let w = (-r * inv[l]).exp();
-                            num[l] += w * x[j];
-                            den[l] += w;
+            .map_init(
+                || (Vec::<f64>::new(), Vec::<f64>::new()),
+                |(rb, xb), i| {
+                    rb.clear();
+                    xb.clear();
+                    cells.for_each(i, false, |j, r| {
+                        if allowed(j) {
+                            rb.push(r);
+                            xb.push(x[j]);
                         }
-                    }
-                });
-                (0..nl)
-                    .map(|l| if ls[l] == 0.0 { if allowed(i) { x[i] } else { f64::NAN } } else if den[l] > 0.0 { num[l] / den[l] } else { f64::NAN })
-                    .collect()
-            })
+                    });
+                    let self_ok = allowed(i);
+                    (0..nl)
+                        .map(|l| {
+                            if ls[l] == 0.0 {
+                                return if self_ok { x[i] } else { f64::NAN };
+                            }
+                            let (mut num, mut den) = if self_ok { (x[i], 1.0) } else { (0.0, 0.0) };
+                            // vectorisable: exp_neg is straight-line arithmetic
+                            let il = inv[l];
+                            let (mut sn, mut sd) = (0.0, 0.0);
+                            for (r, xv) in rb.iter().zip(xb.iter()) {
+                                let w = exp_neg(-r * il);
+                                sn += w * xv;
+                                sd += w;
+                            }
+                            num += sn;
+                            den += sd;
+                            if den > 0.0 {
+                                num / den
+                            } else {
+                                f64::NAN
+                            }
+                        })
+                        .collect()
+                },
+            )
             .collect())
     })?;
     let mut out = vec![0.0; nl * n];
