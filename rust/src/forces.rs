@@ -583,8 +583,8 @@ pub fn compute(pos: &[Vec3], types: &[u32], sbox: &SimBox, model: &Model, want: 
 /// A force evaluator for a moving configuration (MD, FIRE): keeps a Verlet list with a skin
 /// and rebuilds it when some particle has moved more than skin/2 since the last build.
 /// Positions passed to [`Engine::compute`] may be unwrapped; the engine handles images.
-pub struct Engine<'m> {
-    pub model: &'m Model,
+pub struct Engine {
+    pub model: Model,
     pub sbox: SimBox,
     pub types: Vec<u32>,
     pub skin: f64,
@@ -595,15 +595,17 @@ pub struct Engine<'m> {
     off: Vec<Vec3>,
     /// Internal (wrapped-at-build) positions at the last build.
     x_ref: Vec<Vec3>,
+    /// Exact positions passed to the last build.
+    x_build: Vec<Vec3>,
     internal: Vec<Vec3>,
     ws: Workspace,
     built: bool,
     pub n_builds: usize,
 }
 
-impl<'m> Engine<'m> {
+impl Engine {
     /// Validates species and box; the skin shrinks if the box cannot hold cutoff + skin.
-    pub fn new(model: &'m Model, sbox: SimBox, types: Vec<u32>, skin: f64) -> Result<Self> {
+    pub fn new(model: &Model, sbox: SimBox, types: Vec<u32>, skin: f64) -> Result<Self> {
         model.check_types(&types)?;
         let rc = model.max_cutoff();
         sbox.check_cutoff(rc, &format!("the cutoff of model '{}'", model.name))?;
@@ -614,7 +616,7 @@ impl<'m> Engine<'m> {
         let skin = skin.min((half - rc).max(0.0) * (1.0 - 1e-9));
         let n = types.len();
         Ok(Engine {
-            model,
+            model: model.clone(),
             sbox,
             types,
             skin,
@@ -622,6 +624,7 @@ impl<'m> Engine<'m> {
             list: PairList::default(),
             off: vec![[0.0; 3]; n],
             x_ref: Vec::new(),
+            x_build: Vec::new(),
             internal: vec![[0.0; 3]; n],
             ws: Workspace::default(),
             built: false,
@@ -632,6 +635,34 @@ impl<'m> Engine<'m> {
     /// Force the next call to rebuild the list.
     pub fn invalidate(&mut self) {
         self.built = false;
+    }
+
+    /// The (unwrapped) positions the current list was built from, if any. Saving them and
+    /// calling [`Engine::rebuild_from`] on restart reproduces the list exactly, which makes
+    /// restarted runs bit-identical.
+    pub fn build_positions(&self) -> Option<Vec<Vec3>> {
+        if !self.built {
+            return None;
+        }
+        Some(self.x_build.clone())
+    }
+
+    /// Build the list from the given positions now (see [`Engine::build_positions`]).
+    pub fn rebuild_from(&mut self, pos: &[Vec3]) -> Result<()> {
+        if pos.len() != self.types.len() {
+            return Err(invalid!("{} build positions but {} particles", pos.len(), self.types.len()));
+        }
+        check_positions(pos)?;
+        let (w, _) = wrap_positions(pos, &self.sbox);
+        for i in 0..pos.len() {
+            self.off[i] = [pos[i][0] - w[i][0], pos[i][1] - w[i][1], pos[i][2] - w[i][2]];
+        }
+        self.list = build_pair_list(&w, &self.sbox, self.model.max_cutoff() + self.skin)?;
+        self.x_ref = w;
+        self.x_build = pos.to_vec();
+        self.built = true;
+        self.n_builds += 1;
+        Ok(())
     }
 
     fn needs_rebuild(&self) -> bool {
@@ -659,21 +690,17 @@ impl<'m> Engine<'m> {
             *d = [x[0] - o[0], x[1] - o[1], x[2] - o[2]];
         }
         if self.needs_rebuild() {
-            check_positions(pos)?;
-            let (w, _) = wrap_positions(pos, &self.sbox);
-            for i in 0..pos.len() {
-                self.off[i] = [pos[i][0] - w[i][0], pos[i][1] - w[i][1], pos[i][2] - w[i][2]];
+            self.rebuild_from(pos)?;
+            // always x − off (not the wrapped copy) so a restart that rebuilds from saved
+            // build positions evaluates bit-identical coordinates
+            for ((x, o), d) in pos.iter().zip(&self.off).zip(self.internal.iter_mut()) {
+                *d = [x[0] - o[0], x[1] - o[1], x[2] - o[2]];
             }
-            self.list = build_pair_list(&w, &self.sbox, self.model.max_cutoff() + self.skin)?;
-            self.x_ref = w.clone();
-            self.internal = w;
-            self.built = true;
-            self.n_builds += 1;
         }
-        evaluate_chunked(&self.list, &self.internal, &self.types, self.model, want, &mut self.ws, out, self.n_chunks);
+        evaluate_chunked(&self.list, &self.internal, &self.types, &self.model, want, &mut self.ws, out, self.n_chunks);
         if !is_finite(out) {
             check_positions(pos)?;
-            return Err(diagnose_non_finite(&self.list, &self.internal, &self.types, self.model, out));
+            return Err(diagnose_non_finite(&self.list, &self.internal, &self.types, &self.model, out));
         }
         Ok(())
     }

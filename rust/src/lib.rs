@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod forces;
+pub mod md;
 pub mod minimize;
 pub mod models;
 pub mod monitor;

@@ -45,10 +45,11 @@ pub fn fire_params(kw: Option<&Bound<'_, PyDict>>) -> PyResult<FireParams> {
 
 type FireOut<'py> = (Bound<'py, PyArray2<f64>>, f64, f64, usize, usize);
 
-/// fire(positions, box, types, model, params=None, n_threads=None, progress=None)
-///   -> (positions, energy, max_force, iterations, n_evals)
+/// fire(positions, box, types, model, params=None, n_threads=None, progress=None, require_convergence=True)
+///   -> (positions, energy, max_force, iterations, n_evals). With require_convergence=False a
+///   run that stops early returns its last positions (iterations = -1 is not used; n_evals 0).
 #[pyfunction]
-#[pyo3(signature = (positions, box_matrix, types, model, params = None, n_threads = None, progress = None))]
+#[pyo3(signature = (positions, box_matrix, types, model, params = None, n_threads = None, progress = None, require_convergence = true))]
 #[allow(clippy::too_many_arguments)]
 fn fire<'py>(
     py: Python<'py>,
@@ -59,6 +60,7 @@ fn fire<'py>(
     params: Option<&Bound<'py, PyDict>>,
     n_threads: Option<usize>,
     progress: Option<Py<PyAny>>,
+    require_convergence: bool,
 ) -> PyResult<FireOut<'py>> {
     let mut pos = points(&positions, "positions")?;
     let b = simbox(&box_matrix)?;
@@ -66,8 +68,16 @@ fn fire<'py>(
     let p = fire_params(params)?;
     let mon = PyMonitor::new(progress);
     let m = &model.inner;
-    let info = py.detach(|| in_pool(n_threads, || fire_core(&mut pos, &t, &b, m, &p, &mon)))??;
-    Ok((to_array2(py, &pos), info.energy, info.max_force, info.iterations, info.n_evals))
+    let res = py.detach(|| in_pool(n_threads, || fire_core(&mut pos, &t, &b, m, &p, &mon)))?;
+    match res {
+        Ok(info) => Ok((to_array2(py, &pos), info.energy, info.max_force, info.iterations, info.n_evals)),
+        Err(crate::Error::NotConverged(_)) if !require_convergence => {
+            let r = py.detach(|| in_pool(n_threads, || crate::forces::compute(&pos, &t, &b, m, crate::forces::Want { per_particle: false, virial: false })))??;
+            let fmax = r.forces.iter().map(|f| (f[0] * f[0] + f[1] * f[1] + f[2] * f[2]).sqrt()).fold(0.0, f64::max);
+            Ok((to_array2(py, &pos), r.energy, fmax, p.max_iter, 0))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 type BatchOut<'py> = (
