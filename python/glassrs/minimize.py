@@ -52,17 +52,18 @@ def _moved(frame: Frame, new_pos: np.ndarray) -> Frame:
 
 
 def fire(frame: Frame, model: Model, *, f_tol: float = 1e-10, max_iter: int = 100_000, n_threads: int | None = None,
-         progress=None, **params) -> tuple[Frame, FireInfo]:
+         progress=None, require_convergence: bool = True, **params) -> tuple[Frame, FireInfo]:
     """Minimise ``frame`` under ``model`` with FIRE; returns (inherent-structure frame, info).
 
     ``params`` override the FIRE settings (dt, dtgrow, dtshrink, alpha0, alphashrink,
     delaystep, tmax, tmin, dmax, vdfmax, halfstepback, initialdelay, skin). ``progress`` is
     an optional callback ``(done, total)`` called every 1000 iterations (Ctrl-C stops).
-    Raises ConvergenceError if max|F| < f_tol is not reached within ``max_iter`` iterations.
+    Raises ConvergenceError if max|F| < f_tol is not reached within ``max_iter`` iterations
+    (``require_convergence=False`` returns the last positions instead, e.g. for a push-off).
     """
     types = model_types(frame, model)
     pos, e, fmax, it, ne = _core.fire(frame.positions, np.ascontiguousarray(frame.box.matrix), types, model.native,
-                                      _params(f_tol, max_iter, params), n_threads, progress)
+                                      _params(f_tol, max_iter, params), n_threads, progress, require_convergence)
     return _moved(frame, pos), FireInfo(e, e / frame.n_particles, fmax, it, ne)
 
 

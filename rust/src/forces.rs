@@ -302,15 +302,15 @@ impl<'a> Kernel<'a> {
         }
     }
 
-    /// (U, −U′/r) for species a, b at squared distance r2, or None beyond the cutoff.
+    /// (U, −U′/r) for species a, b at squared distance r2; (0, 0) beyond the cutoff.
+    /// Branch-free for LJ: in a liquid about a third of the list lies beyond r_c at random,
+    /// and a mispredicted branch costs more than evaluating the pair.
     #[inline(always)]
-    fn eval(&self, a: u32, b: u32, r2: f64) -> Option<(f64, f64)> {
+    fn eval(&self, a: u32, b: u32, r2: f64) -> (f64, f64) {
         match self {
             Kernel::Lj { n, p } => {
                 let q = unsafe { p.get_unchecked(a as usize * n + b as usize) };
-                if r2 >= q.rc2 {
-                    return None;
-                }
+                let mask = if r2 < q.rc2 { 1.0 } else { 0.0 };
                 let ir2 = 1.0 / r2;
                 let ir6 = ir2 * ir2 * ir2;
                 let mut u = ir6 * (q.c12 * ir6 - q.c6) - q.shift;
@@ -320,13 +320,13 @@ impl<'a> Kernel<'a> {
                     u -= q.dshift * (r - q.rc);
                     fr += q.dshift / r;
                 }
-                Some((u, fr))
+                (mask * u, mask * fr)
             }
             Kernel::Generic { model, rc2, n } => {
                 if r2 >= rc2[a as usize * n + b as usize] {
-                    return None;
+                    return (0.0, 0.0);
                 }
-                Some(model.pair(a, b).energy_force_r2(r2))
+                model.pair(a, b).energy_force_r2(r2)
             }
         }
     }
@@ -476,7 +476,8 @@ fn chunk_kernel(
             let xj = pos[j];
             let d = [xj[0] - xi[0] + s[0], xj[1] - xi[1] + s[1], xj[2] - xi[2] + s[2]];
             let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-            if let Some((u, fr)) = kernel.eval(ti, types[j], r2) {
+            {
+                let (u, fr) = kernel.eval(ti, types[j], r2);
                 energy += u;
                 ei += u;
                 let fx = fr * d[0];
@@ -516,6 +517,12 @@ fn chunk_kernel(
 /// Error naming the first pair with a non-finite energy or force (overlapping particles),
 /// or the first non-finite force. Called only when a result is not finite.
 fn diagnose_non_finite(list: &PairList, pos: &[Vec3], types: &[u32], model: &Model, res: &ForceResult) -> crate::Error {
+    diagnose_mapped(list, pos, types, model, res, None)
+}
+
+/// As above; `perm` maps internal indices to the caller's particle numbers.
+fn diagnose_mapped(list: &PairList, pos: &[Vec3], types: &[u32], model: &Model, res: &ForceResult, perm: Option<&[u32]>) -> crate::Error {
+    let ext = |k: usize| perm.map_or(k, |p| p[k] as usize);
     for i in 0..list.n_particles() {
         for k in list.offsets[i]..list.offsets[i + 1] {
             let j = list.j[k] as usize;
@@ -525,8 +532,9 @@ fn diagnose_non_finite(list: &PairList, pos: &[Vec3], types: &[u32], model: &Mod
             if r2 < model.cutoff(types[i], types[j]).powi(2) {
                 let (u, fr) = model.pair(types[i], types[j]).energy_force_r2(r2);
                 if !(u.is_finite() && fr.is_finite()) || r2 == 0.0 {
+                    let (a, b) = (ext(i).min(ext(j)), ext(i).max(ext(j)));
                     return invalid!(
-                        "particles {i} and {j} overlap (distance {:.3e}): the pair energy is not finite",
+                        "particles {a} and {b} overlap (distance {:.3e}): the pair energy is not finite",
                         r2.sqrt()
                     );
                 }
@@ -534,7 +542,7 @@ fn diagnose_non_finite(list: &PairList, pos: &[Vec3], types: &[u32], model: &Mod
         }
     }
     match res.forces.iter().position(|f| !f.iter().all(|v| v.is_finite())) {
-        Some(i) => invalid!("the force on particle {i} is not finite (overlapping particles?)"),
+        Some(i) => invalid!("the force on particle {} is not finite (overlapping particles?)", ext(i)),
         None => invalid!("the potential energy is not finite ({}); particles overlap too strongly", res.energy),
     }
 }
@@ -569,20 +577,48 @@ pub fn check_inputs(pos: &[Vec3], types: &[u32], sbox: &SimBox, model: &Model) -
 /// and evaluates. Errors for bad input and overlapping particles.
 pub fn compute(pos: &[Vec3], types: &[u32], sbox: &SimBox, model: &Model, want: Want) -> Result<ForceResult> {
     check_inputs(pos, types, sbox, model)?;
-    let (w, _) = wrap_positions(pos, sbox);
     // a hair beyond the cutoff so no pair at r < r_c is lost to rounding in the binning
-    let r_list = (model.max_cutoff() * (1.0 + 1e-9)).min(0.5 * sbox.min_height());
-    let list = build_pair_list(&w, sbox, r_list)?;
+    let mut eng = Engine::new(model, sbox.clone(), types.to_vec(), 1e-9 * model.max_cutoff())?;
     let mut out = ForceResult::default();
-    let mut ws = Workspace::default();
-    evaluate_into(&list, &w, types, model, want, &mut ws, &mut out);
-    check_finite(&list, &w, types, model, &out)?;
+    eng.compute(pos, want, &mut out)?;
     Ok(out)
+}
+
+/// Stable counting sort of particles by a cell grid (cells ≈ `cell` wide): returns the
+/// order (internal index → particle) that keeps neighbours close in memory.
+fn spatial_order(w: &[Vec3], sbox: &SimBox, cell: f64) -> Vec<u32> {
+    let h = sbox.heights();
+    let ncap = ((w.len() as f64).cbrt().ceil() as usize).max(1) * 2;
+    let nc = [0, 1, 2].map(|k| ((h[k] / cell).floor() as usize).clamp(1, ncap));
+    let key: Vec<usize> = w
+        .iter()
+        .map(|x| {
+            let s = sbox.to_fractional(x);
+            let c = [0, 1, 2].map(|k| ((s[k].clamp(0.0, 1.0) * nc[k] as f64) as usize).min(nc[k] - 1));
+            (c[0] * nc[1] + c[1]) * nc[2] + c[2]
+        })
+        .collect();
+    let mut start = vec![0usize; nc[0] * nc[1] * nc[2] + 1];
+    for &k in &key {
+        start[k + 1] += 1;
+    }
+    for c in 1..start.len() {
+        start[c] += start[c - 1];
+    }
+    let mut order = vec![0u32; w.len()];
+    for (i, &k) in key.iter().enumerate() {
+        order[start[k]] = i as u32;
+        start[k] += 1;
+    }
+    order
 }
 
 /// A force evaluator for a moving configuration (MD, FIRE): keeps a Verlet list with a skin
 /// and rebuilds it when some particle has moved more than skin/2 since the last build.
 /// Positions passed to [`Engine::compute`] may be unwrapped; the engine handles images.
+/// Internally particles are kept in a spatially sorted order (re-sorted at every rebuild,
+/// like LAMMPS `atom_modify sort`), which keeps the pair loop cache-friendly; results are
+/// returned in the caller's order.
 pub struct Engine {
     pub model: Model,
     pub sbox: SimBox,
@@ -591,13 +627,17 @@ pub struct Engine {
     /// Chunks for the force loop (0 → one per rayon thread, 1 → serial).
     pub n_chunks: usize,
     list: PairList,
-    /// Box translation removed from each particle at the last build (x_internal = x − off).
+    /// Internal index → caller's particle index.
+    perm: Vec<u32>,
+    types_int: Vec<u32>,
+    /// Box translation removed from each (internal) particle at the last build.
     off: Vec<Vec3>,
     /// Internal (wrapped-at-build) positions at the last build.
     x_ref: Vec<Vec3>,
-    /// Exact positions passed to the last build.
+    /// Exact positions passed to the last build (caller's order).
     x_build: Vec<Vec3>,
     internal: Vec<Vec3>,
+    res_int: ForceResult,
     ws: Workspace,
     built: bool,
     pub n_builds: usize,
@@ -622,10 +662,13 @@ impl Engine {
             skin,
             n_chunks: 0,
             list: PairList::default(),
+            perm: (0..n as u32).collect(),
+            types_int: vec![0; n],
             off: vec![[0.0; 3]; n],
             x_ref: Vec::new(),
             x_build: Vec::new(),
             internal: vec![[0.0; 3]; n],
+            res_int: ForceResult::default(),
             ws: Workspace::default(),
             built: false,
             n_builds: 0,
@@ -654,11 +697,18 @@ impl Engine {
         }
         check_positions(pos)?;
         let (w, _) = wrap_positions(pos, &self.sbox);
-        for i in 0..pos.len() {
-            self.off[i] = [pos[i][0] - w[i][0], pos[i][1] - w[i][1], pos[i][2] - w[i][2]];
+        let r_list = self.model.max_cutoff() + self.skin;
+        self.perm = spatial_order(&w, &self.sbox, 0.5 * r_list);
+        let n = pos.len();
+        let mut ws = Vec::with_capacity(n);
+        for k in 0..n {
+            let i = self.perm[k] as usize;
+            self.off[k] = [pos[i][0] - w[i][0], pos[i][1] - w[i][1], pos[i][2] - w[i][2]];
+            self.types_int[k] = self.types[i];
+            ws.push(w[i]);
         }
-        self.list = build_pair_list(&w, &self.sbox, self.model.max_cutoff() + self.skin)?;
-        self.x_ref = w;
+        self.list = build_pair_list(&ws, &self.sbox, r_list)?;
+        self.x_ref = ws;
         self.x_build = pos.to_vec();
         self.built = true;
         self.n_builds += 1;
@@ -674,10 +724,17 @@ impl Engine {
             let d = [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
             d[0] * d[0] + d[1] * d[1] + d[2] * d[2] > lim2
         };
-        if self.n_chunks == 1 {
+        if self.n_chunks == 1 || self.internal.len() < 20_000 {
             self.internal.iter().zip(&self.x_ref).any(over)
         } else {
-            self.internal.par_iter().zip(self.x_ref.par_iter()).with_min_len(1024).any(over)
+            self.internal.par_iter().zip(self.x_ref.par_iter()).with_min_len(4096).any(over)
+        }
+    }
+
+    fn gather(&mut self, pos: &[Vec3]) {
+        for ((d, &i), o) in self.internal.iter_mut().zip(&self.perm).zip(&self.off) {
+            let x = pos[i as usize];
+            *d = [x[0] - o[0], x[1] - o[1], x[2] - o[2]];
         }
     }
 
@@ -686,21 +743,33 @@ impl Engine {
         if pos.len() != self.types.len() {
             return Err(invalid!("{} positions but the engine was set up for {} particles", pos.len(), self.types.len()));
         }
-        for ((x, o), d) in pos.iter().zip(&self.off).zip(self.internal.iter_mut()) {
-            *d = [x[0] - o[0], x[1] - o[1], x[2] - o[2]];
+        if self.built {
+            self.gather(pos);
         }
         if self.needs_rebuild() {
             self.rebuild_from(pos)?;
             // always x − off (not the wrapped copy) so a restart that rebuilds from saved
             // build positions evaluates bit-identical coordinates
-            for ((x, o), d) in pos.iter().zip(&self.off).zip(self.internal.iter_mut()) {
-                *d = [x[0] - o[0], x[1] - o[1], x[2] - o[2]];
-            }
+            self.gather(pos);
         }
-        evaluate_chunked(&self.list, &self.internal, &self.types, &self.model, want, &mut self.ws, out, self.n_chunks);
-        if !is_finite(out) {
+        evaluate_chunked(&self.list, &self.internal, &self.types_int, &self.model, want, &mut self.ws, &mut self.res_int, self.n_chunks);
+        if !is_finite(&self.res_int) {
             check_positions(pos)?;
-            return Err(diagnose_non_finite(&self.list, &self.internal, &self.types, &self.model, out));
+            return Err(diagnose_mapped(&self.list, &self.internal, &self.types_int, &self.model, &self.res_int, Some(&self.perm)));
+        }
+        let n = pos.len();
+        out.energy = self.res_int.energy;
+        out.virial = self.res_int.virial;
+        out.forces.resize(n, [0.0; 3]);
+        for (k, &i) in self.perm.iter().enumerate() {
+            out.forces[i as usize] = self.res_int.forces[k];
+        }
+        out.per_particle.clear();
+        if want.per_particle {
+            out.per_particle.resize(n, 0.0);
+            for (k, &i) in self.perm.iter().enumerate() {
+                out.per_particle[i as usize] = self.res_int.per_particle[k];
+            }
         }
         Ok(())
     }
@@ -901,6 +970,16 @@ mod perf {
             pos.push([(i as f64 + 0.5) * a, (j as f64 + 0.5) * a, (k as f64 + 0.5) * a]);
         }}}
         let types: Vec<u32> = (0..n).map(|i| (i % 5 == 2) as u32).collect();
+        // random order + jitter, as in a liquid
+        let mut st = 99u64;
+        let mut rnd = || { st = st.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); ((st >> 11) as f64) / ((1u64 << 53) as f64) };
+        for k in (1..n).rev() {
+            let j = (rnd() * (k + 1) as f64) as usize;
+            pos.swap(k, j.min(k));
+        }
+        if std::env::var("JITTER").is_ok() {
+            for x in pos.iter_mut() { for v in x.iter_mut() { *v += 0.3 * (rnd() - 0.5); } }
+        }
         let model = Model::kob_andersen();
         let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
         pool.install(|| {
@@ -917,6 +996,13 @@ mod perf {
             let t = std::time::Instant::now();
             for _ in 0..200 { evaluate_chunked(&list, &w, &types, &model, Want { per_particle: true, virial: true }, &mut ws, &mut out, 1); }
             println!("eval full: {:?}", t.elapsed() / 200);
+            let mut eng = Engine::new(&model, sbox.clone(), types.clone(), 0.3).unwrap();
+            let t = std::time::Instant::now();
+            for _ in 0..20 { eng.invalidate(); eng.compute(&pos, Want { per_particle: false, virial: false }, &mut out).unwrap(); }
+            println!("engine build+eval: {:?}", t.elapsed() / 20);
+            let t = std::time::Instant::now();
+            for _ in 0..200 { eng.compute(&pos, Want { per_particle: false, virial: false }, &mut out).unwrap(); }
+            println!("engine eval (sorted): {:?}", t.elapsed() / 200);
         });
     }
 }
