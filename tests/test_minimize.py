@@ -16,7 +16,8 @@ def test_fire_converges_and_forces_vanish():
     g, info = gr.minimize.fire(f, m)
     assert info.max_force < 1e-10 and info.iterations > 0
     res = gr.forces(g, m)
-    assert np.linalg.norm(res.forces, axis=1).max() < 1e-10
+    # an independent re-evaluation sums pairs in another order: ~1e-12 round-off on forces
+    assert np.linalg.norm(res.forces, axis=1).max() < 1e-10 + 2e-12
     assert res.energy == pytest.approx(info.energy, rel=1e-13)
     assert info.energy < e0
     # already minimal: zero iterations
