@@ -6,6 +6,8 @@
 
 pub mod error;
 pub mod forces;
+pub mod md;
+pub mod minimize;
 pub mod models;
 pub mod monitor;
 pub mod neighbors;

@@ -10,6 +10,8 @@ use crate::monitor::Monitor;
 use crate::simbox::{SimBox, Vec3};
 
 pub mod forces;
+mod md;
+mod minimize;
 pub mod models;
 mod neighbors;
 mod structure;
@@ -101,6 +103,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConvergenceError", m.py().get_type::<ConvergenceError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     forces::register(m)?;
+    md::register(m)?;
+    minimize::register(m)?;
     models::register(m)?;
     neighbors::register(m)?;
     structure::register(m)?;
