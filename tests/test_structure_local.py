@@ -183,7 +183,8 @@ def test_local_windows_auto_and_sop_macro_reference(fcc_frame):
             U = KA.eval(u, v, r)[0]
             with np.errstate(divide="ignore", invalid="ignore"):
                 c = -U / 0.7 + gg - 1 - np.log(gg)
-            fr = np.where(gg < 1e-10, 0, 4 * np.pi * r ** 2 * c * gg)
+            with np.errstate(invalid="ignore"):
+                fr = np.where(gg < 1e-10, 0, 4 * np.pi * r ** 2 * c * gg)
             total += x[u] * x[v] * trap(fr, r, *w[f"{'AB'[u]}-{'AB'[v]}"])
     assert abs(p["beta_Phi_macro"] - (-rho * total)) < 1e-10 * abs(total * rho)
     assert abs(p["sop_macro"] - 1 / abs(rho * total)) < 1e-10 / abs(rho * total)
