@@ -574,7 +574,8 @@ def van_hove(traj: Trajectory, lags: Sequence[float] | float | None = None, *, b
                 continue
             es = edges[j][s]
             shell = (4 / 3 * np.pi * (es[1:] ** 3 - es[:-1] ** 3)) if dim == 3 else np.pi * (es[1:] ** 2 - es[:-1] ** 2)
-            gs = hists[j][s] / (len(pairs) * counts[s] * shell)
+            with np.errstate(divide="ignore", invalid="ignore"):  # lag 0: all |Δr| = 0, G_s is a δ at 0
+                gs = hists[j][s] / (len(pairs) * counts[s] * shell)
             rows.append(pl.DataFrame({"species": name, "lag": lag, "n_origins": len(pairs), "r_lo": es[:-1],
                                       "r_hi": es[1:], "r": 0.5 * (es[1:] + es[:-1]), "gs": gs}))
     return make_table(pl.concat(rows), {"kind": "van_hove", "bins": bins, "r_max": r_max, "dim": dim,
