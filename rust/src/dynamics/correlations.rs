@@ -27,6 +27,25 @@ use crate::simbox::Vec3;
 
 pub const N_COLS: usize = 4;
 
+/// Dot product with four independent partial sums (breaks the floating-point add latency
+/// chain; the order is fixed, so results are deterministic).
+#[inline]
+fn dot(x: &[f64], y: &[f64]) -> f64 {
+    let mut s4 = [0.0f64; 4];
+    let (xc, yc) = (x.chunks_exact(4), y.chunks_exact(4));
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (a, b) in xc.zip(yc) {
+        for l in 0..4 {
+            s4[l] += a[l] * b[l];
+        }
+    }
+    let mut s = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+    for (a, b) in xr.iter().zip(yr) {
+        s += a * b;
+    }
+    s
+}
+
 /// Parameters of [`pair_sums`].
 #[derive(Debug, Clone)]
 pub struct CorrParams {
@@ -78,34 +97,68 @@ pub fn pair_sums(
         });
         monitor.progress(0, pairs.len())?;
     }
-    let total = pairs.len();
+    // Cache blocking: particles in blocks whose data over all frames fit in ~1 MB, pairs in
+    // parallel inside a block. Each pair still sums its particles in index order.
+    let per_particle = n_frames * (24 + 8 * w);
+    let pblock_n = (1usize << 20).checked_div(per_particle).unwrap_or(n).clamp(8, n.max(8));
+    let n_pblocks = n.div_ceil(pblock_n);
+    let total = pairs.len() * n_pblocks;
     let mut done = 0;
-    for (pblock, oblock) in pairs.chunks(BLOCK).zip(out.chunks_mut(BLOCK * stride)) {
-        pblock.par_iter().zip(oblock.par_chunks_mut(stride)).for_each(|(pair, acc)| {
-            let o = pair[0] as usize * n;
-            let t = pair[1] as usize * n;
-            for i in 0..n {
-                let (a, b) = (&pos[o + i], &pos[t + i]);
-                let d = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-                let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-                let ov = if r2 <= a2 { 1.0 } else { 0.0 };
-                let fs = if nk == 0 {
-                    0.0
+    for b0 in (0..n).step_by(pblock_n) {
+        let b1 = (b0 + pblock_n).min(n);
+        for (pblock, oblock) in pairs.chunks(BLOCK).zip(out.chunks_mut(BLOCK * stride)) {
+            pblock.par_iter().zip(oblock.par_chunks_mut(stride)).for_each(|(pair, acc)| {
+                let o = pair[0] as usize * n;
+                let t = pair[1] as usize * n;
+                let po = &pos[o + b0..o + b1];
+                let pt = &pos[t + b0..t + b1];
+                let sp = &species[b0..b1];
+                // local accumulators (stack when the selections fit), added to `acc` once per block
+                let mut stack = [0.0f64; 64];
+                let mut heap;
+                let loc: &mut [f64] = if stride <= 64 {
+                    &mut stack[..stride]
                 } else {
-                    let x = &cs[(o + i) * w..(o + i + 1) * w];
-                    let y = &cs[(t + i) * w..(t + i + 1) * w];
-                    x.iter().zip(y).map(|(p, q)| p * q).sum::<f64>() * inv_nk
+                    heap = vec![0.0; stride];
+                    &mut heap
                 };
-                let vals = [r2, r2 * r2, ov, fs];
-                let s = 1 + species[i] as usize;
-                for c in 0..N_COLS {
-                    acc[c] += vals[c];
-                    acc[s * N_COLS + c] += vals[c];
+                let mut all = [0.0f64; N_COLS];
+                if nk == 0 {
+                    for ((a, b), &s) in po.iter().zip(pt).zip(sp) {
+                        let d = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+                        let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                        let ov = if r2 <= a2 { 1.0 } else { 0.0 };
+                        let vals = [r2, r2 * r2, ov, 0.0];
+                        let l = &mut loc[(1 + s as usize) * N_COLS..(2 + s as usize) * N_COLS];
+                        for c in 0..N_COLS {
+                            all[c] += vals[c];
+                            l[c] += vals[c];
+                        }
+                    }
+                } else {
+                    let co = cs[(o + b0) * w..(o + b1) * w].chunks_exact(w);
+                    let ct = cs[(t + b0) * w..(t + b1) * w].chunks_exact(w);
+                    for ((((a, b), &s), x), y) in po.iter().zip(pt).zip(sp).zip(co).zip(ct) {
+                        let d = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+                        let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                        let ov = if r2 <= a2 { 1.0 } else { 0.0 };
+                        let fs = dot(x, y) * inv_nk;
+                        let vals = [r2, r2 * r2, ov, fs];
+                        let l = &mut loc[(1 + s as usize) * N_COLS..(2 + s as usize) * N_COLS];
+                        for c in 0..N_COLS {
+                            all[c] += vals[c];
+                            l[c] += vals[c];
+                        }
+                    }
                 }
-            }
-        });
-        done += pblock.len();
-        monitor.progress(done, total)?;
+                loc[..N_COLS].copy_from_slice(&all);
+                for (x, y) in acc.iter_mut().zip(loc.iter()) {
+                    *x += y;
+                }
+            });
+            done += pblock.len();
+            monitor.progress(done, total)?;
+        }
     }
     Ok(out)
 }
