@@ -284,3 +284,45 @@ def test_bad_input_messages():
         D.correlations(traj, origins=[7], kvectors=NOK)
     with pytest.raises(ValueError, match="overlap cutoff"):
         D.correlations(traj, a=-1.0, kvectors=NOK)
+
+
+class _LazySource:
+    """A frame source that builds frames on demand (like a file reader) and counts loads."""
+
+    def __init__(self, traj):
+        self._frames = [traj[k] for k in range(len(traj))]
+        self.path = "lazy.dump"
+        self.loads = 0
+
+    def __len__(self):
+        return len(self._frames)
+
+    def load(self, k):
+        self.loads += 1
+        f = self._frames[k]
+        return gr.Frame(positions=f.positions.copy(), types=f.types, box=f.box, species=f.species, step=f.step)
+
+
+def test_streaming_from_lazy_source_in_bounded_chunks():
+    traj, _ = random_walk(n=64, n_frames=15, sigma=0.1, seed=13)
+    src = _LazySource(traj)
+    lazy = gr.Trajectory(src, dt=traj.dt)
+    kv = D.shell_kvectors(traj.box, 6.0, dk=0.4, nk=6)
+    ref = D.correlations(traj, kvectors=kv, progress=False)
+    # budget for ~16 particles per chunk: F × (48 + 16 n_k) bytes per particle
+    budget_mb = 16 * 15 * (48 + 16 * 6) / 2**20
+    assert len(D._chunks(64, 15, budget_mb, None, 6)) == 4
+    got = D.correlations(lazy, kvectors=kv, max_memory_mb=budget_mb, progress=False)
+    for c in ["msd", "overlap", "chi4", "fs", "alpha2"]:
+        np.testing.assert_allclose(got[c].to_numpy(), ref[c].to_numpy(), rtol=1e-12, atol=1e-15)
+    assert src.loads >= 4 * 15      # each chunk re-reads the frames instead of holding them all
+
+
+def test_interrupt_from_progress_callback():
+    traj, _ = random_walk(n=30, n_frames=40, sigma=0.1, seed=14)
+
+    def stop(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        D.correlations(traj, kvectors=NOK, progress=stop)

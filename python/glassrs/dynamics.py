@@ -392,9 +392,14 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
         if ns == 0:
             continue
         tot = np.stack([np.bincount(gid, weights=sums[:, s, col], minlength=ng) for col in range(4)], 1)
-        qp = sums[:, s, 2] / ns
-        q_mean = np.bincount(gid, weights=qp, minlength=ng) / n_orig
-        q2_mean = np.bincount(gid, weights=qp * qp, minlength=ng) / n_orig
+        # χ4 from the integer overlap counts C_p of each pair, exactly:
+        # N[⟨q²⟩ − ⟨q⟩²] = (n_o ΣC² − (ΣC)²) / (n_o² N), in Python integers (no cancellation).
+        cp = np.rint(sums[:, s, 2]).astype(np.int64)
+        s1 = np.bincount(gid, weights=cp, minlength=ng).astype(np.int64)       # exact: < 2^53
+        s2 = np.bincount(gid, weights=(cp * cp).astype(np.float64), minlength=ng).astype(np.int64)
+        chi4 = np.array([(int(no) * int(b) - int(a) * int(a)) / (int(no) * int(no) * ns)
+                         for no, a, b in zip(n_orig, s1, s2)], dtype=np.float64)
+        q_mean = s1 / (n_orig * ns)
         norm = n_orig * ns
         msd = tot[:, 0] / norm
         m4 = tot[:, 1] / norm
@@ -408,7 +413,7 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
                 a2 = np.bincount(gid, weights=rp, minlength=ng) / n_orig
         frames.append(pl.DataFrame({
             "species": [name] * ng, "lag": gtimes, "n_origins": n_orig, "msd": msd, "overlap": q_mean,
-            "chi4": ns * (q2_mean - q_mean * q_mean), "fs": tot[:, 3] / norm, "alpha2": a2,
+            "chi4": chi4, "fs": tot[:, 3] / norm, "alpha2": a2,
         }))
     df = pl.concat(frames)
     kn = np.linalg.norm(kvectors, axis=1)
