@@ -5,6 +5,7 @@
 //! bindings live in [`py`] behind the `python` feature, so `cargo test` runs without Python.
 
 pub mod error;
+pub mod io;
 pub mod models;
 pub mod monitor;
 pub mod neighbors;

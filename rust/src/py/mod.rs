@@ -10,6 +10,7 @@ use crate::monitor::Monitor;
 use crate::simbox::{SimBox, Vec3};
 
 pub mod models;
+mod io;
 mod neighbors;
 
 pyo3::create_exception!(_core, FormatError, PyValueError, "A trajectory or input file is malformed; the message names the file, frame and line.");
@@ -99,6 +100,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConvergenceError", m.py().get_type::<ConvergenceError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     models::register(m)?;
+    io::register(m)?;
     neighbors::register(m)?;
     Ok(())
 }
