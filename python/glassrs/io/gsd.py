@@ -107,8 +107,9 @@ def write_gsd(path: str | os.PathLike, data, *, precision: str = "single") -> No
     ``data``: a Trajectory, a Frame or an iterable of Frames. Positions are wrapped into the
     box centred on the origin (HOOMD convention) with image flags keeping the unwrapped
     path (when the frames carry unwrapped coordinates or images); species names become GSD
-    types. ``precision="double"`` keeps float64 positions (readable by gsd ≥ 4); the default
-    "single" is what HOOMD-blue itself writes. Boxes not in LAMMPS/HOOMD restricted form are
+    types. ``precision="double"`` keeps float64 positions and velocities (readable by gsd ≥ 4);
+    the default "single" is what HOOMD-blue itself writes. The box is always stored in single
+    precision (``gsd.hoomd`` casts it), so box vectors carry a relative error of ~1e-7. Boxes not in LAMMPS/HOOMD restricted form are
     rotated into it.
     """
     import gsd.hoomd
