@@ -6,6 +6,7 @@
 
 pub mod dynamics;
 pub mod error;
+pub mod io;
 pub mod models;
 pub mod monitor;
 pub mod neighbors;

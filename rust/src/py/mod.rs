@@ -11,6 +11,7 @@ use crate::simbox::{SimBox, Vec3};
 
 mod dynamics;
 pub mod models;
+mod io;
 mod neighbors;
 
 pyo3::create_exception!(_core, FormatError, PyValueError, "A trajectory or input file is malformed; the message names the file, frame and line.");
@@ -101,6 +102,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     dynamics::register(m)?;
     models::register(m)?;
+    io::register(m)?;
     neighbors::register(m)?;
     Ok(())
 }
