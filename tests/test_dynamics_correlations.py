@@ -268,12 +268,12 @@ def test_shell_kvectors_and_first_peak():
     assert len(sub) == 12 and np.array_equal(sub, D.shell_kvectors(box, 7.25, dk=0.1, nk=12))
     with pytest.raises(ValueError, match="increase dk"):
         D.shell_kvectors(gr.Box.cube(2.0), 1.0, dk=0.01)
-    # S(q) of a simple-cubic crystal (lattice constant 1) peaks at 2π; the estimate is the mean
-    # |q| of the shell bin (width 2π/L) holding the Bragg peak
+    # S(q) of a simple-cubic crystal (lattice constant 1) peaks at |q| = 2π exactly: the Bragg
+    # shell holds only |q| = 2π vectors, its neighbours (empty or tiny S) bracket it
     g = np.stack(np.meshgrid(*[np.arange(6)] * 3, indexing="ij"), -1).reshape(-1, 3) + 0.5
     fr = gr.Frame(positions=g.astype(float), types=np.zeros(len(g), int), box=gr.Box.cube(6.0), species=("A",))
-    k = D.first_peak_k(gr.Trajectory.from_frames([fr]), q_range=(3.0, 8.0))
-    assert 2 * np.pi <= k < 2 * np.pi + 2 * np.pi / 6.0
+    k = D.first_peak_k(gr.Trajectory.from_frames([fr]), q_range=(4.0, 8.0))
+    assert abs(k - 2 * np.pi) < 0.25
 
 
 def test_bad_input_messages():
