@@ -21,7 +21,7 @@ Streaming and memory
     F × n_chunk × (48 + 16 n_k) bytes (positions, a temporary, and the kernel's cos/sin table for
     the n_k wave vectors) + the per-pair accumulators 2 × P × (1 + n_species) × 32 bytes
     (P = number of origin pairs; F(F+1)/2 with all origins — subsample origins or cap ``max_lag``
-    for very long trajectories) + one frame. The
+    for very long trajectories) + the few frames a reader holds at once. The
     chunk size follows ``max_memory_mb`` (default 1024 MB); a trajectory that fits is read once,
     otherwise it is read once per chunk. Progress is shown with a rich progress bar
     (``progress=True``, default when stderr is a terminal) and Ctrl-C stops the computation
