@@ -4,10 +4,12 @@
 //! and return plain columns; they know nothing of files, Python or Polars. The Python
 //! bindings live in [`py`] behind the `python` feature, so `cargo test` runs without Python.
 
+pub mod dynamics;
 pub mod error;
 pub mod forces;
 pub mod md;
 pub mod minimize;
+pub mod io;
 pub mod models;
 pub mod monitor;
 pub mod neighbors;

@@ -12,7 +12,9 @@ use crate::simbox::{SimBox, Vec3};
 pub mod forces;
 mod md;
 mod minimize;
+mod dynamics;
 pub mod models;
+mod io;
 mod neighbors;
 mod structure;
 
@@ -105,7 +107,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     forces::register(m)?;
     md::register(m)?;
     minimize::register(m)?;
+    dynamics::register(m)?;
     models::register(m)?;
+    io::register(m)?;
     neighbors::register(m)?;
     structure::register(m)?;
     Ok(())
