@@ -14,7 +14,7 @@
 
 use rayon::prelude::*;
 
-use super::{require_all_species, species_counts, trapezoid_window, with_threads, Cells, FrameData};
+use super::{exp_neg4, require_all_species, species_counts, trapezoid_window, with_threads, Cells, FrameData};
 use crate::error::Result;
 use crate::invalid;
 use crate::models::Model;
@@ -253,19 +253,22 @@ fn accumulate(i: usize, cells: &Cells, types: &[u32], s: &Setup, delta: f64, dr:
         }
         let kc = ((rij / dr + 0.5) as i64).clamp(lo, hi);
         let x0 = rij - kc as f64 * dr;
-        let a = (-x0 * x0 * inv2d2).exp();
-        let b = (dr * x0 * 2.0 * inv2d2).exp();
-        debug_assert!(b.is_finite());
+        let down = (kc - lo) as usize;
+        // a = e^{−x0²/2δ²}, b = e^{dr·x0/δ²}, c = a·b^{−down}: one 4-lane exp (|arguments| ≲ 50)
+        let [a, b, c, _] = exp_neg4([
+            -x0 * x0 * inv2d2,
+            dr * x0 * 2.0 * inv2d2,
+            -(x0 * x0 + 2.0 * down as f64 * dr * x0) * inv2d2,
+            0.0,
+        ]);
         // k = kc, kc+1, …, hi  (index k−1 in row): m = 0, 1, …
         let up = (hi - kc + 1) as usize;
         let k0 = (kc - 1) as usize;
         sweep(&mut row[k0..k0 + up], &t[..up], a, b);
         // k = lo, …, kc−1: m = −down, …, −1, T[|m|] read from the reversed table
-        let down = (kc - lo) as usize;
         if down > 0 {
             let tr = &s.gauss_rev;
             let mt = tr.len();
-            let c = (-(x0 * x0 + 2.0 * down as f64 * dr * x0) * inv2d2).exp(); // = a·b^(−down)
             sweep(&mut row[(lo - 1) as usize..k0], &tr[mt - 1 - down..mt - 1], c, b);
         }
     }

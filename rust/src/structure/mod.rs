@@ -65,23 +65,24 @@ pub fn require_all_species(counts: &[usize], what: &str) -> Result<()> {
 /// Positions are wrapped once into the box (Cartesian for orthorhombic boxes, fractional
 /// otherwise) and stored in cell order, so the minimum image of a pair is one conditional
 /// shift per axis instead of a rounding — identical to `SimBox::min_image` up to the last bit.
-pub struct Cells<'a> {
+pub struct Cells {
     grid: CellGrid,
     stencils: Vec<Vec<usize>>,
-    /// wrapped coordinates in cell order (index = position in `grid.particles`)
-    sorted: Vec<Vec3>,
+    /// wrapped coordinates in cell order (index = position in `grid.particles`), one array per axis
+    xs: [Vec<f64>; 3],
     /// slot of particle i in `sorted`
     slot: Vec<u32>,
-    sbox: &'a SimBox,
+    /// box matrix (columns = box vectors), for triclinic fractional → Cartesian
+    h: [[f64; 3]; 3],
     len: Vec3,
     half_len: Vec3,
     ortho: bool,
     r2max: f64,
 }
 
-impl<'a> Cells<'a> {
+impl Cells {
     /// Cell list for pairs closer than `r_max` (checked against half the smallest box height).
-    pub fn new(pos: &[Vec3], sbox: &'a SimBox, r_max: f64, what: &str) -> Result<Self> {
+    pub fn new(pos: &[Vec3], sbox: &SimBox, r_max: f64, what: &str) -> Result<Self> {
         sbox.check_cutoff(r_max, what)?;
         check_positions(pos)?;
         let h = sbox.heights();
@@ -137,45 +138,71 @@ impl<'a> Cells<'a> {
             }
         };
         let sorted: Vec<Vec3> = grid.particles.iter().map(|&j| wrap(&pos[j as usize])).collect();
+        let xs = [0, 1, 2].map(|a| sorted.iter().map(|x| x[a]).collect::<Vec<f64>>());
         let mut slot = vec![0u32; pos.len()];
         for (k, &j) in grid.particles.iter().enumerate() {
             slot[j as usize] = k as u32;
         }
-        Ok(Cells { grid, stencils, sorted, slot, sbox, len, half_len, ortho, r2max: r_max * r_max })
+        let hm = sbox.matrix();
+        Ok(Cells { grid, stencils, xs, slot, h: hm, len, half_len, ortho, r2max: r_max * r_max })
     }
 
     /// Call `f(j, r)` for every j ≠ i with r_ij < r_max (`half`: only j > i).
+    ///
+    /// Candidates of a cell are processed in blocks: squared distances first (branch-free,
+    /// structure-of-arrays, vectorisable), then the filter.
     #[inline]
     pub fn for_each(&self, i: usize, half: bool, mut f: impl FnMut(usize, f64)) {
-        let xi = self.sorted[self.slot[i] as usize];
+        const B: usize = 64;
+        let si = self.slot[i] as usize;
+        let xi = [self.xs[0][si], self.xs[1][si], self.xs[2][si]];
         let (l, hl) = (self.len, self.half_len);
+        let mut r2 = [0.0f64; B];
         for &c in &self.stencils[self.grid.cell_of[i] as usize] {
-            let (a, b) = (self.grid.start[c], self.grid.start[c + 1]);
-            for (xj, &j) in self.sorted[a..b].iter().zip(&self.grid.particles[a..b]) {
-                let mut d = [xj[0] - xi[0], xj[1] - xi[1], xj[2] - xi[2]];
-                for k in 0..3 {
-                    if d[k] > hl[k] {
-                        d[k] -= l[k];
-                    } else if d[k] < -hl[k] {
-                        d[k] += l[k];
+            let (mut a, end) = (self.grid.start[c], self.grid.start[c + 1]);
+            while a < end {
+                let b = (a + B).min(end);
+                let n = b - a;
+                let (x0, x1, x2) = (&self.xs[0][a..b], &self.xs[1][a..b], &self.xs[2][a..b]);
+                if self.ortho {
+                    for t in 0..n {
+                        let mut d0 = x0[t] - xi[0];
+                        let mut d1 = x1[t] - xi[1];
+                        let mut d2 = x2[t] - xi[2];
+                        d0 = if d0 > hl[0] { d0 - l[0] } else if d0 < -hl[0] { d0 + l[0] } else { d0 };
+                        d1 = if d1 > hl[1] { d1 - l[1] } else if d1 < -hl[1] { d1 + l[1] } else { d1 };
+                        d2 = if d2 > hl[2] { d2 - l[2] } else if d2 < -hl[2] { d2 + l[2] } else { d2 };
+                        r2[t] = d0 * d0 + d1 * d1 + d2 * d2;
+                    }
+                } else {
+                    let h = &self.h;
+                    for t in 0..n {
+                        let mut s = [x0[t] - xi[0], x1[t] - xi[1], x2[t] - xi[2]];
+                        for v in s.iter_mut() {
+                            *v = if *v > 0.5 { *v - 1.0 } else if *v < -0.5 { *v + 1.0 } else { *v };
+                        }
+                        let d0 = h[0][0] * s[0] + h[0][1] * s[1] + h[0][2] * s[2];
+                        let d1 = h[1][0] * s[0] + h[1][1] * s[1] + h[1][2] * s[2];
+                        let d2 = h[2][0] * s[0] + h[2][1] * s[1] + h[2][2] * s[2];
+                        r2[t] = d0 * d0 + d1 * d1 + d2 * d2;
                     }
                 }
-                if !self.ortho {
-                    d = self.sbox.to_cartesian(&d);
-                }
-                let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-                if r2 < self.r2max {
-                    let j = j as usize;
-                    if j != i && !(half && j < i) {
-                        f(j, r2.sqrt());
+                let ids = &self.grid.particles[a..b];
+                for t in 0..n {
+                    if r2[t] < self.r2max {
+                        let j = ids[t] as usize;
+                        if j != i && !(half && j < i) {
+                            f(j, r2[t].sqrt());
+                        }
                     }
                 }
+                a = b;
             }
         }
     }
 }
 
-/// exp(x) for x ≤ 0 as straight-line arithmetic that vectorises (Cody–Waite reduction to
+/// exp(x) for x ≤ 709 (named for its main use, x ≤ 0) as straight-line arithmetic that vectorises (Cody–Waite reduction to
 /// |f| ≤ ln2/2 and a degree-13 Taylor polynomial evaluated by Estrin's scheme): relative error ≤ 3e-16 on [−708, 0];
 /// returns 0 below −708 (where libm gives subnormals or 0).
 #[inline(always)]
