@@ -520,7 +520,11 @@ def caging_potential(s: pl.DataFrame | Trajectory | Frame, *, dr_max: float = 1.
     trapezoid rule over the q points of the S table with q_min ≤ q ≤ q_max — the integral is
     truncated there (report it with the result). ``s`` is a table from :func:`sq` /
     :func:`sq_from_rdf`, or a trajectory (then :func:`sq` is called with ``sq_kwargs``).
-    ``paper_units=True`` drops the 1/ρ as the seeds do.
+    ``paper_units=True`` drops the 1/ρ as the seeds do. For mixtures the integrand is dominated by
+    small q (nearly singular S(q) matrix of the partials; for KA at T = 0.8, N = 1000, q < 5 σ⁻¹
+    gives ~80 % of βΦ(0)), so use the reciprocal-lattice S(q) of a large enough box — the Fourier
+    transform of a truncated g(r) is unreliable there. The Gaussian factor is e^{−q²Δr²/6}
+    (SPEC 2.10; seed 001 Eq. 1 prints e^{−q²r²/2}).
 
     Returns columns ``dr`` (Δr grid 0…dr_max, σ) and ``beta_phi``; parameters record
     ``S_av`` (least-squares fit of βΦ(Δr) − βΦ(0) = Δr²/(2 S_av) on 0 < Δr ≤ dr_fit),
