@@ -11,6 +11,7 @@ throughout (σ_AA, ε_AA, m, k_B = 1). See SPEC.md for every definition.
 from glassrs import fits, md, minimize, models, stats
 from glassrs import dynamics
 from glassrs import structure
+from glassrs import isoconf
 from glassrs import tables as _tables  # registers the ``df.glass`` namespace
 from glassrs._core import __version__
 from glassrs.box import Box
@@ -22,7 +23,7 @@ from glassrs.tables import params, read_parquet, write_parquet
 from glassrs.trajectory import Frame, Trajectory
 
 __all__ = [
-    "md", "minimize", "models", "structure", "fits", "stats", "dynamics", "forces", "Box", "ConvergenceError",
+    "md", "minimize", "isoconf", "models", "structure", "fits", "stats", "dynamics", "forces", "Box", "ConvergenceError",
     "FormatError", "Frame", "Trajectory", "__version__", "neighbors",
     "params", "read", "read_parquet", "write_parquet",
 ]
