@@ -252,3 +252,39 @@ def test_rearrangement_structure_join():
     chk = out.join(ph, on=["frame", "particle"])
     np.testing.assert_array_equal(chk["phop"].to_numpy(), chk["phop_right"].to_numpy())
     np.testing.assert_array_equal(chk["sop"].to_numpy(), (chk["frame"] * 30 + chk["particle"]).to_numpy())
+
+
+def test_shared_first_peak_vs_numpy():
+    """structure.first_peak (the shared default k of the dynamics) on all lattice vectors equals a
+    direct numpy S_AA(q) shell average with the same parabolic refinement."""
+    from conftest import random_frame
+    box = gr.Box.cube(4.6)
+    frame = random_frame(120, box, seed=7)
+    k, info = gr.structure.first_peak(frame, per_shell=0, q_range=(4.0, 10.0), width=0.25)
+    assert info["stride"] == 1
+    L = 4.6
+    m = int(10 * L / (2 * np.pi)) + 1
+    g = np.stack(np.meshgrid(*[np.arange(-m, m + 1)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    first = np.where(g[:, 0] != 0, g[:, 0], np.where(g[:, 1] != 0, g[:, 1], g[:, 2]))
+    g = g[first > 0]
+    q = g * 2 * np.pi / L
+    qn = np.linalg.norm(q, axis=1)
+    sel = qn <= 10.0
+    q, qn = q[sel], qn[sel]
+    xa = frame.positions[frame.types == 0]
+    ph = xa @ q.T
+    s = (np.cos(ph).sum(0) ** 2 + np.sin(ph).sum(0) ** 2) / len(xa)
+    b = np.floor(qn / 0.25).astype(int)
+    ub = np.unique(b)
+    qm = np.array([qn[b == x].mean() for x in ub])
+    sm = np.array([s[b == x].mean() for x in ub])
+    keep = (qm >= 4.0) & (qm < 10.0)
+    qm, sm = qm[keep], sm[keep]
+    j = int(np.argmax(sm))
+    ref = qm[j]
+    if 0 < j < len(sm) - 1:
+        a2, a1, _ = np.polyfit(qm[j - 1:j + 2], sm[j - 1:j + 2], 2)
+        if a2 < 0 and qm[j - 1] <= -a1 / (2 * a2) <= qm[j + 1]:
+            ref = -a1 / (2 * a2)
+    assert k == pytest.approx(ref, rel=1e-9)
+    assert gr.dynamics.first_peak_k(gr.Trajectory.from_frames([frame]), per_shell=0) == k

@@ -234,58 +234,14 @@ def shell_kvectors(box, k: float, dk: float = 0.1, nk: int | None = 24, seed: in
 
 def first_peak_k(traj: Trajectory, species: str | None = None, frames: int = 3, q_range=(4.0, 10.0),
                  width: float = 0.25, per_shell: int = 64) -> float:
-    """Position of the first peak of the partial S_uu(q) (σ⁻¹) of ``species`` (default: the first
-    species, A) from a simple reciprocal-lattice estimate S(q) = |Σ_j e^{−iq·r_j}|²/N_u, averaged
-    over up to ``frames`` evenly spaced frames and over shells of ``width`` (at most ``per_shell``
-    lattice vectors per shell, a fixed random subset), in ``q_range``. The peak is the vertex of
-    the parabola through the highest shell and its two neighbours (mean |q| of each shell). A
-    stand-in until ``glassrs.structure.sq`` is available; the value used is recorded in the
-    tables. Pass ``k=`` to :func:`correlations` to override (e.g. 7.25 for Kob–Andersen)."""
-    sp = traj.species[0] if species is None else species
-    u = traj.species.index(sp)
-    idx = np.unique(np.round(np.linspace(0, len(traj) - 1, min(frames, len(traj)))).astype(int))
-    h = traj[0].box.matrix
-    b = _reciprocal(h)
-    nmax = [int(math.ceil(q_range[1] / (2 * np.pi) * np.linalg.norm(h[:, i]))) + 1 for i in range(3)]
-    g = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in nmax], indexing="ij"), -1).reshape(-1, 3)
-    nz = np.where(g[:, 0] != 0, g[:, 0], np.where(g[:, 1] != 0, g[:, 1], g[:, 2]))
-    g = g[nz > 0]   # one of each ±q (S(q) = S(−q))
-    qn = np.linalg.norm(g @ b.T, axis=1)
-    inside = (qn >= q_range[0]) & (qn < q_range[1])
-    g, qn = g[inside], qn[inside]
-    if len(g) == 0:
-        raise ValueError(f"no reciprocal-lattice vector of the box in q_range={q_range}")
-    bins = np.floor((qn - q_range[0]) / width).astype(np.int64)
-    rng = np.random.default_rng(0)
-    keep = []
-    for bb in np.unique(bins):
-        members = np.flatnonzero(bins == bb)
-        if len(members) > per_shell:
-            members = np.sort(rng.choice(members, size=per_shell, replace=False))
-        keep.append(members)
-    keep = np.concatenate(keep)
-    g, qn, bins = g[keep], qn[keep], bins[keep]
-    sq = np.zeros(len(g))
-    for k in idx:
-        f = traj[int(k)]
-        s = f.box.fractional(f.positions[f.types == u])
-        for lo in range(0, len(g), 256):
-            arg = (2 * np.pi) * (s @ g[lo:lo + 256].T)
-            sq[lo:lo + 256] += (np.cos(arg).sum(axis=0) ** 2 + np.sin(arg).sum(axis=0) ** 2) / s.shape[0]
-    sq /= len(idx)
-    ub, inv = np.unique(bins, return_inverse=True)
-    cnt = np.bincount(inv)
-    s_mean = np.bincount(inv, weights=sq) / cnt
-    q_mean = np.bincount(inv, weights=qn) / cnt
-    j = int(np.argmax(s_mean))
-    if 0 < j < len(s_mean) - 1:
-        x, y = q_mean[j - 1:j + 2], s_mean[j - 1:j + 2]
-        a, bq, _ = np.polyfit(x, y, 2)
-        if a < 0:
-            v = -bq / (2 * a)
-            if x[0] <= v <= x[2]:
-                return float(v)
-    return float(q_mean[j])
+    """Position of the first peak of the partial S_uu(q) of ``species`` (default: the first
+    species, A), σ⁻¹: :func:`glassrs.structure.first_peak` (the one shared implementation, on
+    :func:`glassrs.structure.sq`), shells of ``width``, about ``per_shell`` vectors per shell,
+    up to ``frames`` frames, peak in ``q_range``. Pass ``k=`` to :func:`correlations` to
+    override (e.g. 7.25 for Kob–Andersen)."""
+    from glassrs.structure import first_peak
+
+    return first_peak(traj, species, frames=frames, q_range=q_range, width=width, per_shell=per_shell)[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -373,8 +329,9 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     k_source = "user kvectors"
     if kvectors is None:
         if k is None:
-            k = first_peak_k(t0)
-            k_source = "first peak of S_AA (glassrs.dynamics.first_peak_k)"
+            from glassrs.structure import first_peak
+            k, peak = first_peak(t0)
+            k_source = f"{peak['source']}, shells {peak['width']:g}, stride {peak['stride']}, frames {peak['frames']}"
         else:
             k_source = "user k"
         kvectors = shell_kvectors(t0.box, k, dk, nk)

@@ -24,7 +24,7 @@ from glassrs.trajectory import Frame, Trajectory
 Progress = Callable[[int, int], None] | None
 
 __all__ = [
-    "rdf", "sq", "sq_from_rdf", "find_windows", "local", "local_g", "sop_macro", "coarse_grain",
+    "rdf", "sq", "first_peak", "sq_from_rdf", "find_windows", "local", "local_g", "sop_macro", "coarse_grain",
     "caging_potential", "softness_calibration", "local_softness", "sop_temperature_fit",
 ]
 
@@ -176,6 +176,47 @@ def sq(traj: Trajectory | Frame, q_max: float = 12.0, dq: float = 0.1, *, frames
         "kind": "sq", "method": "reciprocal lattice", "q_max": q_max, "dq": dq, "stride": stride,
         "n_frames": len(idx), "species": list(species), "counts": counts.tolist(),
         "density": float(np.mean(traj.n_particles / np.asarray(volumes)))})
+
+
+def first_peak(traj: Trajectory | Frame, species: str | None = None, *, frames: int = 3,
+               q_range: tuple[float, float] = (4.0, 10.0), width: float = 0.25, per_shell: int = 64,
+               n_threads: int | None = None) -> tuple[float, dict]:
+    """Position (σ⁻¹) of the first peak of the partial S_uu(q) of ``species`` (default: the first,
+    A) from :func:`sq` — the shared default wave number of the dynamics (F_s) and of anything
+    else that needs "the first peak of S_AA".
+
+    S_uu is averaged over up to ``frames`` evenly spaced frames and over shells of ``width``
+    σ⁻¹ (shell edges at multiples of ``width``). To bound the cost for large boxes each shell is
+    thinned to about ``per_shell`` lattice vectors (``sq``'s deterministic ``stride``, chosen
+    from the shell population at the middle of q_range). The peak is the highest shell in ``q_range``,
+    refined to the vertex of the parabola through it and its two neighbours (mean |q| of each
+    shell) when that vertex lies between them. Returns (k, info) with the source, stride and
+    frames used (record it in result tables)."""
+    traj = _as_traj(traj)
+    sp = traj.species[0] if species is None else species
+    if sp not in traj.species:
+        raise ValueError(f"unknown species {sp!r}; the trajectory has {list(traj.species)}")
+    q_lo, q_hi = (float(x) for x in q_range)
+    if not (0 <= q_lo < q_hi and width > 0):
+        raise ValueError(f"first_peak needs 0 ≤ q_range[0] < q_range[1] and width > 0, got {q_range}, {width}")
+    idx = np.unique(np.round(np.linspace(0, len(traj) - 1, min(int(frames), len(traj)))).astype(np.int64))
+    vol = float(traj[int(idx[0])].box.volume)
+    q_mid = 0.5 * (q_lo + q_hi)
+    n_shell = 2 * np.pi * q_mid ** 2 * width * vol / (2 * np.pi) ** 3     # half-space vectors per shell
+    stride = max(1, int(np.ceil(n_shell / per_shell))) if per_shell else 1
+    tab = sq(traj, q_max=q_hi, dq=width, frames=idx, stride=stride, n_threads=n_threads)
+    sub = tab.filter((pl.col("pair") == f"{sp}-{sp}") & (pl.col("q") >= q_lo) & (pl.col("q") < q_hi)).sort("q")
+    if sub.height == 0:
+        raise ValueError(f"no reciprocal-lattice vector of the box in q_range={q_range}")
+    q, s = sub["q"].to_numpy(), sub["s"].to_numpy()
+    j = int(np.argmax(s))
+    k = float(q[j])
+    if 0 < j < len(s) - 1:
+        a, b, _ = np.polyfit(q[j - 1:j + 2], s[j - 1:j + 2], 2)
+        if a < 0 and q[j - 1] <= -b / (2 * a) <= q[j + 1]:
+            k = float(-b / (2 * a))
+    return k, {"source": f"first peak of S_{sp}{sp}(q) (glassrs.structure.first_peak)", "species": sp,
+               "q_range": [q_lo, q_hi], "width": float(width), "stride": stride, "frames": idx.tolist()}
 
 
 def sq_from_rdf(rdf_table: pl.DataFrame, q: np.ndarray | None = None) -> pl.DataFrame:
