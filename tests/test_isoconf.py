@@ -288,3 +288,26 @@ def test_shared_first_peak_vs_numpy():
             ref = -a1 / (2 * a2)
     assert k == pytest.approx(ref, rel=1e-9)
     assert gr.dynamics.first_peak_k(gr.Trajectory.from_frames([frame]), per_shell=0) == k
+
+
+def test_cli_and_report_section(tmp_path):
+    """`python -m glassrs isoconf` end to end on a hot KA system, and the optional report section."""
+    from glassrs.cli import main
+    from glassrs.report import Run
+    from glassrs.report import correlations as rep
+
+    m = gr.models.kob_andersen()
+    f = gr.md.push_off(gr.md.initial_configuration(m, 450, seed=2), m)      # box ≥ 2 × (r_s + 5δ)
+    traj = gr.md.run(m, start=f, T=2.0, steps=400, every=100, seed=3, out=str(tmp_path / "ka.gsd"))
+    args = ["isoconf", str(tmp_path / "ka.gsd"), "--T", "2.0", "--runs", "2", "--steps", "800", "--seed", "4",
+            "--out", str(tmp_path / "mob.parquet"), "--tau-out", str(tmp_path / "tau.parquet"),
+            "--corr-out", str(tmp_path / "cr.parquet"), "--L", "0,1.5", "--no-progress"]
+    assert main(args) == 0
+    mob = gr.read_parquet(tmp_path / "mob.parquet")
+    cr = gr.read_parquet(tmp_path / "cr.parquet")
+    assert gr.params(mob)["n_runs"] == 2 and mob["particle"].n_unique() == f.n_particles
+    assert set(cr["quantity"].unique()) == {"sop", "s2", "e_loc"} and set(cr["L"].unique()) == {0.0, 1.5}
+    assert cr["c_r"].is_finite().all()
+    text = rep.section([Run("T=2", 2.0, traj), Run("file", None, traj)], str(tmp_path), n_runs=2, max_steps=300)
+    assert "correlations.png" in text and "| T=2 |" in text and "no temperature known" in text
+    assert (tmp_path / "correlations.png").exists()

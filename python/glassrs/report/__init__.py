@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from glassrs.trajectory import Trajectory
 
 SECTIONS = ["summary", "structure", "dynamics"]
+#: sections that run extra simulations; enabled per call (``extra=``, CLI ``--isoconf``)
+OPTIONAL_SECTIONS = ["correlations"]
 
 
 @dataclass
@@ -38,12 +40,17 @@ def _runs(path: str | None, dt: float | None) -> list[Run]:
     return [Run(f"T={T:g}", T, traj) for T, traj in datasets.kob_andersen_series()]
 
 
-def make_report(path: str | None, out: str = "glassrs-report", dt: float | None = None) -> str:
-    """Write ``out/report.md`` and figures in ``out/``; return the report path."""
+def make_report(path: str | None, out: str = "glassrs-report", dt: float | None = None,
+                extra: tuple[str, ...] = ()) -> str:
+    """Write ``out/report.md`` and figures in ``out/``; return the report path. ``extra``: names
+    from ``OPTIONAL_SECTIONS`` to add (e.g. ``("correlations",)``, which runs MD ensembles)."""
+    unknown = [e for e in extra if e not in OPTIONAL_SECTIONS]
+    if unknown:
+        raise ValueError(f"unknown optional report sections {unknown}; available: {OPTIONAL_SECTIONS}")
     runs = _runs(path, dt)
     os.makedirs(out, exist_ok=True)
     parts = ["# glassrs report", ""]
-    for name in SECTIONS:
+    for name in [*SECTIONS, *extra]:
         mod = importlib.import_module(f"glassrs.report.{name}")
         parts.append(mod.section(runs, out))
     text = "\n".join(parts) + "\n"
