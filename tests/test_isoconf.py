@@ -311,3 +311,16 @@ def test_cli_and_report_section(tmp_path):
     text = rep.section([Run("T=2", 2.0, traj), Run("file", None, traj)], str(tmp_path), n_runs=2, max_steps=300)
     assert "correlations.png" in text and "| T=2 |" in text and "no temperature known" in text
     assert (tmp_path / "correlations.png").exists()
+
+
+def test_correlate_with_particle_tau(rng):
+    """C_R(X, τ_α,j): a table without time gives one value per species/L/quantity (vs scipy)."""
+    s, _ = _tables(rng)
+    tau = pl.DataFrame({"particle": np.arange(300), "species": s["species"],
+                        "tau_alpha": np.where(rng.random(300) < 0.1, np.nan, np.exp(-s["sop"].to_numpy() + rng.normal(size=300)))})
+    cr = I.correlate(s, tau, ["sop"], y="tau_alpha")
+    assert cr.height == 3 and cr["time"].null_count() == 3
+    ok = np.isfinite(tau["tau_alpha"].to_numpy())
+    ref = sps.spearmanr(s["sop"].to_numpy()[ok], tau["tau_alpha"].to_numpy()[ok]).statistic
+    row = cr.filter(pl.col("species") == "all")
+    assert row["c_r"][0] == pytest.approx(ref, abs=1e-12) and ref < -0.3 and row["n"][0] == ok.sum()

@@ -402,21 +402,27 @@ def correlate(structure: pl.DataFrame, mobility_table: pl.DataFrame, columns: Se
     particle-averaged ensemble overlap, ``params(mobility_table)["tau_alpha"]["all"]``).
 
     Returns a long table: ``species`` ("all", then each species), ``L``, ``quantity``, ``time``,
-    ``t_over_tau_alpha``, ``c_r``, ``n`` (particles). Times ≤ 0 are skipped (μ ≡ 0). With
+    ``t_over_tau_alpha``, ``c_r``, ``n`` (particles with finite X and Y). Times ≤ 0 are skipped (μ ≡ 0). With
     several configurations the particles of all configurations are ranked together.
+
+    A dynamical table without a ``time`` column (e.g. :func:`tau_alpha` with ``y="tau_alpha"``)
+    gives one C_R per species, L and quantity (``time`` and ``t_over_tau_alpha`` null).
     """
     columns = [columns] if isinstance(columns, str) else list(columns)
     for c in ("frame", "particle", "species", *columns):
         if c not in structure.columns:
             raise ValueError(f"structure table has no column '{c}' (columns: {structure.columns})")
-    for c in ("time", "particle", y):
+    for c in ("particle", y):
         if c not in mobility_table.columns:
-            raise ValueError(f"mobility table has no column '{c}' (columns: {mobility_table.columns})")
+            raise ValueError(f"dynamics table has no column '{c}' (columns: {mobility_table.columns})")
+    static = "time" not in mobility_table.columns
     Ls = [float(x) for x in np.atleast_1d(L)]
     if any(not (x >= 0 and np.isfinite(x)) for x in Ls):
         raise ValueError(f"L values must be finite and ≥ 0, got {Ls}")
     mp = table_params(mobility_table)
-    if tau_alpha is None:
+    if static:
+        tau, tau_src = (float("nan") if tau_alpha is None else float(tau_alpha)), "not used (no time column)"
+    elif tau_alpha is None:
         tau = (mp.get("tau_alpha") or {}).get("all")
         if tau is None or not np.isfinite(tau):
             raise ValueError("the ensemble overlap never reached 1/e (τ_α unknown): run longer or pass tau_alpha=")
@@ -429,8 +435,12 @@ def correlate(structure: pl.DataFrame, mobility_table: pl.DataFrame, columns: Se
         raise ValueError(f"the structure table holds frames {frames_in[:10]}; an ensemble without a 'config' column "
                          "needs the structure of its one initial configuration")
     sl = _structure_long(structure, columns, Ls, frames, r_cg, cg_species, n_threads)
-    mob = mobility_table.filter(pl.col("time") > 0).select(
-        *(["config"] if multi else []), "time", "particle", pl.col(y).cast(pl.Float64).alias("_y"))
+    if static:
+        mobility_table = mobility_table.with_columns(pl.lit(None, dtype=pl.Float64).alias("time"))
+    else:
+        mobility_table = mobility_table.filter(pl.col("time") > 0)
+    mob = mobility_table.select(*(["config"] if multi else []), "time", "particle",
+                                pl.col(y).cast(pl.Float64).alias("_y"))
     if multi:
         sl = sl.rename({"frame": "config"}).with_columns(pl.col("config").cast(pl.Int64))
         joined = sl.join(mob, on=["config", "particle"], how="inner")
@@ -438,7 +448,8 @@ def correlate(structure: pl.DataFrame, mobility_table: pl.DataFrame, columns: Se
         joined = sl.drop("frame").join(mob, on="particle", how="inner")
     if joined.height == 0:
         raise ValueError("no particle of the structure table matches the mobility table (particle ids differ?)")
-    agg = [pl.col("value").glass.spearman(pl.col("_y")).alias("c_r"), pl.len().alias("n")]
+    agg = [pl.col("value").glass.spearman(pl.col("_y")).alias("c_r"),
+           (pl.col("value").is_finite() & pl.col("_y").is_finite()).sum().alias("n")]
     per = joined.group_by("species", "L", "quantity", "time").agg(agg)
     pooled = joined.group_by("L", "quantity", "time").agg(agg).with_columns(pl.lit("all").alias("species"))
     out = pl.concat([pooled.select(per.columns), per])
