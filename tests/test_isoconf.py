@@ -324,3 +324,17 @@ def test_correlate_with_particle_tau(rng):
     ref = sps.spearmanr(s["sop"].to_numpy()[ok], tau["tau_alpha"].to_numpy()[ok]).statistic
     row = cr.filter(pl.col("species") == "all")
     assert row["c_r"][0] == pytest.approx(ref, abs=1e-12) and ref < -0.3 and row["n"][0] == ok.sum()
+
+
+def test_several_configurations(ka_start):
+    m, f = ka_start
+    es = [I.ensemble(f, m, T=1.0, n_runs=1, steps=30, seed=s, progress=False) for s in (1, 2)]
+    mob = I.mobility(es)
+    assert mob.columns[0] == "config" and mob["config"].unique().sort().to_list() == [0, 1]
+    for c, e in enumerate(es):
+        one = I.mobility(e)
+        sub = mob.filter(pl.col("config") == c).drop("config")
+        assert sub.equals(one)
+    assert len(gr.params(mob)["tau_alpha_per_config"]) == 2
+    ta = I.tau_alpha(mob)
+    assert ta.height == 2 * f.n_particles and ta.columns[0] == "config"

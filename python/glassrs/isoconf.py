@@ -276,15 +276,18 @@ def mobility(runs: Ensemble | Sequence[Trajectory] | Sequence[Ensemble], *, a: f
     ``mobility`` μ_j(t) (σ), ``overlap`` q_j(t) (run average of Θ(a − |Δr_j(t)|), |Δr| ≤ a
     counts), ``msd`` (run average of |Δr_j|², σ²). Parameters: ``a``, ``n_runs``,
     ``tau_alpha`` (dict species → τ_α of the particle-averaged q(t) at ``threshold``; "all"
-    is the t/τ_α scale used by :func:`correlate`) and the ensemble's parameters.
+    is the t/τ_α scale used by :func:`correlate`; with several configurations it is the mean of
+    their τ_α, each listed in ``tau_alpha_per_config``) and the ensemble's parameters.
     """
     if isinstance(runs, (list, tuple)) and runs and all(isinstance(e, Ensemble) for e in runs):
-        tabs = [mobility(e, threshold=threshold).with_columns(pl.lit(c, dtype=pl.Int64).alias("config"))
-                for c, e in enumerate(runs)]
-        out = pl.concat(tabs).select(["config", *tabs[0].columns])
-        p = dict(table_params(mobility(runs[0], threshold=threshold)))
-        p.update({"n_configs": len(runs), "tau_alpha_per_config": [table_params(t)["tau_alpha"] for t in tabs]})
-        allt = [table_params(t)["tau_alpha"]["all"] for t in tabs]
+        singles = [mobility(e, threshold=threshold) for e in runs]
+        taus = [table_params(t)["tau_alpha"] for t in singles]
+        out = pl.concat([t.with_columns(pl.lit(c, dtype=pl.Int64).alias("config")) for c, t in enumerate(singles)])
+        out = out.select(["config", *singles[0].columns])
+        p = dict(table_params(singles[0]))
+        p.update({"n_configs": len(runs), "tau_alpha_per_config": taus,
+                  "run_seeds": [table_params(t).get("run_seeds") for t in singles]})
+        allt = [t["all"] for t in taus]
         p["tau_alpha"] = {"all": float(np.nanmean(allt)) if np.isfinite(allt).any() else float("nan")}
         return make_table(out, p)
     if isinstance(runs, Ensemble):
