@@ -1,11 +1,12 @@
 //! Periodic neighbour search with a cell list (orthorhombic and triclinic boxes).
 //!
-//! Cells are a regular grid in *fractional* coordinates with `n_k = ⌊height_k / r_max⌋`
+//! [`CellGrid`] is a regular grid in *fractional* coordinates with `n_k = ⌊height_k / r_max⌋`
 //! cells along box vector k, so every cell is at least `r_max` thick and a pair closer than
-//! `r_max` always sits in the same or an adjacent cell (mod n_k). With fewer than three cells
-//! along a direction the adjacent cells coincide; the stencil is de-duplicated so each pair
-//! is visited once. Displacements are minimum-image vectors, exact because `r_max` is at
-//! most half the smallest height (checked).
+//! `r_max` always sits in the same or an adjacent cell (mod n_k); with fewer than three cells
+//! along a direction the adjacent cells coincide and [`CellGrid::stencil`] de-duplicates them.
+//! [`neighbor_list`] uses a finer grid (cells ≥ r_max/2, a ±2 stencil pruned by distance and
+//! periodic images as explicit shift vectors; see its documentation). Displacements are
+//! minimum-image vectors, exact because `r_max` is at most half the smallest height (checked).
 //!
 //! Output is a CSR list sorted by `i` then `j`: deterministic and independent of the
 //! number of threads. The same structure serves as the sparsity pattern of the Hessian.
@@ -126,7 +127,44 @@ impl CellGrid {
     }
 }
 
+/// Cells per cutoff along each box vector in [`neighbor_list`]: cells are at least
+/// `r_max / CELLS_PER_CUTOFF` thick and the stencil reaches ±CELLS_PER_CUTOFF cells.
+const CELLS_PER_CUTOFF: usize = 2;
+/// Particles per parallel task in [`neighbor_list`].
+const ROW_BLOCK: usize = 64;
+
+/// Rows of a run of consecutive particles: `counts[k]` entries each, stored in order.
+#[derive(Default)]
+struct Block {
+    counts: Vec<usize>,
+    j: Vec<u32>,
+    r: Vec<f64>,
+    d: Vec<Vec3>,
+}
+
+/// ⌊x⌋ for finite |x| < 2⁶³ without a libm call (x86-64 baseline has no rounding instruction).
+#[inline]
+fn floor_i64(x: f64) -> i64 {
+    let t = x as i64;
+    if (t as f64) > x {
+        t - 1
+    } else {
+        t
+    }
+}
+
 /// All pairs closer than `r_max` (strictly: r < r_max). `half = true` keeps j > i only.
+///
+/// Positions are wrapped into the box; cells are a grid in fractional coordinates, at least
+/// `r_max/2` thick, and particles are counting-sorted by cell. Each particle (in index order,
+/// rayon over blocks of particles) scans the ±2 neighbouring cells as columns along the third
+/// box vector: for every (ox, oy) not already farther than `r_max`, the admissible oz form a
+/// range of consecutive cells, i.e. one contiguous run of the sorted positions. The periodic
+/// image of a neighbouring cell is carried by its shift vector (an integer combination of box
+/// vectors), so no per-pair rounding is needed. When the grid has fewer than 5 cells along a
+/// direction the same cell is visited with different shifts, i.e. as different images, of
+/// which at most one can lie within `r_max` ≤ half the smallest height: displacements equal
+/// the minimum image and each pair appears once. Rows are sorted by j.
 pub fn neighbor_list(pos: &[Vec3], sbox: &SimBox, r_max: f64, half: bool) -> Result<NeighborList> {
     sbox.check_cutoff(r_max, "neighbour cutoff r_max")?;
     check_positions(pos)?;
@@ -134,49 +172,195 @@ pub fn neighbor_list(pos: &[Vec3], sbox: &SimBox, r_max: f64, half: bool) -> Res
     if n > u32::MAX as usize {
         return Err(invalid!("too many particles ({n}) for 32-bit indices"));
     }
-    let grid = CellGrid::new(pos, sbox, r_max);
-    let ncell = grid.start.len() - 1;
-    let stencils: Vec<Vec<usize>> = (0..ncell).into_par_iter().map(|c| grid.stencil(c)).collect();
+    if n == 0 {
+        return Ok(NeighborList { offsets: vec![0], half, ..Default::default() });
+    }
+    const M: i64 = CELLS_PER_CUTOFF as i64;
+    let h = sbox.heights();
+    // Cap the grid so empty cells do not dominate for tiny cutoffs / dilute systems.
+    let cap = (((n as f64).cbrt().ceil() as usize).max(1) * 3).max(2 * CELLS_PER_CUTOFF + 1);
+    let nc = [0, 1, 2].map(|k| ((CELLS_PER_CUTOFF as f64 * h[k] / r_max).floor() as usize).clamp(1, cap));
+    let ncell = nc[0] * nc[1] * nc[2];
+    // cell thickness (perpendicular), for the distance bounds of the stencil
+    let thick = [0, 1, 2].map(|k| h[k] / nc[k] as f64);
+    let ortho = sbox.is_orthorhombic();
+    let vecs = [sbox.vector(0), sbox.vector(1), sbox.vector(2)];
     let r2max = r_max * r_max;
+    // distance bound from per-axis gaps (lengths): exact box distance when orthorhombic,
+    // the largest perpendicular gap otherwise (|d| ≥ |Δs_k|·height_k)
+    let excluded = |g: [f64; 3]| {
+        if ortho {
+            g[0] * g[0] + g[1] * g[1] + g[2] * g[2] >= r2max
+        } else {
+            g[0].max(g[1]).max(g[2]) >= r_max
+        }
+    };
 
-    let rows: Vec<Vec<(u32, f64, Vec3)>> = (0..n)
+    // wrapped fractional coordinates → cell, position inside the cell (in cell units), Cartesian
+    let loc: Vec<([usize; 3], Vec3, Vec3)> = pos
+        .par_iter()
+        .with_min_len(1024)
+        .map(|x| {
+            let s = sbox.wrapped_fractional(x);
+            let mut c = [0usize; 3];
+            let mut u = [0.0f64; 3];
+            for k in 0..3 {
+                let t = s[k] * nc[k] as f64;
+                c[k] = (t as usize).min(nc[k] - 1);
+                u[k] = (t - c[k] as f64).clamp(0.0, 1.0);
+            }
+            (c, u, sbox.to_cartesian(&s))
+        })
+        .collect();
+    // counting sort of particles by cell (stable: ascending index within a cell)
+    let cell_index = |c: &[usize; 3]| (c[0] * nc[1] + c[1]) * nc[2] + c[2];
+    let mut start = vec![0usize; ncell + 1];
+    for (c, _, _) in &loc {
+        start[cell_index(c) + 1] += 1;
+    }
+    for c in 0..ncell {
+        start[c + 1] += start[c];
+    }
+    let mut fill = start.clone();
+    let mut ids = vec![0u32; n];
+    for (i, (c, _, _)) in loc.iter().enumerate() {
+        let ci = cell_index(c);
+        ids[fill[ci]] = i as u32;
+        fill[ci] += 1;
+    }
+    drop(fill);
+    let xs: Vec<Vec3> = ids.iter().map(|&i| loc[i as usize].2).collect();
+
+    // gap (in cells) between a point at in-cell position u and the cell at offset o
+    let gap = |o: i64, u: f64| -> f64 {
+        if o > 0 {
+            o as f64 - u
+        } else if o < 0 {
+            (-o - 1) as f64 + u
+        } else {
+            0.0
+        }
+    };
+    // per axis: cell coordinate and image shift of c + o (table index c + o + M)
+    let wrap: [Vec<(usize, f64)>; 3] = [0, 1, 2].map(|k| {
+        let nk = nc[k] as i64;
+        (-M..nk + M).map(|t| (t.rem_euclid(nk) as usize, t.div_euclid(nk) as f64)).collect()
+    });
+    let expect = (n as f64 / sbox.volume() * 4.19 * r_max.powi(3) * if half { 0.55 } else { 1.1 }) as usize + 4;
+
+    // Particle-major, in index order (so rows come out in CSR order). For each particle the
+    // stencil is scanned as columns along the third axis: for each (ox, oy) within reach, the
+    // admissible oz form a range, i.e. consecutive cells, i.e. one contiguous run of the
+    // cell-sorted arrays (split where the periodic shift changes).
+    let nblocks = n.div_ceil(ROW_BLOCK);
+    let blocks: Vec<Block> = (0..nblocks)
         .into_par_iter()
-        .with_min_len(64)
-        .map(|i| {
-            let xi = pos[i];
-            let mut row: Vec<(u32, f64, Vec3)> = Vec::with_capacity(96);
-            for &c in &stencils[grid.cell_of[i] as usize] {
-                for &j in grid.members(c) {
-                    let ju = j as usize;
-                    if ju == i || (half && ju < i) {
+        .map(|blk| {
+            let lo = blk * ROW_BLOCK;
+            let hi = (lo + ROW_BLOCK).min(n);
+            let mut out = Block {
+                counts: Vec::with_capacity(hi - lo),
+                j: Vec::with_capacity((hi - lo) * expect),
+                r: Vec::with_capacity((hi - lo) * expect),
+                d: Vec::with_capacity((hi - lo) * expect),
+            };
+            // candidate buffers, written branch-free: an entry is kept by advancing `len`
+            let mut bj: Vec<u32> = vec![0; 512];
+            let mut br2: Vec<f64> = vec![0.0; 512];
+            let mut bd: Vec<Vec3> = vec![[0.0; 3]; 512];
+            let mut keys: Vec<u64> = Vec::with_capacity(512);
+            for i in lo..hi {
+                let mut len = 0usize;
+                let (c, u, xi) = loc[i];
+                let iu = i as u32;
+                for ox in -M..=M {
+                    let gx = gap(ox, u[0]) * thick[0];
+                    if excluded([gx, 0.0, 0.0]) {
                         continue;
                     }
-                    let xj = pos[ju];
-                    let d = sbox.min_image(&[xj[0] - xi[0], xj[1] - xi[1], xj[2] - xi[2]]);
-                    let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-                    if r2 < r2max {
-                        row.push((j, r2.sqrt(), d));
+                    let (cx, tx) = wrap[0][(c[0] as i64 + ox + M) as usize];
+                    for oy in -M..=M {
+                        let gy = gap(oy, u[1]) * thick[1];
+                        if excluded([gx, gy, 0.0]) {
+                            continue;
+                        }
+                        let (cy, ty) = wrap[1][(c[1] as i64 + oy + M) as usize];
+                        // admissible oz: gap(oz, u_z)·thick_z < reach
+                        let reach = if ortho { (r2max - gx * gx - gy * gy).sqrt() } else { r_max } / thick[2];
+                        // largest oz with oz − u < reach, smallest with −oz − 1 + u < reach
+                        let oz_hi = (-floor_i64(-(u[2] + reach)) - 1).min(M);
+                        let oz_lo = (floor_i64(u[2] - 1.0 - reach) + 1).max(-M);
+                        let col = (cx * nc[1] + cy) * nc[2];
+                        let sxy = [
+                            xi[0] - (tx * vecs[0][0] + ty * vecs[1][0]),
+                            xi[1] - (tx * vecs[0][1] + ty * vecs[1][1]),
+                            xi[2] - (tx * vecs[0][2] + ty * vecs[1][2]),
+                        ];
+                        let mut oz = oz_lo;
+                        while oz <= oz_hi {
+                            let (cz0, tz) = wrap[2][(c[2] as i64 + oz + M) as usize];
+                            let mut oz_end = oz;
+                            while oz_end < oz_hi && wrap[2][(c[2] as i64 + oz_end + 1 + M) as usize].1 == tz {
+                                oz_end += 1;
+                            }
+                            let cz1 = cz0 + (oz_end - oz) as usize;
+                            oz = oz_end + 1;
+                            let (s0, s1) = (start[col + cz0], start[col + cz1 + 1]);
+                            if s0 == s1 {
+                                continue;
+                            }
+                            // d = x_j + shift − x_i = x_j − base
+                            let base = [sxy[0] - tz * vecs[2][0], sxy[1] - tz * vecs[2][1], sxy[2] - tz * vecs[2][2]];
+                            if len + (s1 - s0) > bj.len() {
+                                let m = 2 * (len + (s1 - s0));
+                                bj.resize(m, 0);
+                                br2.resize(m, 0.0);
+                                bd.resize(m, [0.0; 3]);
+                            }
+                            for (&j, xj) in ids[s0..s1].iter().zip(&xs[s0..s1]) {
+                                let d = [xj[0] - base[0], xj[1] - base[1], xj[2] - base[2]];
+                                let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                                bj[len] = j;
+                                br2[len] = r2;
+                                bd[len] = d;
+                                let keep = (r2 < r2max) & if half { j > iu } else { j != iu };
+                                len += keep as usize;
+                            }
+                        }
                     }
                 }
+                // sort the row by j through packed (j, slot) keys
+                keys.clear();
+                keys.extend((0..len).map(|k| ((bj[k] as u64) << 32) | k as u64));
+                keys.sort_unstable();
+                out.counts.push(len);
+                for &key in &keys {
+                    let k = (key & 0xffff_ffff) as usize;
+                    out.j.push(bj[k]);
+                    out.r.push(br2[k].sqrt());
+                    out.d.push(bd[k]);
+                }
             }
-            row.sort_unstable_by_key(|e| e.0);
-            row
+            out
         })
         .collect();
 
     let mut offsets = Vec::with_capacity(n + 1);
     offsets.push(0usize);
-    let total: usize = rows.iter().map(|r| r.len()).sum();
+    for b in &blocks {
+        for &c in &b.counts {
+            let last = offsets[offsets.len() - 1];
+            offsets.push(last + c);
+        }
+    }
+    let total = offsets[n];
     let mut j = Vec::with_capacity(total);
     let mut r = Vec::with_capacity(total);
     let mut d = Vec::with_capacity(total);
-    for row in rows {
-        for (jj, rr, dd) in row {
-            j.push(jj);
-            r.push(rr);
-            d.push(dd);
-        }
-        offsets.push(j.len());
+    for b in blocks {
+        j.extend_from_slice(&b.j);
+        r.extend_from_slice(&b.r);
+        d.extend_from_slice(&b.d);
     }
     Ok(NeighborList { offsets, j, r, d, half })
 }
@@ -242,6 +426,26 @@ mod tests {
     fn small_box_two_cells() {
         // fewer than three cells per direction: stencil must not double count
         check(SimBox::lammps([5.2, 5.5, 6.0], 1.0, 0.5, -1.0).unwrap(), 200, 2.4, 3);
+    }
+
+    #[test]
+    fn strongly_tilted_box_near_max_cutoff() {
+        // tilts beyond LAMMPS' ±½ limits and a cutoff just below half the smallest height:
+        // the stencil must still find every minimum-image pair exactly once
+        let b = SimBox::lammps([6.0, 6.5, 7.0], 4.0, -3.5, 5.0).unwrap();
+        let rc = 0.499 * b.min_height();
+        check(b, 400, rc, 4);
+        let o = SimBox::orthorhombic([5.0, 12.0, 30.0]).unwrap();
+        check(o, 500, 2.49, 5);
+    }
+
+    #[test]
+    fn empty_and_single_particle() {
+        let b = SimBox::orthorhombic([5.0, 5.0, 5.0]).unwrap();
+        let nl = neighbor_list(&[], &b, 2.0, false).unwrap();
+        assert_eq!((nl.offsets.clone(), nl.n_pairs()), (vec![0], 0));
+        let nl = neighbor_list(&[[1.0, 2.0, 3.0]], &b, 2.5, false).unwrap();
+        assert_eq!((nl.offsets.clone(), nl.n_pairs()), (vec![0, 0], 0));
     }
 
     #[test]
