@@ -23,7 +23,8 @@ def neighbor_list(
     npt.NDArray[np.float64],
     npt.NDArray[np.float64],
 ]:
-    """Pairs with r < r_max: (i, j, r, dx, dy, dz), sorted by (i, j); d = r_j − r_i (min image)."""
+    """Pairs with r < r_max: (i, j, r, dx, dy, dz), sorted by (i, j); d = r_j − r_i (min image).
+    dx, dy, dz are column views of one (P, 3) array (not C-contiguous)."""
 
 class Model:
     """A pair model (SPEC §1)."""
@@ -45,3 +46,31 @@ class Model:
         self, a: int, b: int, r: npt.NDArray[np.float64]
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """(U, U', U'') at distances r for species indices a, b."""
+
+class LammpsDump:
+    """An indexed LAMMPS text dump (one scan at construction; frames parsed on demand, GIL
+    released). Raises FormatError (file, frame, line) for malformed input, OSError for I/O."""
+    def __init__(self, path: str) -> None: ...
+    def __len__(self) -> int: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def columns(self) -> list[str]:
+        """Column names of ``ITEM: ATOMS``."""
+    @property
+    def n_atoms(self) -> int: ...
+    @property
+    def steps(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def times(self) -> npt.NDArray[np.float64] | None:
+        """``ITEM: TIME`` of every frame, or None when the dump has no times."""
+    def offsets(self) -> tuple[list[int], list[int]]:
+        """Byte offset and 1-based line number of every frame's first line."""
+    def box_of(self, k: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(matrix (3, 3), columns = box vectors; origin (3,)) of frame k."""
+    def read(self, k: int) -> dict:
+        """Frame k as dict(step, time, matrix (3, 3), origin (3,), ids (N,) int64 | None,
+        types (N,) int64 | None, positions (N, 3), unwrapped (N, 3) | None,
+        images (N, 3) int64 | None, velocities (N, 3) | None); atoms sorted by id."""
+    def read_many(self, frames: list[int]) -> list[dict]:
+        """Several frames parsed in parallel (dicts as ``read``)."""

@@ -212,35 +212,35 @@ impl Lines {
             if buf.is_empty() {
                 if partial {
                     done += 1;
-                    self.line += 1;
                 }
                 break;
             }
-            let count = buf.iter().filter(|&&b| b == b'\n').count();
-            let consumed;
-            if done + count < n {
-                done += count;
-                consumed = buf.len();
-                partial = if count > 0 { buf[buf.len() - 1] != b'\n' } else { true };
-                self.line += count;
-            } else {
-                let mut c = buf.len();
-                for (i, &b) in buf.iter().enumerate() {
+            let mut consumed = 0usize;
+            // count newlines 4 KiB at a time (vectorised); find the n-th one byte by byte
+            for chunk in buf.chunks(4096) {
+                let c = chunk.iter().filter(|&&b| b == b'\n').count();
+                if done + c < n {
+                    done += c;
+                    consumed += chunk.len();
+                    partial = if c > 0 { chunk[chunk.len() - 1] != b'\n' } else { partial || !chunk.is_empty() };
+                    continue;
+                }
+                for (i, &b) in chunk.iter().enumerate() {
                     if b == b'\n' {
                         done += 1;
-                        self.line += 1;
                         if done == n {
-                            c = i + 1;
+                            consumed += i + 1;
                             break;
                         }
                     }
                 }
-                consumed = c;
                 partial = false;
+                break;
             }
             self.r.consume(consumed);
             self.pos += consumed as u64;
         }
+        self.line += done;
         Ok(done)
     }
 }
@@ -266,13 +266,104 @@ fn trim(b: &[u8]) -> &[u8] {
     &b[s..e.max(s)]
 }
 
+/// Whitespace-separated tokens (any byte ≤ b' ' separates, as in the atom-line parser).
 fn tokens(b: &[u8]) -> impl Iterator<Item = &[u8]> {
-    b.split(|c| c.is_ascii_whitespace()).filter(|t| !t.is_empty())
+    b.split(|&c| c <= b' ').filter(|t| !t.is_empty())
+}
+
+/// Exact powers of ten representable in f64.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+    1e20, 1e21, 1e22,
+];
+
+/// Decimal number → f64, correctly rounded. Plain decimals with a mantissa below 2⁵³ and a
+/// decimal exponent within ±22 (what `%g`-style output produces) take Clinger's fast path —
+/// one exact integer, one exact power of ten, one correctly rounded IEEE operation; anything
+/// else (long mantissas, nan, inf, …) goes to the standard library parser.
+#[inline]
+fn parse_f64(t: &[u8]) -> Option<f64> {
+    fast_f64(t).or_else(|| std::str::from_utf8(t).ok()?.parse::<f64>().ok())
 }
 
 #[inline]
-fn parse_f64(t: &[u8]) -> Option<f64> {
-    std::str::from_utf8(t).ok()?.parse::<f64>().ok()
+fn fast_f64(t: &[u8]) -> Option<f64> {
+    let n = t.len();
+    let mut i = 0usize;
+    let neg = match t.first()? {
+        b'-' => {
+            i = 1;
+            true
+        }
+        b'+' => {
+            i = 1;
+            false
+        }
+        _ => false,
+    };
+    let mut mant: u64 = 0;
+    let mut ndig = 0u32;
+    let mut exp: i64 = 0;
+    let d0 = i;
+    while i < n && t[i].is_ascii_digit() {
+        if ndig >= 19 {
+            return None;
+        }
+        mant = mant * 10 + (t[i] - b'0') as u64;
+        ndig += 1;
+        i += 1;
+    }
+    let mut digits = i - d0;
+    if i < n && t[i] == b'.' {
+        i += 1;
+        let f0 = i;
+        while i < n && t[i].is_ascii_digit() {
+            if ndig >= 19 {
+                return None;
+            }
+            mant = mant * 10 + (t[i] - b'0') as u64;
+            ndig += 1;
+            exp -= 1;
+            i += 1;
+        }
+        digits += i - f0;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if i < n && (t[i] == b'e' || t[i] == b'E') {
+        i += 1;
+        let eneg = match t.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let e0 = i;
+        let mut e: i64 = 0;
+        while i < n && t[i].is_ascii_digit() {
+            if e > 10_000 {
+                return None;
+            }
+            e = e * 10 + (t[i] - b'0') as i64;
+            i += 1;
+        }
+        if i == e0 {
+            return None;
+        }
+        exp += if eneg { -e } else { e };
+    }
+    if i != n || mant > (1u64 << 53) || exp.abs() > 22 {
+        return None;
+    }
+    let v = mant as f64;
+    let r = if exp >= 0 { v * POW10[exp as usize] } else { v / POW10[(-exp) as usize] };
+    Some(if neg { -r } else { r })
 }
 
 #[inline]
@@ -517,10 +608,48 @@ fn chunks(body: &[u8], target: usize) -> Vec<(usize, usize, usize)> {
     out
 }
 
+/// What glassrs does with each column of an atom line.
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    Skip,
+    Id,
+    Type,
+    Pos(usize),
+    Unw(usize),
+    Img(usize),
+    Vel(usize),
+}
+
+fn roles(lay: &Layout) -> Vec<Role> {
+    let mut r = vec![Role::Skip; lay.ncol];
+    if let Some(c) = lay.id {
+        r[c] = Role::Id;
+    }
+    if let Some(c) = lay.type_ {
+        r[c] = Role::Type;
+    }
+    for k in 0..3 {
+        r[lay.pos.0[k]] = Role::Pos(k);
+        if let Some((u, _)) = lay.unwrapped {
+            if u != lay.pos.0 {
+                r[u[k]] = Role::Unw(k);
+            }
+        }
+        if let Some(im) = lay.images {
+            r[im[k]] = Role::Img(k);
+        }
+        if let Some(v) = lay.velocities {
+            r[v[k]] = Role::Vel(k);
+        }
+    }
+    r
+}
+
 fn parse_chunk(
     text_: &[u8],
     first_line: usize,
     lay: &Layout,
+    role: &[Role],
     ctx: &(dyn Fn(usize, String) -> Error + Sync),
     cols: &[String],
     cut_at_eof: bool,
@@ -534,69 +663,109 @@ fn parse_chunk(
         p.types.reserve(nlines);
     }
     p.pos.reserve(3 * nlines);
-    let mut tok: Vec<&[u8]> = Vec::with_capacity(lay.ncol + 1);
-    let mut lines = text_.split(|&b| b == b'\n');
+    let has_unw = role.iter().any(|r| matches!(r, Role::Unw(_)));
+    if has_unw {
+        p.unw.reserve(3 * nlines);
+    }
+    if lay.images.is_some() {
+        p.img.reserve(3 * nlines);
+    }
+    if lay.velocities.is_some() {
+        p.vel.reserve(3 * nlines);
+    }
     let n_expected = nlines - usize::from(text_.last() == Some(&b'\n'));
-    for r in 0..n_expected {
-        let line = lines.next().unwrap_or(&[]);
-        let lno = first_line + r;
-        tok.clear();
-        tok.extend(tokens(line));
-        if tok.len() != lay.ncol {
-            if cut_at_eof && r + 1 == n_expected {
-                return Err(ctx(
-                    lno,
-                    format!(
-                        "truncated frame: the file ends inside this atom line ({} of {} values: '{}')",
-                        tok.len(),
-                        lay.ncol,
-                        text(line)
-                    ),
-                ));
-            }
-            if tok.first().is_some_and(|t| t.starts_with(b"ITEM:")) {
-                return Err(ctx(lno, format!("expected an atom line, found '{}' (fewer atom lines than 'NUMBER OF ATOMS')", text(line))));
-            }
-            return Err(ctx(
+    let ncol = role.len();
+    // the error for a line whose number of values is wrong (cold path)
+    let count_error = |line: &[u8], lno: usize, last: bool| -> Error {
+        let ntok = tokens(line).count();
+        if cut_at_eof && last {
+            return ctx(
                 lno,
-                format!("expected {} values ({}), found {}: '{}'", lay.ncol, cols.join(" "), tok.len(), text(line)),
-            ));
+                format!("truncated frame: the file ends inside this atom line ({ntok} of {ncol} values: '{}')", text(line)),
+            );
         }
-        let int = |c: usize| -> Result<i64> {
-            parse_i64(tok[c]).ok_or_else(|| ctx(lno, format!("column '{}': expected an integer, found '{}'", cols[c], text(tok[c]))))
+        if trim(line).starts_with(b"ITEM:") {
+            return ctx(lno, format!("expected an atom line, found '{}' (fewer atom lines than 'NUMBER OF ATOMS')", text(line)));
+        }
+        ctx(lno, format!("expected {ncol} values ({}), found {ntok}: '{}'", cols.join(" "), text(line)))
+    };
+    // one pass: tokens are runs of bytes > b' ' (space, tab, CR and other control bytes
+    // separate values), lines end at '\n'
+    let bytes = text_;
+    let len = bytes.len();
+    let mut k = 0usize;
+    for r in 0..n_expected {
+        let line_start = k;
+        let lno = first_line + r;
+        let line_of = || -> &[u8] {
+            let e = bytes[line_start..].iter().position(|&b| b == b'\n').map_or(len, |p| line_start + p);
+            &bytes[line_start..e]
         };
-        let flt = |c: usize| -> Result<f64> {
-            match parse_f64(tok[c]) {
-                Some(v) if v.is_finite() => Ok(v),
-                Some(_) => Err(ctx(lno, format!("column '{}': non-finite value '{}'", cols[c], text(tok[c])))),
-                None => Err(ctx(lno, format!("column '{}': expected a number, found '{}'", cols[c], text(tok[c])))),
+        let (mut pos, mut unw, mut vel) = ([0.0f64; 3], [0.0f64; 3], [0.0f64; 3]);
+        let mut img = [0i64; 3];
+        let (mut id, mut ty) = (0i64, 0i64);
+        for (c, &rl) in role.iter().enumerate() {
+            while k < len && bytes[k] <= b' ' && bytes[k] != b'\n' {
+                k += 1;
             }
-        };
-        if let Some(c) = lay.id {
-            p.ids.push(int(c)?);
-        }
-        if let Some(c) = lay.type_ {
-            p.types.push(int(c)?);
-        }
-        for c in lay.pos.0 {
-            p.pos.push(flt(c)?);
-        }
-        if let Some((u, _)) = lay.unwrapped {
-            if u != lay.pos.0 {
-                for c in u {
-                    p.unw.push(flt(c)?);
+            let t0 = k;
+            while k < len && bytes[k] > b' ' {
+                k += 1;
+            }
+            if k == t0 {
+                return Err(count_error(line_of(), lno, r + 1 == n_expected));
+            }
+            let t = &bytes[t0..k];
+            // a bad value on a line with the wrong number of values: report the count
+            let fail = |msg: String| -> Error {
+                let line = line_of();
+                if tokens(line).count() != ncol {
+                    count_error(line, lno, r + 1 == n_expected)
+                } else {
+                    ctx(lno, msg)
                 }
+            };            let int = || -> Result<i64> {
+                parse_i64(t).ok_or_else(|| fail(format!("column '{}': expected an integer, found '{}'", cols[c], text(t))))
+            };
+            let flt = || -> Result<f64> {
+                match parse_f64(t) {
+                    Some(v) if v.is_finite() => Ok(v),
+                    Some(_) => Err(fail(format!("column '{}': non-finite value '{}'", cols[c], text(t)))),
+                    None => Err(fail(format!("column '{}': expected a number, found '{}'", cols[c], text(t)))),
+                }
+            };
+            match rl {
+                Role::Skip => {}
+                Role::Id => id = int()?,
+                Role::Type => ty = int()?,
+                Role::Pos(a) => pos[a] = flt()?,
+                Role::Unw(a) => unw[a] = flt()?,
+                Role::Img(a) => img[a] = int()?,
+                Role::Vel(a) => vel[a] = flt()?,
             }
         }
-        if let Some(im) = lay.images {
-            for c in im {
-                p.img.push(int(c)?);
+        while k < len && bytes[k] != b'\n' {
+            if bytes[k] > b' ' {
+                return Err(count_error(line_of(), lno, r + 1 == n_expected));
             }
+            k += 1;
         }
-        if let Some(v) = lay.velocities {
-            for c in v {
-                p.vel.push(flt(c)?);
-            }
+        k += 1; // the newline
+        if lay.id.is_some() {
+            p.ids.push(id);
+        }
+        if lay.type_.is_some() {
+            p.types.push(ty);
+        }
+        p.pos.extend_from_slice(&pos);
+        if has_unw {
+            p.unw.extend_from_slice(&unw);
+        }
+        if lay.images.is_some() {
+            p.img.extend_from_slice(&img);
+        }
+        if lay.velocities.is_some() {
+            p.vel.extend_from_slice(&vel);
         }
     }
     Ok(p)
@@ -646,13 +815,14 @@ pub fn parse_body(body: &[u8], idx: &DumpIndex, k: usize) -> Result<DumpFrame> {
     let lay = &idx.layout;
     let n = info.n;
     let ctx = |line: usize, msg: String| ferr(path, Some(k), Some(line), msg);
+    let role = roles(lay);
     // a last line without newline at the end of the file is probably a cut-off write
     let cut = info.body_end == idx.file_len && body.last().is_some_and(|&b| b != b'\n');
     let parts: Vec<Result<Part>> = chunks(body, 1 << 16)
         .into_par_iter()
         .map(|(s, e, l0)| {
             let last = e == body.len();
-            parse_chunk(&body[s..e], info.body_line + l0, lay, &ctx, &idx.columns, cut && last)
+            parse_chunk(&body[s..e], info.body_line + l0, lay, &role, &ctx, &idx.columns, cut && last)
         })
         .collect();
     let mut all = Part::default();
@@ -689,15 +859,30 @@ pub fn parse_body(body: &[u8], idx: &DumpIndex, k: usize) -> Result<DumpFrame> {
     let mut velocities = lay.velocities.map(|_| std::mem::take(&mut all.vel));
     if let Some(idv) = &ids {
         if !idv.windows(2).all(|w| w[0] < w[1]) {
-            let mut order: Vec<usize> = (0..n).collect();
-            order.sort_unstable_by_key(|&i| idv[i]);
-            if let Some(w) = order.windows(2).find(|w| idv[w[0]] == idv[w[1]]) {
-                let (a, b) = (w[0].min(w[1]), w[0].max(w[1]));
-                return Err(ctx(
-                    info.body_line + b,
-                    format!("duplicate atom id {} (also on line {})", idv[a], info.body_line + a),
-                ));
-            }
+            let dup = |a: usize, b: usize| {
+                let (a, b) = (a.min(b), a.max(b));
+                ctx(info.body_line + b, format!("duplicate atom id {} (also on line {})", idv[a], info.body_line + a))
+            };
+            let (lo, hi) = idv.iter().fold((i64::MAX, i64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+            let order: Vec<usize> = if hi.checked_sub(lo) == Some(n as i64 - 1) {
+                // ids are n distinct values in [lo, lo + n) iff no slot is hit twice: O(N) placement
+                let mut slot = vec![usize::MAX; n];
+                for (row, &v) in idv.iter().enumerate() {
+                    let s = &mut slot[(v - lo) as usize];
+                    if *s != usize::MAX {
+                        return Err(dup(*s, row));
+                    }
+                    *s = row;
+                }
+                slot
+            } else {
+                let mut order: Vec<usize> = (0..n).collect();
+                order.sort_unstable_by_key(|&i| idv[i]);
+                if let Some(w) = order.windows(2).find(|w| idv[w[0]] == idv[w[1]]) {
+                    return Err(dup(w[0], w[1]));
+                }
+                order
+            };
             ids = Some(permute(idv, &order, 1));
             types = types.map(|t| permute(&t, &order, 1));
             positions = permute(&positions, &order, 3);
@@ -791,6 +976,54 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("frame 1") && e.contains("line 16") && e.contains("frame 0 has 3"), "{e}");
+    }
+
+    #[test]
+    fn fast_float_parser_is_exact() {
+        let cases = [
+            "0", "-0", "1", "+2.5", "3.14159", "-0.000123", "1e5", "1.5E-7", "123456789012345678", "6.02214076e23",
+            "2.2250738585072014e-308", "0.1", "0.30000000000000004", "9007199254740993", "1.7976931348623157e308",
+            "4.9e-324", "12.", ".5", "-.5e+3", "8.6913499999999999e+00", "1e22", "1e23", "1e-22", "1e-23",
+        ];
+        for c in cases {
+            let want: f64 = c.parse().unwrap();
+            let got = parse_f64(c.as_bytes()).unwrap();
+            assert_eq!(got.to_bits(), want.to_bits(), "{c}");
+        }
+        // pseudo-random %g / %.17g renderings
+        let mut s = 7u64;
+        for _ in 0..20000 {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let v = f64::from_bits(s >> 2) % 1e6 * if s & 1 == 1 { -1.0 } else { 1.0 };
+            for t in [format!("{v}"), format!("{v:.6}"), format!("{v:e}"), format!("{:.3e}", v * 1e-9)] {
+                let want: f64 = t.parse().unwrap();
+                assert_eq!(parse_f64(t.as_bytes()).map(f64::to_bits), Some(want.to_bits()), "{t}");
+            }
+        }
+        for bad in ["", "-", ".", "e5", "1e", "1.2.3", "1x", "abc", "--1"] {
+            assert_eq!(parse_f64(bad.as_bytes()), bad.parse::<f64>().ok(), "{bad}");
+        }
+        assert!(parse_f64(b"nan").unwrap().is_nan() && parse_f64(b"-inf").unwrap().is_infinite());
+    }
+
+    #[test]
+    fn ids_placed_sparse_and_dense() {
+        let body = |ids: &[i64]| -> String { ids.iter().map(|i| format!("{i} 1 {i}.0 0 0\n")).collect() };
+        for ids in [vec![3, 1, 2, 5, 4], vec![10, 7, 300, 8]] {
+            let n = ids.len();
+            let s = format!("ITEM: TIMESTEP\n0\nITEM: NUMBER OF ATOMS\n{n}\nITEM: BOX BOUNDS pp pp pp\n0 400\n0 1\n0 1\nITEM: ATOMS id type x y z\n{}", body(&ids));
+            let f = read_frame(&scan(&tmp(&format!("ids{n}.dump"), &s)).unwrap(), 0).unwrap();
+            let mut sorted = ids.clone();
+            sorted.sort();
+            assert_eq!(f.ids.as_deref(), Some(&sorted[..]));
+            let xs: Vec<f64> = f.positions.chunks(3).map(|p| p[0]).collect();
+            assert_eq!(xs, sorted.iter().map(|&i| i as f64).collect::<Vec<_>>());
+        }
+        for (ids, a, b) in [(vec![3, 1, 3, 2], 10, 12), (vec![10, 7, 300, 7], 11, 13)] {
+            let s = format!("ITEM: TIMESTEP\n0\nITEM: NUMBER OF ATOMS\n4\nITEM: BOX BOUNDS pp pp pp\n0 400\n0 1\n0 1\nITEM: ATOMS id type x y z\n{}", body(&ids));
+            let e = read_frame(&scan(&tmp("dup.dump", &s)).unwrap(), 0).unwrap_err().to_string();
+            assert!(e.contains(&format!("line {b}:")) && e.contains(&format!("also on line {a})")), "{e}");
+        }
     }
 
     #[test]
