@@ -264,13 +264,15 @@ pub fn neighbor_list(pos: &[Vec3], sbox: &SimBox, r_max: f64, half: bool) -> Res
                 r: Vec::with_capacity((hi - lo) * expect),
                 d: Vec::with_capacity((hi - lo) * expect),
             };
-            // candidate buffers, written branch-free: an entry is kept by advancing `len`
-            let mut bj: Vec<u32> = vec![0; 512];
-            let mut br2: Vec<f64> = vec![0.0; 512];
-            let mut bd: Vec<Vec3> = vec![[0.0; 3]; 512];
+            // kept candidates, written branch-free (an entry is kept by advancing `len`): the
+            // slot in the sorted arrays and the run it came from (whose base holds the shift)
+            let mut ks: Vec<u32> = vec![0; 512];
+            let mut kr: Vec<u32> = vec![0; 512];
+            let mut bases: Vec<Vec3> = Vec::with_capacity(64);
             let mut keys: Vec<u64> = Vec::with_capacity(512);
             for i in lo..hi {
                 let mut len = 0usize;
+                bases.clear();
                 let (c, u, xi) = loc[i];
                 let iu = i as u32;
                 for ox in -M..=M {
@@ -311,18 +313,18 @@ pub fn neighbor_list(pos: &[Vec3], sbox: &SimBox, r_max: f64, half: bool) -> Res
                             }
                             // d = x_j + shift − x_i = x_j − base
                             let base = [sxy[0] - tz * vecs[2][0], sxy[1] - tz * vecs[2][1], sxy[2] - tz * vecs[2][2]];
-                            if len + (s1 - s0) > bj.len() {
+                            if len + (s1 - s0) > ks.len() {
                                 let m = 2 * (len + (s1 - s0));
-                                bj.resize(m, 0);
-                                br2.resize(m, 0.0);
-                                bd.resize(m, [0.0; 3]);
+                                ks.resize(m, 0);
+                                kr.resize(m, 0);
                             }
-                            for (&j, xj) in ids[s0..s1].iter().zip(&xs[s0..s1]) {
+                            let run = bases.len() as u32;
+                            bases.push(base);
+                            for (slot, (&j, xj)) in (s0..s1).zip(ids[s0..s1].iter().zip(&xs[s0..s1])) {
                                 let d = [xj[0] - base[0], xj[1] - base[1], xj[2] - base[2]];
                                 let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-                                bj[len] = j;
-                                br2[len] = r2;
-                                bd[len] = d;
+                                ks[len] = slot as u32;
+                                kr[len] = run;
                                 let keep = (r2 < r2max) & if half { j > iu } else { j != iu };
                                 len += keep as usize;
                             }
@@ -331,14 +333,17 @@ pub fn neighbor_list(pos: &[Vec3], sbox: &SimBox, r_max: f64, half: bool) -> Res
                 }
                 // sort the row by j through packed (j, slot) keys
                 keys.clear();
-                keys.extend((0..len).map(|k| ((bj[k] as u64) << 32) | k as u64));
+                keys.extend((0..len).map(|k| ((ids[ks[k] as usize] as u64) << 32) | k as u64));
                 keys.sort_unstable();
                 out.counts.push(len);
                 for &key in &keys {
                     let k = (key & 0xffff_ffff) as usize;
-                    out.j.push(bj[k]);
-                    out.r.push(br2[k].sqrt());
-                    out.d.push(bd[k]);
+                    // recomputed exactly as in the test above
+                    let (xj, base) = (xs[ks[k] as usize], bases[kr[k] as usize]);
+                    let d = [xj[0] - base[0], xj[1] - base[1], xj[2] - base[2]];
+                    out.j.push((key >> 32) as u32);
+                    out.r.push((d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt());
+                    out.d.push(d);
                 }
             }
             out
