@@ -142,6 +142,19 @@ struct Block {
     d: Vec<Vec3>,
 }
 
+/// Split `s` into consecutive pieces ending at `ends` (increasing, last = `s.len()`).
+fn split_at_ends<'a, T>(mut s: &'a mut [T], ends: &[usize]) -> Vec<&'a mut [T]> {
+    let mut out = Vec::with_capacity(ends.len());
+    let mut prev = 0;
+    for &e in ends {
+        let (a, rest) = std::mem::take(&mut s).split_at_mut(e - prev);
+        out.push(a);
+        s = rest;
+        prev = e;
+    }
+    out
+}
+
 /// ⌊x⌋ for finite |x| < 2⁶³ without a libm call (x86-64 baseline has no rounding instruction).
 #[inline]
 fn floor_i64(x: f64) -> i64 {
@@ -358,15 +371,23 @@ pub fn neighbor_list(pos: &[Vec3], sbox: &SimBox, r_max: f64, half: bool) -> Res
             offsets.push(last + c);
         }
     }
+    // concatenate the blocks, in parallel (each block owns a disjoint piece of the output)
     let total = offsets[n];
-    let mut j = Vec::with_capacity(total);
-    let mut r = Vec::with_capacity(total);
-    let mut d = Vec::with_capacity(total);
-    for b in blocks {
-        j.extend_from_slice(&b.j);
-        r.extend_from_slice(&b.r);
-        d.extend_from_slice(&b.d);
-    }
+    let mut j = vec![0u32; total];
+    let mut r = vec![0.0f64; total];
+    let mut d = vec![[0.0f64; 3]; total];
+    let ends: Vec<usize> = (0..nblocks).map(|b| offsets[((b + 1) * ROW_BLOCK).min(n)]).collect();
+    split_at_ends(&mut j, &ends)
+        .into_par_iter()
+        .zip(split_at_ends(&mut r, &ends))
+        .zip(split_at_ends(&mut d, &ends))
+        .zip(&blocks)
+        .with_min_len(8)
+        .for_each(|(((jc, rc), dc), b)| {
+            jc.copy_from_slice(&b.j);
+            rc.copy_from_slice(&b.r);
+            dc.copy_from_slice(&b.d);
+        });
     Ok(NeighborList { offsets, j, r, d, half })
 }
 

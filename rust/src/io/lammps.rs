@@ -288,15 +288,25 @@ fn parse_f64(t: &[u8]) -> Option<f64> {
 
 #[inline]
 fn fast_f64(t: &[u8]) -> Option<f64> {
-    let n = t.len();
-    let mut i = 0usize;
-    let neg = match t.first()? {
-        b'-' => {
-            i = 1;
+    match scan_dec(t, 0) {
+        Some((v, e)) if e == t.len() => Some(v),
+        _ => None,
+    }
+}
+
+/// Clinger fast path on the number starting at `b[i]`: Some((value, end)) when it is a plain
+/// decimal with mantissa < 2⁵³ and decimal exponent within ±22 that ends at a byte ≤ b' ' (or
+/// the end of `b`); None otherwise (the caller then falls back to the full parser).
+#[inline]
+fn scan_dec(b: &[u8], mut i: usize) -> Option<(f64, usize)> {
+    let n = b.len();
+    let neg = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
             true
         }
-        b'+' => {
-            i = 1;
+        Some(b'+') => {
+            i += 1;
             false
         }
         _ => false,
@@ -305,35 +315,38 @@ fn fast_f64(t: &[u8]) -> Option<f64> {
     let mut ndig = 0u32;
     let mut exp: i64 = 0;
     let d0 = i;
-    while i < n && t[i].is_ascii_digit() {
-        if ndig >= 19 {
-            return None;
+    while i < n {
+        let c = b[i].wrapping_sub(b'0');
+        if c > 9 {
+            break;
         }
-        mant = mant * 10 + (t[i] - b'0') as u64;
+        mant = mant.wrapping_mul(10).wrapping_add(c as u64);
         ndig += 1;
         i += 1;
     }
     let mut digits = i - d0;
-    if i < n && t[i] == b'.' {
+    if i < n && b[i] == b'.' {
         i += 1;
         let f0 = i;
-        while i < n && t[i].is_ascii_digit() {
-            if ndig >= 19 {
-                return None;
+        while i < n {
+            let c = b[i].wrapping_sub(b'0');
+            if c > 9 {
+                break;
             }
-            mant = mant * 10 + (t[i] - b'0') as u64;
+            mant = mant.wrapping_mul(10).wrapping_add(c as u64);
             ndig += 1;
-            exp -= 1;
             i += 1;
         }
+        exp -= (i - f0) as i64;
         digits += i - f0;
     }
-    if digits == 0 {
+    // more than 19 digits may have wrapped the mantissa: leave it to the full parser
+    if digits == 0 || ndig > 19 {
         return None;
     }
-    if i < n && (t[i] == b'e' || t[i] == b'E') {
+    if i < n && (b[i] | 0x20) == b'e' {
         i += 1;
-        let eneg = match t.get(i) {
+        let eneg = match b.get(i) {
             Some(b'-') => {
                 i += 1;
                 true
@@ -346,11 +359,12 @@ fn fast_f64(t: &[u8]) -> Option<f64> {
         };
         let e0 = i;
         let mut e: i64 = 0;
-        while i < n && t[i].is_ascii_digit() {
-            if e > 10_000 {
-                return None;
+        while i < n {
+            let c = b[i].wrapping_sub(b'0');
+            if c > 9 || e > 10_000 {
+                break;
             }
-            e = e * 10 + (t[i] - b'0') as i64;
+            e = e * 10 + c as i64;
             i += 1;
         }
         if i == e0 {
@@ -358,12 +372,43 @@ fn fast_f64(t: &[u8]) -> Option<f64> {
         }
         exp += if eneg { -e } else { e };
     }
-    if i != n || mant > (1u64 << 53) || exp.abs() > 22 {
+    if (i < n && b[i] > b' ') || mant > (1u64 << 53) || exp.abs() > 22 {
         return None;
     }
     let v = mant as f64;
     let r = if exp >= 0 { v * POW10[exp as usize] } else { v / POW10[(-exp) as usize] };
-    Some(if neg { -r } else { r })
+    Some((if neg { -r } else { r }, i))
+}
+
+/// An integer of at most 18 digits starting at `b[i]` and ending at a byte ≤ b' ' (or the end).
+#[inline]
+fn scan_int(b: &[u8], mut i: usize) -> Option<(i64, usize)> {
+    let n = b.len();
+    let neg = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let d0 = i;
+    let mut v: i64 = 0;
+    while i < n {
+        let c = b[i].wrapping_sub(b'0');
+        if c > 9 {
+            break;
+        }
+        v = v.wrapping_mul(10).wrapping_add(c as i64);
+        i += 1;
+    }
+    if i == d0 || i - d0 > 18 || (i < n && b[i] > b' ') {
+        return None;
+    }
+    Some((if neg { -v } else { v }, i))
 }
 
 #[inline]
@@ -709,6 +754,33 @@ fn parse_chunk(
                 k += 1;
             }
             let t0 = k;
+            // fast paths: plain decimals and integers parsed in place
+            match rl {
+                Role::Pos(a) | Role::Unw(a) | Role::Vel(a) => {
+                    if let Some((v, e)) = scan_dec(bytes, t0) {
+                        match rl {
+                            Role::Pos(_) => pos[a] = v,
+                            Role::Unw(_) => unw[a] = v,
+                            _ => vel[a] = v,
+                        }
+                        k = e;
+                        continue;
+                    }
+                }
+                Role::Id | Role::Type | Role::Img(_) => {
+                    if let Some((v, e)) = scan_int(bytes, t0) {
+                        match rl {
+                            Role::Id => id = v,
+                            Role::Type => ty = v,
+                            Role::Img(a) => img[a] = v,
+                            _ => {}
+                        }
+                        k = e;
+                        continue;
+                    }
+                }
+                Role::Skip => {}
+            }
             while k < len && bytes[k] > b' ' {
                 k += 1;
             }
@@ -724,7 +796,8 @@ fn parse_chunk(
                 } else {
                     ctx(lno, msg)
                 }
-            };            let int = || -> Result<i64> {
+            };
+            let int = || -> Result<i64> {
                 parse_i64(t).ok_or_else(|| fail(format!("column '{}': expected an integer, found '{}'", cols[c], text(t))))
             };
             let flt = || -> Result<f64> {
