@@ -891,14 +891,16 @@ pub fn parse_body(body: &[u8], idx: &DumpIndex, k: usize) -> Result<DumpFrame> {
     let role = roles(lay);
     // a last line without newline at the end of the file is probably a cut-off write
     let cut = info.body_end == idx.file_len && body.last().is_some_and(|&b| b != b'\n');
-    let parts: Vec<Result<Part>> = chunks(body, 1 << 16)
+    // chunks of ~256 KiB are parsed in parallel (frames of a few thousand atoms are one chunk;
+    // `read_frames` parallelises over frames)
+    let mut parts: Vec<Result<Part>> = chunks(body, 1 << 18)
         .into_par_iter()
         .map(|(s, e, l0)| {
             let last = e == body.len();
             parse_chunk(&body[s..e], info.body_line + l0, lay, &role, &ctx, &idx.columns, cut && last)
         })
         .collect();
-    let mut all = Part::default();
+    let mut all = if parts.len() == 1 { parts.pop().unwrap_or_else(|| Ok(Part::default()))? } else { Part::default() };
     for p in parts {
         let p = p?;
         all.ids.extend_from_slice(&p.ids);
@@ -1097,6 +1099,26 @@ mod tests {
             let e = read_frame(&scan(&tmp("dup.dump", &s)).unwrap(), 0).unwrap_err().to_string();
             assert!(e.contains(&format!("line {b}:")) && e.contains(&format!("also on line {a})")), "{e}");
         }
+    }
+
+    #[test]
+    fn large_frame_parsed_in_parallel_chunks() {
+        // > 256 KiB of atom lines: several chunks, ids reversed, an error deep in a later chunk
+        let n = 25000;
+        let body: String = (0..n).map(|k| format!("{} 1 {}.25 0.5 -1e-3\n", n - k, k)).collect();
+        let head = format!("ITEM: TIMESTEP\n5\nITEM: NUMBER OF ATOMS\n{n}\nITEM: BOX BOUNDS pp pp pp\n0 30000\n0 1\n0 1\nITEM: ATOMS id type x y z\n");
+        assert!(body.len() > 1 << 19);
+        let idx = scan(&tmp("big.dump", &format!("{head}{body}"))).unwrap();
+        let f = read_frame(&idx, 0).unwrap();
+        assert_eq!(f.ids.as_ref().map(|v| v.len()), Some(n));
+        for (k, p) in f.positions.chunks(3).enumerate() {
+            // id k+1 sits on line k' with n − k' = k + 1
+            assert_eq!(p, &[(n - 1 - k) as f64 + 0.25, 0.5, -1e-3]);
+        }
+        let bad = body.replacen("22000.25", "22000.2.5", 1);
+        let idx = scan(&tmp("bigbad.dump", &format!("{head}{bad}"))).unwrap();
+        let e = read_frame(&idx, 0).unwrap_err().to_string();
+        assert!(e.contains(&format!("line {}:", 9 + 22001)) && e.contains("'22000.2.5'"), "{e}");
     }
 
     #[test]
