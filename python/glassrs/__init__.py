@@ -8,19 +8,21 @@ throughout (σ_AA, ε_AA, m, k_B = 1). See SPEC.md for every definition.
 >>> gr.neighbors(traj[0], r_max=2.5)
 """
 
-from glassrs import fits, models, stats
+from glassrs import fits, md, minimize, models, stats
 from glassrs import dynamics
+from glassrs import structure
 from glassrs import tables as _tables  # registers the ``df.glass`` namespace
 from glassrs._core import __version__
 from glassrs.box import Box
 from glassrs.errors import ConvergenceError, FormatError
+from glassrs.forces import forces
 from glassrs.io import read
 from glassrs.neighbors import neighbors
 from glassrs.tables import params, read_parquet, write_parquet
 from glassrs.trajectory import Frame, Trajectory
 
 __all__ = [
-    "fits", "models", "stats", "Box", "ConvergenceError", "FormatError", "Frame", "Trajectory", "__version__", "neighbors",
-    "dynamics",
+    "md", "minimize", "models", "structure", "fits", "stats", "dynamics", "forces", "Box", "ConvergenceError",
+    "FormatError", "Frame", "Trajectory", "__version__", "neighbors",
     "params", "read", "read_parquet", "write_parquet",
 ]

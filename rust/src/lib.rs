@@ -6,11 +6,15 @@
 
 pub mod dynamics;
 pub mod error;
+pub mod forces;
+pub mod md;
+pub mod minimize;
 pub mod io;
 pub mod models;
 pub mod monitor;
 pub mod neighbors;
 pub mod simbox;
+pub mod structure;
 
 #[cfg(feature = "python")]
 pub mod py;

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["report", "info", "dynamics"]
+COMMANDS = ["report", "info", "dynamics", "rdf", "local"]
 
 
 def build_parser() -> argparse.ArgumentParser:
