@@ -294,10 +294,83 @@ fn fast_f64(t: &[u8]) -> Option<f64> {
     }
 }
 
+/// 10^k as integers, k = 0..=19.
+const POW10_U64: [u64; 20] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+    100_000_000_000,
+    1_000_000_000_000,
+    10_000_000_000_000,
+    100_000_000_000_000,
+    1_000_000_000_000_000,
+    10_000_000_000_000_000,
+    100_000_000_000_000_000,
+    1_000_000_000_000_000_000,
+    10_000_000_000_000_000_000,
+];
+
+/// Value of 8 decimal digit values (0..=9, one per byte, the first digit in the lowest byte)
+/// — D. Lemire's SWAR reduction: pairs, then quadruples, then the eight.
+#[inline(always)]
+fn swar8(d: u64) -> u64 {
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 100 + (1_000_000 << 32);
+    const MUL2: u64 = 1 + (10_000 << 32);
+    let d = d.wrapping_mul(10).wrapping_add(d >> 8);
+    ((d & MASK).wrapping_mul(MUL1).wrapping_add(((d >> 16) & MASK).wrapping_mul(MUL2))) >> 32
+}
+
+/// The run of decimal digits starting at `b[i]`: (value mod 2⁶⁴, number of digits). Eight
+/// bytes at a time where the slice allows; callers reject runs longer than 19 digits.
+#[inline(always)]
+fn digit_run(b: &[u8], mut i: usize) -> (u64, usize) {
+    let start = i;
+    let mut v: u64 = 0;
+    while i + 8 <= b.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        let d = u64::from_le_bytes(w).wrapping_sub(0x3030_3030_3030_3030);
+        // high bit set in every byte that is not a digit (below '0' wraps, above '9' carries)
+        let nondigit = (d | d.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080;
+        if nondigit == 0 {
+            v = v.wrapping_mul(100_000_000).wrapping_add(swar8(d));
+            i += 8;
+            if i - start > 19 {
+                return (v, i - start);
+            }
+            continue;
+        }
+        let k = (nondigit.trailing_zeros() / 8) as usize;
+        if k > 0 {
+            // move the k digits to the top bytes: the low bytes become leading zeros
+            v = v.wrapping_mul(POW10_U64[k]).wrapping_add(swar8(d << (8 * (8 - k))));
+        }
+        return (v, i + k - start);
+    }
+    while i < b.len() {
+        let c = b[i].wrapping_sub(b'0');
+        if c > 9 {
+            break;
+        }
+        v = v.wrapping_mul(10).wrapping_add(c as u64);
+        i += 1;
+    }
+    (v, i - start)
+}
+
 /// Clinger fast path on the number starting at `b[i]`: Some((value, end)) when it is a plain
 /// decimal with mantissa < 2⁵³ and decimal exponent within ±22 that ends at a byte ≤ b' ' (or
 /// the end of `b`); None otherwise (the caller then falls back to the full parser).
-#[inline]
+#[inline(always)]
 fn scan_dec(b: &[u8], mut i: usize) -> Option<(f64, usize)> {
     let n = b.len();
     let neg = match b.get(i) {
@@ -311,37 +384,23 @@ fn scan_dec(b: &[u8], mut i: usize) -> Option<(f64, usize)> {
         }
         _ => false,
     };
-    let mut mant: u64 = 0;
-    let mut ndig = 0u32;
+    let (mut mant, nint) = digit_run(b, i);
+    i += nint;
+    let mut ndig = nint;
     let mut exp: i64 = 0;
-    let d0 = i;
-    while i < n {
-        let c = b[i].wrapping_sub(b'0');
-        if c > 9 {
-            break;
-        }
-        mant = mant.wrapping_mul(10).wrapping_add(c as u64);
-        ndig += 1;
-        i += 1;
-    }
-    let mut digits = i - d0;
     if i < n && b[i] == b'.' {
         i += 1;
-        let f0 = i;
-        while i < n {
-            let c = b[i].wrapping_sub(b'0');
-            if c > 9 {
-                break;
-            }
-            mant = mant.wrapping_mul(10).wrapping_add(c as u64);
-            ndig += 1;
-            i += 1;
+        let (frac, nfrac) = digit_run(b, i);
+        if ndig + nfrac > 19 {
+            return None;
         }
-        exp -= (i - f0) as i64;
-        digits += i - f0;
+        i += nfrac;
+        mant = mant.wrapping_mul(POW10_U64[nfrac]).wrapping_add(frac);
+        ndig += nfrac;
+        exp = -(nfrac as i64);
     }
     // more than 19 digits may have wrapped the mantissa: leave it to the full parser
-    if digits == 0 || ndig > 19 {
+    if ndig == 0 || ndig > 19 {
         return None;
     }
     if i < n && (b[i] | 0x20) == b'e' {
@@ -381,7 +440,7 @@ fn scan_dec(b: &[u8], mut i: usize) -> Option<(f64, usize)> {
 }
 
 /// An integer of at most 18 digits starting at `b[i]` and ending at a byte ≤ b' ' (or the end).
-#[inline]
+#[inline(always)]
 fn scan_int(b: &[u8], mut i: usize) -> Option<(i64, usize)> {
     let n = b.len();
     let neg = match b.get(i) {
@@ -635,7 +694,7 @@ struct Part {
 
 /// Split `body` at line boundaries into chunks of about `target` bytes:
 /// (start, end, index of the first line of the chunk).
-fn chunks(body: &[u8], target: usize) -> Vec<(usize, usize, usize)> {
+fn chunks(body: &[u8], target: usize, total_lines: usize) -> Vec<(usize, usize, usize, usize)> {
     let mut out = Vec::new();
     let mut start = 0usize;
     let mut line = 0usize;
@@ -644,9 +703,13 @@ fn chunks(body: &[u8], target: usize) -> Vec<(usize, usize, usize)> {
         while end < body.len() && body[end - 1] != b'\n' {
             end += 1;
         }
-        let nl = body[start..end].iter().filter(|&&b| b == b'\n').count();
-        let lines = nl + usize::from(body[end - 1] != b'\n');
-        out.push((start, end, line));
+        // the last chunk holds the remaining lines: no need to count them
+        let lines = if end == body.len() {
+            total_lines.saturating_sub(line)
+        } else {
+            body[start..end].iter().filter(|&&b| b == b'\n').count()
+        };
+        out.push((start, end, line, lines));
         line += lines;
         start = end;
     }
@@ -690,8 +753,10 @@ fn roles(lay: &Layout) -> Vec<Role> {
     r
 }
 
+#[allow(clippy::too_many_arguments)]
 fn parse_chunk(
     text_: &[u8],
+    n_expected: usize,
     first_line: usize,
     lay: &Layout,
     role: &[Role],
@@ -699,7 +764,7 @@ fn parse_chunk(
     cols: &[String],
     cut_at_eof: bool,
 ) -> Result<Part> {
-    let nlines = text_.iter().filter(|&&b| b == b'\n').count() + 1;
+    let nlines = n_expected;
     let mut p = Part::default();
     if lay.id.is_some() {
         p.ids.reserve(nlines);
@@ -718,7 +783,6 @@ fn parse_chunk(
     if lay.velocities.is_some() {
         p.vel.reserve(3 * nlines);
     }
-    let n_expected = nlines - usize::from(text_.last() == Some(&b'\n'));
     let ncol = role.len();
     // the error for a line whose number of values is wrong (cold path)
     let count_error = |line: &[u8], lno: usize, last: bool| -> Error {
@@ -893,11 +957,11 @@ pub fn parse_body(body: &[u8], idx: &DumpIndex, k: usize) -> Result<DumpFrame> {
     let cut = info.body_end == idx.file_len && body.last().is_some_and(|&b| b != b'\n');
     // chunks of ~256 KiB are parsed in parallel (frames of a few thousand atoms are one chunk;
     // `read_frames` parallelises over frames)
-    let mut parts: Vec<Result<Part>> = chunks(body, 1 << 18)
+    let mut parts: Vec<Result<Part>> = chunks(body, 1 << 18, n)
         .into_par_iter()
-        .map(|(s, e, l0)| {
+        .map(|(s, e, l0, nl)| {
             let last = e == body.len();
-            parse_chunk(&body[s..e], info.body_line + l0, lay, &role, &ctx, &idx.columns, cut && last)
+            parse_chunk(&body[s..e], nl, info.body_line + l0, lay, &role, &ctx, &idx.columns, cut && last)
         })
         .collect();
     let mut all = if parts.len() == 1 { parts.pop().unwrap_or_else(|| Ok(Part::default()))? } else { Part::default() };
@@ -1075,6 +1139,19 @@ mod tests {
                 assert_eq!(parse_f64(t.as_bytes()).map(f64::to_bits), Some(want.to_bits()), "{t}");
             }
         }
+        // digit runs of every length around the 8-byte SWAR blocks, with and without padding
+        let mut digits = String::new();
+        for k in 1..=24 {
+            digits.push(char::from(b'0' + ((k * 7) % 10) as u8));
+            for t in [digits.clone(), format!("-{digits}"), format!("{digits}.5"), format!("0.{digits}"),
+                      format!("{}.{}", &digits[..k / 2], &digits[k / 2..]), format!("{digits}e-3")] {
+                let want: f64 = t.parse().unwrap();
+                assert_eq!(parse_f64(t.as_bytes()).map(f64::to_bits), Some(want.to_bits()), "{t}");
+                let padded = format!("{t} 12345678 x");
+                let (v, end) = scan_dec(padded.as_bytes(), 0).unwrap_or((want, t.len()));
+                assert_eq!((v.to_bits(), end), (want.to_bits(), t.len()), "{padded}");
+            }
+        }
         for bad in ["", "-", ".", "e5", "1e", "1.2.3", "1x", "abc", "--1"] {
             assert_eq!(parse_f64(bad.as_bytes()), bad.parse::<f64>().ok(), "{bad}");
         }
@@ -1124,14 +1201,14 @@ mod tests {
     #[test]
     fn chunks_cover_every_line() {
         let body: String = (0..1000).map(|i| format!("{i} 1 0.5 0.5 0.5\n")).collect();
-        let c = chunks(body.as_bytes(), 100);
+        let c = chunks(body.as_bytes(), 100, 1000);
         assert_eq!(c.first().map(|c| c.0), Some(0));
         assert_eq!(c.last().map(|c| c.1), Some(body.len()));
-        let total: usize = c.iter().map(|&(s, e, _)| body.as_bytes()[s..e].iter().filter(|&&b| b == b'\n').count()).sum();
-        assert_eq!(total, 1000);
+        assert_eq!(c.iter().map(|c| c.3).sum::<usize>(), 1000);
         for w in c.windows(2) {
             assert_eq!(w[0].1, w[1].0);
-            assert_eq!(w[1].2 - w[0].2, body.as_bytes()[w[0].0..w[0].1].iter().filter(|&&b| b == b'\n').count());
+            assert_eq!(w[0].3, body.as_bytes()[w[0].0..w[0].1].iter().filter(|&&b| b == b'\n').count());
+            assert_eq!(w[1].2, w[0].2 + w[0].3);
         }
     }
 }
