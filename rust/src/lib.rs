@@ -4,6 +4,7 @@
 //! and return plain columns; they know nothing of files, Python or Polars. The Python
 //! bindings live in [`py`] behind the `python` feature, so `cargo test` runs without Python.
 
+pub mod elastic;
 pub mod error;
 pub mod models;
 pub mod monitor;
