@@ -4,6 +4,8 @@ Nothing here calls glassrs kernels."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import scipy.optimize as so
 
@@ -36,6 +38,10 @@ def pairs(pos, types, H):
 
 
 def energy_forces(pos, types, H):
+    return _energy_forces(pos, types, H)
+
+
+def _energy_forces(pos, types, H):
     i, j, d, r, eps, sig = pairs(pos, types, H)
     u, du, _ = lj(r, eps, sig)
     f = (du / r)[:, None] * d  # force on i
@@ -59,15 +65,27 @@ def dense_hessian(pos, types, H):
     return M.transpose(0, 2, 1, 3).reshape(3 * n, 3 * n)
 
 
-def shear_stress_xy(pos, types, H):
+def shear_stress(pos, types, H, a=0, b=1):
+    """(1/V) ∂U/∂γ for the shear x_a += γ x_b (virial form)."""
     i, j, d, r, eps, sig = pairs(pos, types, H)
     _, du, _ = lj(r, eps, sig)
-    return np.sum(du * d[:, 0] * d[:, 1] / r) / np.linalg.det(H)
+    return np.sum(du * d[:, a] * d[:, b] / r) / np.linalg.det(H)
 
 
-def minimize(pos, types, H, ftol=1e-11, newton=True):
-    """L-BFGS then Newton (dense, translations projected) to max|F| < ftol."""
+def shear_stress_xy(pos, types, H):
+    return shear_stress(pos, types, H, 0, 1)
+
+
+def minimize(pos, types, H, ftol=1e-11, newton=True, fext=None):
+    """L-BFGS then Newton (dense, translations projected) to max|F| < ftol.
+
+    ``fext`` (N, 3): a constant external force (zero net force), energy U − fext·x."""
     n = len(pos)
+    fe = np.zeros((n, 3)) if fext is None else np.asarray(fext, float).reshape(n, 3)
+
+    def energy_forces(x, types, H):
+        e, F = _energy_forces(x, types, H)
+        return e - np.sum(fe * x), F + fe
 
     def fun(x):
         e, F = energy_forces(x.reshape(n, 3), types, H)
@@ -109,6 +127,7 @@ def random_start(n, rho=1.2, seed=0, dmin=0.8):
     return np.array(pos), types, np.diag([L, L, L])
 
 
+@functools.lru_cache(maxsize=4)
 def inherent_structure(n=300, seed=0):
     pos, types, H = random_start(n, seed=seed)
     x, fmax = minimize(pos, types, H)

@@ -49,14 +49,16 @@ class Hessian:
     """
 
     def __init__(self, frame: Frame, model: Model, *, force_tol: float | None = FORCE_TOL,
-                 n_threads: int | None = None):
+                 check_rattlers: bool = True, n_threads: int | None = None):
         self.frame = frame
         self.model = model
         self.types = _types(frame, model)
         self.native = _core.Hessian(frame.positions, self.types, np.ascontiguousarray(frame.box.matrix),
                                     model.native, n_threads)
         if force_tol is not None:
-            self.native.check(float(force_tol))
+            self.native.check_minimum(float(force_tol))
+        if check_rattlers:
+            self.native.check_rattlers()
 
     @property
     def n_particles(self) -> int:
@@ -132,13 +134,15 @@ class Hessian:
         return np.sort(vals)
 
 
-def hessian(frame: Frame, model: Model, *, force_tol: float | None = FORCE_TOL, n_threads: int | None = None) -> Hessian:
+def hessian(frame: Frame, model: Model, *, force_tol: float | None = FORCE_TOL, check_rattlers: bool = True,
+            n_threads: int | None = None) -> Hessian:
     """Sparse Hessian of an inherent structure (see :class:`Hessian`).
 
     Raises ``ValueError`` if the largest residual force exceeds ``force_tol`` (not a minimum;
-    ``None`` skips the check) or a particle has no positive-definite restoring block (rattler).
+    ``None`` skips the check) or, with ``check_rattlers``, if a particle's 3×3 diagonal block is
+    not positive definite (a rattler or an unstable site: extra zero/negative modes).
     """
-    return Hessian(frame, model, force_tol=force_tol, n_threads=n_threads)
+    return Hessian(frame, model, force_tol=force_tol, check_rattlers=check_rattlers, n_threads=n_threads)
 
 
 def _planes(planes) -> list[tuple[int, int]]:
@@ -195,7 +199,7 @@ def shear_modulus(frame: Frame | Hessian, model: Model | None = None, *, planes=
 
 def interacting_pairs(frame: Frame, model: Model) -> pl.DataFrame:
     """All interacting pairs i < j (r below the pair's cutoff) of a configuration."""
-    return Hessian(frame, model, force_tol=None).pairs()
+    return Hessian(frame, model, force_tol=None, check_rattlers=False).pairs()
 
 
 def _select_pairs(h: Hessian, pairs, seed: int | None) -> tuple[np.ndarray, np.ndarray]:

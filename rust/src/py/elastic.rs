@@ -104,11 +104,13 @@ impl PyHessian {
     fn max_force(&self) -> (usize, f64) {
         self.h.max_force()
     }
-    /// Raise ValueError unless max|F| ≤ force_tol and every diagonal block is positive definite.
-    fn check(&self, force_tol: f64) -> PyResult<()> {
-        self.h.check_minimum(force_tol)?;
-        self.h.check_diagonal()?;
-        Ok(())
+    /// Raise ValueError unless max|F| ≤ force_tol (the structure is a minimum).
+    fn check_minimum(&self, force_tol: f64) -> PyResult<()> {
+        Ok(self.h.check_minimum(force_tol)?)
+    }
+    /// Raise ValueError naming a particle whose diagonal block is not positive definite (rattler).
+    fn check_rattlers(&self) -> PyResult<()> {
+        Ok(self.h.check_diagonal()?)
     }
     /// Interacting pairs i < j: (i, j, r, U', U'').
     #[allow(clippy::type_complexity)]
