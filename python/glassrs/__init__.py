@@ -8,17 +8,18 @@ throughout (σ_AA, ε_AA, m, k_B = 1). See SPEC.md for every definition.
 >>> gr.neighbors(traj[0], r_max=2.5)
 """
 
-from glassrs import elastic, models
+from glassrs import elastic, md, minimize, models
 from glassrs import tables as _tables  # registers the ``df.glass`` namespace
 from glassrs._core import __version__
 from glassrs.box import Box
 from glassrs.errors import ConvergenceError, FormatError
+from glassrs.forces import forces
 from glassrs.io import read
 from glassrs.neighbors import neighbors
 from glassrs.tables import params, read_parquet, write_parquet
 from glassrs.trajectory import Frame, Trajectory
 
 __all__ = [
-    "elastic", "models", "Box", "ConvergenceError", "FormatError", "Frame", "Trajectory", "__version__", "neighbors",
+    "elastic", "md", "minimize", "models", "forces", "Box", "ConvergenceError", "FormatError", "Frame", "Trajectory", "__version__", "neighbors",
     "params", "read", "read_parquet", "write_parquet",
 ]

@@ -29,6 +29,24 @@ class Model:
     """A pair model (SPEC §1)."""
     @staticmethod
     def kob_andersen() -> Model: ...
+    @staticmethod
+    def ka_wca() -> Model: ...
+    @staticmethod
+    def qp(q: float, p: float) -> Model: ...
+    @staticmethod
+    def wahnstrom() -> Model: ...
+    @staticmethod
+    def ipl10() -> Model: ...
+    @staticmethod
+    def lj_mixture(name: str, species: list[str], masses: list[float], eps: list[float], sigma: list[float],
+                   rc: list[float], shift: str, density: float, composition: list[float]) -> Model:
+        """eps, sigma, rc in upper-triangle pair order; shift in {'none', 'energy', 'force'}."""
+    @staticmethod
+    def table(name: str, species: list[str], masses: list[float],
+              tables: list[tuple[list[float], list[float], list[float]]], density: float,
+              composition: list[float]) -> Model:
+        """One (r, U, dU/dr) table per pair in upper-triangle order (cubic Hermite)."""
+    def pair_params(self, a: int, b: int) -> dict: ...
     @property
     def name(self) -> str: ...
     @property
@@ -45,3 +63,42 @@ class Model:
         self, a: int, b: int, r: npt.NDArray[np.float64]
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """(U, U', U'') at distances r for species indices a, b."""
+
+def forces(
+    positions: npt.NDArray[np.float64],
+    box_matrix: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    model: Model,
+    n_threads: int | None = None,
+) -> tuple[float, npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """(energy, per-particle energy (N,), forces (N, 3), virial (3, 3)); see glassrs.forces."""
+
+def fire(
+    positions: npt.NDArray[np.float64],
+    box_matrix: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    model: Model,
+    params: dict | None = None,
+    n_threads: int | None = None,
+    progress: object | None = None,
+) -> tuple[npt.NDArray[np.float64], float, float, int, int]:
+    """FIRE to max|F| < f_tol: (positions, energy, max_force, iterations, n_evals)."""
+
+def fire_batch(
+    positions: npt.NDArray[np.float64],
+    boxes: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    model: Model,
+    params: dict | None = None,
+    n_threads: int | None = None,
+    progress: object | None = None,
+) -> tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    list[str | None],
+]:
+    """FIRE over frames (F, N, 3) with boxes (F, 3, 3): (positions, energy, max_force, iterations,
+    n_evals, errors) — errors[k] is None or the frame's non-convergence message."""

@@ -6,6 +6,9 @@
 
 pub mod elastic;
 pub mod error;
+pub mod forces;
+pub mod md;
+pub mod minimize;
 pub mod models;
 pub mod monitor;
 pub mod neighbors;

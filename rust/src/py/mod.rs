@@ -10,6 +10,9 @@ use crate::monitor::Monitor;
 use crate::simbox::{SimBox, Vec3};
 
 mod elastic;
+pub mod forces;
+mod md;
+mod minimize;
 pub mod models;
 mod neighbors;
 
@@ -100,6 +103,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ConvergenceError", m.py().get_type::<ConvergenceError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     elastic::register(m)?;
+    forces::register(m)?;
+    md::register(m)?;
+    minimize::register(m)?;
     models::register(m)?;
     neighbors::register(m)?;
     Ok(())

@@ -2,7 +2,7 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-use crate::models::Model;
+use crate::models::{Model, Shift};
 
 /// A pair model (SPEC §1). Other bindings take `&PyModel` and use `.inner`.
 #[pyclass(name = "Model", module = "glassrs._core", frozen)]
@@ -28,6 +28,91 @@ impl PyModel {
     #[staticmethod]
     fn kob_andersen() -> Self {
         PyModel { inner: Model::kob_andersen() }
+    }
+    #[staticmethod]
+    fn ka_wca() -> Self {
+        PyModel { inner: Model::ka_wca() }
+    }
+    #[staticmethod]
+    fn qp(q: f64, p: f64) -> PyResult<Self> {
+        Ok(PyModel { inner: Model::qp(q, p)? })
+    }
+    #[staticmethod]
+    fn wahnstrom() -> Self {
+        PyModel { inner: Model::wahnstrom() }
+    }
+    #[staticmethod]
+    fn ipl10() -> Self {
+        PyModel { inner: Model::ipl10() }
+    }
+    /// Generic LJ mixture; eps, sigma, rc list the upper triangle (0,0), (0,1), …, (1,1), …
+    #[staticmethod]
+    #[allow(clippy::too_many_arguments)]
+    fn lj_mixture(
+        name: &str,
+        species: Vec<String>,
+        masses: Vec<f64>,
+        eps: Vec<f64>,
+        sigma: Vec<f64>,
+        rc: Vec<f64>,
+        shift: &str,
+        density: f64,
+        composition: Vec<f64>,
+    ) -> PyResult<Self> {
+        let shift = Shift::parse(shift)?;
+        Ok(PyModel { inner: Model::lj_mixture(name, species, masses, &eps, &sigma, &rc, shift, density, composition)? })
+    }
+    /// Tabulated model; `tables` lists (r, U, dU/dr) per pair in upper-triangle order.
+    #[staticmethod]
+    fn table(
+        name: &str,
+        species: Vec<String>,
+        masses: Vec<f64>,
+        tables: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)>,
+        density: f64,
+        composition: Vec<f64>,
+    ) -> PyResult<Self> {
+        Ok(PyModel { inner: Model::table(name, species, masses, tables, density, composition)? })
+    }
+    /// Parameters of the (a, b) pair as a dict (kind plus its numbers), for exporters.
+    fn pair_params(&self, py: Python<'_>, a: usize, b: usize) -> PyResult<Py<PyAny>> {
+        use crate::models::PairPot;
+        let d = pyo3::types::PyDict::new(py);
+        match self.inner.pair(self.species_index(a)?, self.species_index(b)?) {
+            PairPot::LennardJones { eps, sigma, rc, shift, dshift } => {
+                d.set_item("kind", "lj")?;
+                d.set_item("eps", eps)?;
+                d.set_item("sigma", sigma)?;
+                d.set_item("rc", rc)?;
+                d.set_item("shift", shift)?;
+                d.set_item("dshift", dshift)?;
+            }
+            PairPot::Nm { eps, rm, q, p, rc, c1, c2 } => {
+                d.set_item("kind", "nm")?;
+                d.set_item("eps", eps)?;
+                d.set_item("rm", rm)?;
+                d.set_item("q", q)?;
+                d.set_item("p", p)?;
+                d.set_item("rc", rc)?;
+                d.set_item("c1", c1)?;
+                d.set_item("c2", c2)?;
+            }
+            PairPot::Ipl { eps, lambda, n, rc, c } => {
+                d.set_item("kind", "ipl")?;
+                d.set_item("eps", eps)?;
+                d.set_item("lambda", lambda)?;
+                d.set_item("n", n)?;
+                d.set_item("rc", rc)?;
+                d.set_item("c", c.to_vec())?;
+            }
+            PairPot::Table { r, .. } => {
+                d.set_item("kind", "table")?;
+                d.set_item("rc", r[r.len() - 1])?;
+                d.set_item("r_min", r[0])?;
+                d.set_item("n", r.len())?;
+            }
+        }
+        Ok(d.into_any().unbind())
     }
 
     #[getter]

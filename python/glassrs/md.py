@@ -1,0 +1,597 @@
+"""The built-in MD engine (Rust core, rayon, GIL released).
+
+Velocity Verlet; NVE or NVT with a Nosé–Hoover chain integrated as LAMMPS ``fix nvt``
+(chain length 3, T_damp default 100·dt, N_f = 3N − 3). Maxwell–Boltzmann initial
+velocities with zero momentum from a seed (xoshiro256** in-crate, reproducible across
+platforms); Verlet neighbour list with a skin and automatic rebuild; checkpoint/restart of
+the full state so an interrupted run resumes bit-identically (same thread count).
+
+>>> traj = gr.md.run(gr.models.kob_andersen(), n=1000, T=0.8, steps=20000, seed=1, every=200)
+>>> traj.thermo            # Polars: step, time, stage, T, U/N, K/N, P, conserved/N, Pxx…
+>>> traj.inherent          # (when quench_every is set) U_IS(t) table
+
+Units: reduced units of the model (σ, ε, m, τ = σ√(m/ε)); temperatures in ε/k_B.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import polars as pl
+
+from glassrs import _core
+from glassrs.box import Box
+from glassrs.forces import model_types
+from glassrs.models import Model
+from glassrs.tables import make_table
+from glassrs.trajectory import Frame, Trajectory
+
+THERMO_COLUMNS = ["step", "temperature", "potential", "kinetic", "pressure", "conserved",
+                  "pxx", "pyy", "pzz", "pxy", "pxz", "pyz"]
+
+
+# -- starting structures ----------------------------------------------------------------------
+
+def _counts(n: int, composition: Sequence[float]) -> np.ndarray:
+    c = np.asarray(composition, dtype=float)
+    if c.ndim != 1 or np.any(c < 0) or c.sum() <= 0:
+        raise ValueError(f"composition must be non-negative fractions, got {list(c)}")
+    c = c / c.sum()
+    k = np.floor(c * n + 0.5).astype(int)
+    k[-1] = n - k[:-1].sum()
+    if k[-1] < 0:
+        raise ValueError(f"cannot split {n} particles with composition {list(c)}")
+    return k
+
+
+def initial_configuration(model: Model, n: int, *, density: float | None = None, composition=None,
+                          seed: int = 0, method: str = "random", min_distance: float | None = None) -> Frame:
+    """n particles in a cubic box at ``density`` (default: the model's) with species in the
+    model's ``composition`` (randomly assigned).
+
+    ``method="random"``: random sequential insertion keeping every pair farther apart than
+    ``min_distance`` (default 0.7·ρ^{-1/3}); ``"lattice"``: random subset of a simple-cubic
+    lattice. Relax either with :func:`push_off` before dynamics.
+    """
+    if int(n) < 2:
+        raise ValueError(f"need at least 2 particles, got {n}")
+    n = int(n)
+    rho = float(model.density if density is None else density)
+    if not rho > 0:
+        raise ValueError(f"density must be positive, got {rho}")
+    comp = model.composition if composition is None else composition
+    if len(comp) != len(model.species):
+        raise ValueError(f"composition has {len(comp)} entries but model '{model.name}' has species {model.species}")
+    counts = _counts(n, comp)
+    rng = np.random.default_rng(seed)
+    L = (n / rho) ** (1 / 3)
+    box = Box.cube(L)
+    if L < 2 * model.max_cutoff:
+        raise ValueError(f"{n} particles at density {rho:g} give a box of side {L:.4g}, smaller than twice the "
+                         f"model cutoff {model.max_cutoff:.4g}; use more particles")
+    if method == "lattice":
+        m = int(np.ceil(n ** (1 / 3)))
+        g = np.stack(np.meshgrid(*[np.arange(m)] * 3, indexing="ij"), -1).reshape(-1, 3)
+        sites = rng.choice(len(g), size=n, replace=False)
+        pos = (g[np.sort(sites)] + 0.5) * (L / m)
+    elif method == "random":
+        dmin = 0.7 * rho ** (-1 / 3) if min_distance is None else float(min_distance)
+        pos = _random_insertion(n, L, dmin, rng)
+    else:
+        raise ValueError(f"unknown method '{method}': expected 'random' or 'lattice'")
+    types = rng.permutation(np.repeat(np.arange(len(counts)), counts))
+    return Frame(positions=pos, types=types, box=box, species=model.species, step=0, time=0.0)
+
+
+def _random_insertion(n: int, L: float, dmin: float, rng, max_tries: int = 2000) -> np.ndarray:
+    """Random sequential insertion in a periodic cube with a cell grid (cells ≥ dmin)."""
+    nc = max(1, int(L // dmin))
+    cell = L / nc
+    grid: dict[tuple[int, int, int], list[int]] = {}
+    pos = np.empty((n, 3))
+    d2 = dmin * dmin
+    for i in range(n):
+        for _ in range(max_tries):
+            x = rng.random(3) * L
+            c = (x // cell).astype(int) % nc
+            ok = True
+            for dx in (-1, 0, 1):
+                for dy in (-1, 0, 1):
+                    for dz in (-1, 0, 1):
+                        for j in grid.get(((c[0] + dx) % nc, (c[1] + dy) % nc, (c[2] + dz) % nc), ()):
+                            d = pos[j] - x
+                            d -= L * np.round(d / L)
+                            if d @ d < d2:
+                                ok = False
+                                break
+                        if not ok:
+                            break
+                    if not ok:
+                        break
+                if not ok:
+                    break
+            if ok:
+                pos[i] = x
+                grid.setdefault((int(c[0]), int(c[1]), int(c[2])), []).append(i)
+                break
+        else:
+            raise ValueError(f"random insertion failed at particle {i} of {n}: minimum distance {dmin:g} is too "
+                             "large for this density; lower min_distance or use method='lattice'")
+    return pos
+
+
+def push_off(frame: Frame, model: Model, *, max_iter: int = 3000, f_tol: float = 1.0,
+             n_threads: int | None = None) -> Frame:
+    """Soft push-off: a short FIRE relaxation (displacements capped at 0.1σ per step) that
+    removes overlaps of a random start. Stops at max|F| < f_tol or after ``max_iter`` steps
+    (no error: it is a preparation step, not a minimisation)."""
+    from glassrs.minimize import fire
+
+    out, _ = fire(frame, model, f_tol=f_tol, max_iter=max_iter, n_threads=n_threads, require_convergence=False)
+    return out
+
+
+# -- output schedules -------------------------------------------------------------------------
+
+def schedule(steps: int, *, every: int | None = None, log_block: int | None = None, log_base: float = 1.4) -> np.ndarray:
+    """Output steps in [0, steps] (int64, sorted, unique).
+
+    ``every``: linear 0, every, 2·every, …  ``log_block``: blocks of ``log_block`` steps, each
+    with frames at offsets 0 and ⌊base^k⌋ (log-spaced, several time origins for dynamics),
+    plus the end of the run. Both may be combined.
+    """
+    steps = int(steps)
+    out = [0, steps]
+    if every is not None:
+        if int(every) <= 0:
+            raise ValueError(f"every must be a positive number of steps, got {every}")
+        out += list(range(0, steps + 1, int(every)))
+    if log_block is not None:
+        b = int(log_block)
+        if b <= 0 or not log_base > 1:
+            raise ValueError(f"log_block must be positive and log_base > 1; got {log_block}, {log_base}")
+        offs = {0}
+        x = 1.0
+        while x < b:
+            offs.add(int(x))
+            x *= log_base
+        for start in range(0, steps + 1, b):
+            out += [start + o for o in offs if start + o <= steps]
+    return np.unique(np.asarray(out, dtype=np.int64))
+
+
+# -- the simulation object ----------------------------------------------------------------------
+
+def _wrap(pos: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
+    s = np.linalg.solve(box.matrix, (pos - box.origin).T).T
+    img = np.floor(s)
+    return pos - img @ box.matrix.T, img.astype(np.int64)
+
+
+class Simulation:
+    """A simulation in memory: state in Rust, frames and thermo handed back per ``run``.
+
+    Parameters: ``frame`` (start, positions may be unwrapped), ``model``, ``T`` (target/initial
+    temperature), ``dt`` (τ), ``ensemble`` ("nvt" | "nve"), ``tdamp`` (τ, default 100·dt),
+    ``chain`` (3), ``skin`` (σ, 0.3), ``seed`` (velocities; ignored when ``velocities`` given).
+    """
+
+    def __init__(self, model: Model, frame: Frame, *, T: float, dt: float = 0.005, ensemble: str = "nvt",
+                 tdamp: float | None = None, chain: int = 3, skin: float = 0.3, seed: int = 0,
+                 velocities: np.ndarray | None = None, n_threads: int | None = None, _state: dict | None = None):
+        self.model = model
+        self.box = frame.box
+        self.species = frame.species
+        self.types = model_types(frame, model)
+        self.frame_types = frame.types.copy()
+        self.dt = float(dt)
+        self.T = float(T)
+        self.tdamp = 100 * self.dt if tdamp is None else float(tdamp)
+        self.chain = int(chain)
+        self.ensemble = ensemble
+        self.n_threads = n_threads
+        pos = frame.unwrapped_positions() if frame.unwrapped_positions() is not None else frame.positions
+        if _state is not None:
+            pos = _state["positions"]
+            vel = _state["velocities"]
+        elif velocities is not None:
+            vel = np.ascontiguousarray(velocities, dtype=float)
+        elif frame.velocities is not None:
+            vel = frame.velocities
+        else:
+            vel = np.zeros_like(pos)
+        self._sim = _core.MdSim(model.native, np.ascontiguousarray(pos, dtype=float), np.ascontiguousarray(self.box.matrix),
+                                self.types, np.ascontiguousarray(vel, dtype=float), self.dt, ensemble, self.T, self.T,
+                                self.tdamp, self.chain, float(skin), int(seed), _state)
+        if _state is None and velocities is None and frame.velocities is None:
+            self._sim.init_velocities(self.T)
+
+    @property
+    def step(self) -> int:
+        return int(self._sim.step)
+
+    @property
+    def temperature(self) -> float:
+        """Instantaneous kinetic temperature (N_f = 3N − 3)."""
+        return float(self._sim.temperature)
+
+    def set_thermostat(self, ensemble: str = "nvt", T: float | None = None, T_stop: float | None = None,
+                       ramp: tuple[int, int] | None = None) -> None:
+        """Switch ensemble / target temperature; ``T_stop`` with ``ramp`` = (begin, end) absolute
+        steps gives a linear ramp (a quench)."""
+        t0 = self.T if T is None else float(T)
+        t1 = t0 if T_stop is None else float(T_stop)
+        self.ensemble = ensemble
+        self.T = t1
+        self._sim.set_ensemble(ensemble, t0, t1, self.tdamp, self.chain, ramp)
+
+    def frame(self, positions: np.ndarray | None = None, step: int | None = None, velocities=None) -> Frame:
+        pos = self._sim.positions() if positions is None else positions
+        w, img = _wrap(pos, self.box)
+        st = self.step if step is None else int(step)
+        return Frame(positions=w, types=self.frame_types, box=self.box, species=self.species, step=st,
+                     time=st * self.dt, images=img, velocities=velocities)
+
+    def run(self, steps: int, *, output: Sequence[int] = (), thermo_every: int = 100, velocities: bool = False,
+            progress: Callable[[int, int], None] | None = None) -> tuple[list[Frame], np.ndarray]:
+        """Advance ``steps``; frames at the absolute steps in ``output`` (current step included
+        if listed); thermo rows (array, THERMO_COLUMNS) at multiples of ``thermo_every``."""
+        if int(steps) < 0:
+            raise ValueError(f"steps must be non-negative, got {steps}")
+        out = [int(s) for s in sorted(set(int(x) for x in output))]
+        st, pos, vel, th = self._sim.run(int(steps), out, int(thermo_every), self.n_threads, progress, velocities)
+        frames = [self.frame(pos[k], int(st[k]), None if vel is None else vel[k]) for k in range(len(st))]
+        return frames, th
+
+    def state(self) -> dict:
+        """Everything needed to continue bit-identically (arrays and plain numbers)."""
+        return dict(self._sim.state())
+
+    @classmethod
+    def from_state(cls, model: Model, frame: Frame, state: dict, *, T: float, dt: float, ensemble: str = "nvt",
+                   tdamp: float | None = None, chain: int = 3, skin: float = 0.3,
+                   n_threads: int | None = None) -> "Simulation":
+        return cls(model, frame, T=T, dt=dt, ensemble=ensemble, tdamp=tdamp, chain=chain, skin=skin,
+                   n_threads=n_threads, _state=state)
+
+
+# -- checkpoints ----------------------------------------------------------------------------------
+
+def _atomic_savez(path: str, **arrays) -> None:
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".glassrs-", suffix=".npz.tmp", dir=d)
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _save_checkpoint(path: str, key: str, stage: int, state: dict, frames: list[Frame], thermo: list[np.ndarray],
+                     stage_names: list[str]) -> None:
+    arrays = {
+        "key": np.array(key), "stage": np.array(stage),
+        "positions": state["positions"], "velocities": state["velocities"], "step": np.array(state["step"], dtype=np.uint64),
+        "eta": np.asarray(state["eta"], float), "eta_dot": np.asarray(state["eta_dot"], float),
+        "eta_dotdot": np.asarray(state["eta_dotdot"], float), "rng": np.asarray(state["rng"], dtype=np.uint64),
+        "has_build": np.array(state["build_pos"] is not None),
+        "build_pos": state["build_pos"] if state["build_pos"] is not None else np.zeros((0, 3)),
+        "frame_positions": np.stack([f.unwrapped_positions() for f in frames]) if frames else np.zeros((0, 0, 3)),
+        "frame_steps": np.array([f.step for f in frames], dtype=np.int64),
+        "frame_velocities": (np.stack([f.velocities for f in frames])
+                             if frames and frames[0].velocities is not None else np.zeros((0, 0, 3))),
+        "thermo": np.concatenate(thermo) if thermo else np.zeros((0, len(THERMO_COLUMNS) + 1)),
+    }
+    _atomic_savez(path, **arrays)
+
+
+def _load_checkpoint(path: str) -> dict:
+    with np.load(path, allow_pickle=False) as z:
+        d = {k: z[k] for k in z.files}
+    state = {
+        "positions": d["positions"], "velocities": d["velocities"], "step": int(d["step"]),
+        "eta": d["eta"].tolist(), "eta_dot": d["eta_dot"].tolist(), "eta_dotdot": d["eta_dotdot"].tolist(),
+        "rng": [int(x) for x in d["rng"]], "build_pos": d["build_pos"] if bool(d["has_build"]) else None,
+    }
+    return {"key": str(d["key"]), "stage": int(d["stage"]), "state": state, "frame_positions": d["frame_positions"],
+            "frame_steps": d["frame_steps"], "frame_velocities": d["frame_velocities"], "thermo": d["thermo"]}
+
+
+# -- the one-call driver --------------------------------------------------------------------------
+
+@dataclass
+class Stage:
+    name: str
+    steps: int
+    ensemble: str
+    T: float
+    T_stop: float
+    output: bool = False
+
+
+def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt: float = 0.005, seed: int = 0,
+        density: float | None = None, composition=None, start: str | Frame = "random",
+        melt_T: float | None = None, melt_steps: int = 0, quench_steps: int = 0, equilibrate: int = 0,
+        ensemble: str = "nvt", tdamp: float | None = None, chain: int = 3, skin: float = 0.3,
+        every: int | None = None, log_block: int | None = None, log_base: float = 1.4,
+        thermo_every: int = 100, velocities: bool = False, quench_every: int | None = None,
+        checkpoint: str | None = None, checkpoint_every: int | None = None, out: str | None = None,
+        n_threads: int | None = None, progress: bool | Callable = False) -> Trajectory:
+    """Simulate ``model`` and return the production trajectory (frames in memory).
+
+    Protocol: start structure (``"random"`` insertion, ``"lattice"`` or a given Frame) →
+    soft push-off (short capped FIRE) → Maxwell–Boltzmann velocities (seeded) → optional melt
+    (``melt_steps`` NVT at ``melt_T``) → optional linear quench (``quench_steps``, melt_T → T)
+    → ``equilibrate`` steps NVT at T → ``steps`` of production in ``ensemble`` with frames at
+    :func:`schedule` (``every`` and/or ``log_block``/``log_base``; default every steps/100).
+
+    Frame steps and times count from the start of production (time = step·dt). The returned
+    Trajectory carries ``.thermo`` (Polars: stage, step, time, temperature, potential/N,
+    kinetic/N, pressure, conserved/N, pressure tensor), ``.model`` and ``.params``; with
+    ``quench_every`` also ``.inherent`` (see :func:`inherent_structures`).
+
+    ``checkpoint``: a file (npz) written atomically every ``checkpoint_every`` steps (and at
+    stage ends); if it exists when ``run`` is called with the same arguments, the run resumes
+    from it and the result is bit-identical to an uninterrupted run (same ``n_threads``).
+    ``out``: also write the trajectory (``.gsd``/``.lammpstrj`` through glassrs.io when
+    available, else ``.parquet`` as a long table). ``progress``: True for a rich progress bar,
+    or a callback ``(done_steps, total_steps)``. Ctrl-C raises KeyboardInterrupt (after saving
+    the checkpoint if one is configured).
+    """
+    T = float(T)
+    if not T > 0:
+        raise ValueError(f"temperature must be positive, got {T}")
+    if not dt > 0:
+        raise ValueError(f"dt must be positive, got {dt}")
+    for name, v in (("steps", steps), ("melt_steps", melt_steps), ("quench_steps", quench_steps),
+                    ("equilibrate", equilibrate)):
+        if int(v) < 0:
+            raise ValueError(f"{name} must be non-negative, got {v}")
+    if ensemble not in ("nvt", "nve"):
+        raise ValueError(f"unknown ensemble '{ensemble}': expected 'nvt' or 'nve'")
+    melt_T = T if melt_T is None else float(melt_T)
+    if every is None and log_block is None:
+        every = max(1, int(steps) // 100)
+    outs = schedule(steps, every=every, log_block=log_block, log_base=log_base)
+    stages = []
+    if melt_steps:
+        stages.append(Stage("melt", int(melt_steps), "nvt", melt_T, melt_T))
+    if quench_steps:
+        stages.append(Stage("quench", int(quench_steps), "nvt", melt_T, T))
+    if equilibrate:
+        stages.append(Stage("equilibrate", int(equilibrate), "nvt", T, T))
+    stages.append(Stage("production", int(steps), ensemble, T, T, True))
+    t0 = stages[0].T
+    params = {
+        "kind": "md", "model": model.name, "n": int(n) if not isinstance(start, Frame) else start.n_particles,
+        "T": T, "steps": int(steps), "dt": float(dt), "seed": int(seed), "density": density,
+        "start": start if isinstance(start, str) else "frame", "melt_T": melt_T, "melt_steps": int(melt_steps),
+        "quench_steps": int(quench_steps), "equilibrate": int(equilibrate), "ensemble": ensemble,
+        "tdamp": 100 * dt if tdamp is None else float(tdamp), "chain": int(chain), "skin": float(skin),
+        "every": every, "log_block": log_block, "log_base": log_base, "thermo_every": int(thermo_every),
+    }
+    key_src = json.dumps(params, sort_keys=True, default=str)
+    if isinstance(start, Frame):
+        key_src += hashlib.sha256(np.ascontiguousarray(start.positions).tobytes()).hexdigest()
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:16]
+
+    frames: list[Frame] = []
+    thermo: list[np.ndarray] = []
+    stage0 = 0
+    resume = None
+    if checkpoint is not None and os.path.exists(checkpoint):
+        resume = _load_checkpoint(checkpoint)
+        if resume["key"] != key:
+            raise ValueError(f"{checkpoint}: checkpoint was written by a run with different parameters; "
+                             "delete it or use another checkpoint file")
+
+    if isinstance(start, Frame):
+        frame0 = start
+    else:
+        frame0 = initial_configuration(model, n, density=density, composition=composition, seed=seed, method=start)
+    if resume is None:
+        frame0 = push_off(frame0, model, n_threads=n_threads)
+        sim = Simulation(model, frame0, T=t0, dt=dt, ensemble=stages[0].ensemble, tdamp=tdamp, chain=chain,
+                         skin=skin, seed=seed, n_threads=n_threads)
+    else:
+        stage0 = resume["stage"]
+        st = stages[stage0]
+        sim = Simulation.from_state(model, frame0, resume["state"], T=st.T, dt=dt, ensemble=st.ensemble, tdamp=tdamp,
+                                    chain=chain, skin=skin, n_threads=n_threads)
+        fv = resume["frame_velocities"]
+        for k, s in enumerate(resume["frame_steps"]):
+            f = sim.frame(resume["frame_positions"][k], int(s), fv[k] if len(fv) else None)
+            frames.append(f)
+        if len(resume["thermo"]):
+            thermo.append(resume["thermo"])
+
+    total = sum(s.steps for s in stages)
+    begin_of = np.cumsum([0] + [s.steps for s in stages])
+    bar = None
+    cb = progress if callable(progress) else None
+    if progress is True:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        bar = Progress(TextColumn("[bold]MD {task.fields[stage]}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
+                       TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
+        bar.start()
+        task = bar.add_task("md", total=total, stage="")
+    try:
+        for si in range(stage0, len(stages)):
+            st = stages[si]
+            b, e = int(begin_of[si]), int(begin_of[si + 1])
+            if st.T != st.T_stop:
+                sim.set_thermostat(st.ensemble, st.T, st.T_stop, ramp=(b, e))
+            else:
+                sim.set_thermostat(st.ensemble, st.T)
+            want = (outs + b) if st.output else np.zeros(0, dtype=np.int64)
+            while sim.step < e:
+                seg = e - sim.step
+                if checkpoint is not None and checkpoint_every:
+                    seg = min(seg, int(checkpoint_every) - (sim.step - b) % int(checkpoint_every))
+                seg = min(seg, max(1000, total // 50))
+                here = sim.step
+                first = here == b
+                sel = want[(want >= here) & (want <= here + seg)] if first else want[(want > here) & (want <= here + seg)]
+
+                def _progress(done, _tot, _here=here):
+                    if bar is not None:
+                        bar.update(task, completed=_here + done, stage=st.name)
+                    if cb is not None:
+                        cb(_here + done, total)
+
+                try:
+                    fr, th = sim.run(seg, output=sel, thermo_every=thermo_every, velocities=velocities, progress=_progress)
+                except KeyboardInterrupt:
+                    raise
+                for f in fr:
+                    f.step = int(f.step) - b
+                    f.time = f.step * dt
+                frames.extend(fr)
+                if len(th):
+                    thermo.append(np.column_stack([np.full(len(th), si, float), th]))
+                if bar is not None:
+                    bar.update(task, completed=sim.step, stage=st.name)
+                if cb is not None:
+                    cb(sim.step, total)
+                if checkpoint is not None and (checkpoint_every or sim.step == e):
+                    nxt = si + 1 if sim.step == e and si + 1 < len(stages) else si
+                    _save_checkpoint(checkpoint, key, nxt, sim.state(), frames, thermo, [s.name for s in stages])
+    finally:
+        if bar is not None:
+            bar.stop()
+
+    traj = Trajectory.from_frames(frames, dt=dt)
+    traj.thermo = _thermo_table(thermo, stages, begin_of, sim, params)
+    traj.model = model
+    traj.params = params
+    if quench_every is not None:
+        traj.inherent = inherent_structures(traj, model, every=quench_every, n_threads=n_threads)[1]
+    if out is not None:
+        write(traj, out)
+    return traj
+
+
+def _thermo_table(thermo: list[np.ndarray], stages, begin_of, sim: Simulation, params: dict) -> pl.DataFrame:
+    a = np.concatenate(thermo) if thermo else np.zeros((0, len(THERMO_COLUMNS) + 1))
+    n = len(sim.types)
+    si = a[:, 0].astype(int)
+    step = a[:, 1].astype(np.int64)
+    prod0 = int(begin_of[-2])
+    df = {
+        "stage": pl.Series([stages[k].name for k in si], dtype=pl.String),
+        "step": step - prod0,
+        "time": (step - prod0) * sim.dt,
+        "temperature": a[:, 2], "potential": a[:, 3] / n, "kinetic": a[:, 4] / n, "pressure": a[:, 5],
+        "conserved": a[:, 6] / n,
+    }
+    for k, c in enumerate(["pxx", "pyy", "pzz", "pxy", "pxz", "pyz"]):
+        df[c] = a[:, 7 + k]
+    return make_table(df, {**params, "kind": "md_thermo", "per_particle": ["potential", "kinetic", "conserved"]})
+
+
+def write(traj: Trajectory, path: str) -> None:
+    """Write a trajectory: ``.gsd`` / ``.lammpstrj`` / ``.dump`` through glassrs.io writers when
+    available; ``.parquet`` as the long table ``Trajectory.to_polars()`` (with thermo in
+    metadata); ``.npz`` as exact float64 arrays (positions unwrapped, steps, types, box)."""
+    low = path.lower()
+    if low.endswith(".parquet"):
+        from glassrs.tables import write_parquet
+        write_parquet(traj.to_polars(), path, getattr(traj, "params", {}) or {"kind": "trajectory"})
+        return
+    if low.endswith(".npz"):
+        save_npz(traj, path)
+        return
+    from glassrs import io as gio
+    if low.endswith(".gsd") and hasattr(gio, "write_gsd"):
+        gio.write_gsd(path, traj, precision="double")
+        return
+    if low.endswith((".lammpstrj", ".dump")) and hasattr(gio, "write_lammps"):
+        gio.write_lammps(path, traj)
+        return
+    raise ValueError(f"{path}: cannot write this format (use .parquet, .npz, or .gsd/.lammpstrj with glassrs.io writers)")
+
+
+def save_npz(traj: Trajectory, path: str) -> None:
+    """Exact float64 archive of an in-memory trajectory (unwrapped positions, steps, types,
+    species, box, dt; thermo if present). Atomic."""
+    f0 = traj[0]
+    arrays = {
+        "positions": traj.unwrapped(), "steps": traj.steps, "types": f0.types, "species": np.array(f0.species),
+        "box": f0.box.matrix, "origin": f0.box.origin, "dt": np.array(np.nan if traj.dt is None else traj.dt),
+    }
+    th = getattr(traj, "thermo", None)
+    if th is not None:
+        arrays["thermo_columns"] = np.array(th.columns)
+        arrays["thermo_stage"] = th["stage"].to_numpy().astype(str)
+        for c in th.columns[1:]:
+            arrays["thermo_" + c] = th[c].to_numpy()
+    params = getattr(traj, "params", None)
+    if params is not None:
+        arrays["params"] = np.array(json.dumps(params, default=str))
+    _atomic_savez(path, **arrays)
+
+
+def load_npz(path: str) -> Trajectory:
+    """Read :func:`save_npz` output back into an in-memory Trajectory (frames wrapped with images)."""
+    with np.load(path, allow_pickle=False) as z:
+        d = {k: z[k] for k in z.files}
+    box = Box(d["box"], d["origin"])
+    dt = None if np.isnan(d["dt"]) else float(d["dt"])
+    species = tuple(str(s) for s in d["species"])
+    frames = []
+    for k, s in enumerate(d["steps"]):
+        w, img = _wrap(d["positions"][k], box)
+        frames.append(Frame(positions=w, types=d["types"], box=box, species=species, step=int(s),
+                            time=None if dt is None else int(s) * dt, images=img))
+    traj = Trajectory.from_frames(frames, dt=dt)
+    if "thermo_columns" in d:
+        cols = [str(c) for c in d["thermo_columns"]]
+        traj.thermo = pl.DataFrame({"stage": d["thermo_stage"].astype(str), **{c: d["thermo_" + c] for c in cols[1:]}})
+    if "params" in d:
+        traj.params = json.loads(str(d["params"]))
+    return traj
+
+
+# -- inherent structures along a trajectory ---------------------------------------------------
+
+def inherent_structures(traj: Trajectory | Sequence[Frame], model: Model, *, every: int = 1,
+                        threshold: float = 1e-5, f_tol: float = 1e-10, n_threads: int | None = None,
+                        t_ballistic: float = 0.1, n0: int = 1000) -> tuple[list[Frame], pl.DataFrame]:
+    """Quench every ``every``-th frame with FIRE (parallel over frames) → U_IS(t) (SPEC §6).
+
+    Returns (IS frames, table: frame, step, time, u_is (total, ε), u_is_per_particle,
+    delta (U_IS − previous U_IS), transition (|ΔU_IS| > ``threshold``, total energy), and in
+    the parameters the transition rate ``rate`` = transitions / elapsed time and the reduced
+    ``rate_reduced`` = rate · t_ballistic · N0/N (t_ballistic = 0.1 τ, N0 = 1000)).
+    """
+    from glassrs.minimize import fire_batch
+
+    frames = list(traj)[:: int(every)]
+    is_frames, info = fire_batch(frames, model, f_tol=f_tol, n_threads=n_threads)
+    u = info["energy"].to_numpy()
+    n = frames[0].n_particles
+    delta = np.r_[np.nan, np.diff(u)]
+    trans = np.abs(np.nan_to_num(delta)) > threshold
+    steps = np.array([-1 if f.step is None else f.step for f in frames], dtype=np.int64)
+    times = np.array([np.nan if f.time is None else f.time for f in frames])
+    span = times[-1] - times[0] if len(times) > 1 else np.nan
+    rate = float(trans.sum() / span) if span and np.isfinite(span) and span > 0 else float("nan")
+    table = make_table({
+        "frame": np.arange(len(frames), dtype=np.int64) * int(every), "step": steps, "time": times,
+        "u_is": u, "u_is_per_particle": u / n, "delta": delta, "transition": trans,
+    }, {"kind": "inherent_structure_trajectory", "model": model.name, "every": int(every), "threshold": threshold,
+        "f_tol": f_tol, "transitions": int(trans.sum()), "rate": rate,
+        "rate_reduced": rate * t_ballistic * n0 / n, "t_ballistic": t_ballistic, "n0": n0})
+    return is_frames, table
