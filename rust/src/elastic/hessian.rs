@@ -5,9 +5,8 @@
 //! CSR of 3×3 blocks whose pattern is the neighbour CSR plus the diagonal. The half list of
 //! interacting pairs (with d, r, U′, U″) is kept for the shear and dipole kernels.
 //!
-//! The residual force F_i = −∂U/∂x_i is accumulated in the same pair loop (from the same U′ the
-//! blocks use) so that callers can refuse a structure that is not a minimum; it is a by-product
-//! of assembly, not a separate force kernel.
+//! Energy and residual forces come from the shared force kernel ([`crate::forces::compute`]), so
+//! callers can refuse a structure that is not a minimum.
 
 use rayon::prelude::*;
 
@@ -99,8 +98,6 @@ impl Hessian {
             cols: Vec<u32>,
             blocks: Vec<Block>,
             diag_at: usize,
-            force: Vec3,
-            energy: f64,
             pairs: Vec<Pair>,
         }
         let rows: Vec<Result<Row>> = (0..n)
@@ -113,8 +110,6 @@ impl Hessian {
                 let mut blocks = Vec::with_capacity(range.len() + 1);
                 let mut diag = [0.0; 9];
                 let mut diag_at = usize::MAX;
-                let mut force = [0.0; 3];
-                let mut energy = 0.0;
                 let mut pairs = Vec::new();
                 for k in range {
                     let j = nl.j[k];
@@ -142,11 +137,6 @@ impl Hessian {
                     }
                     cols.push(j);
                     blocks.push(kb.map(|v| -v));
-                    // F_i = −∂U/∂x_i = +U′ n (d = r_j − r_i points away from i)
-                    for q in 0..3 {
-                        force[q] += du * d[q] / r;
-                    }
-                    energy += 0.5 * u;
                     if (j as usize) > i {
                         pairs.push(Pair { i: i as u32, j, d, r, du, d2u });
                     }
@@ -157,7 +147,7 @@ impl Hessian {
                     blocks.push([0.0; 9]);
                 }
                 blocks[diag_at] = diag;
-                Ok(Row { cols, blocks, diag_at, force, energy, pairs })
+                Ok(Row { cols, blocks, diag_at, pairs })
             })
             .collect();
 
@@ -166,8 +156,6 @@ impl Hessian {
         let mut col = Vec::new();
         let mut blocks = Vec::new();
         let mut diag = Vec::with_capacity(n);
-        let mut forces = Vec::with_capacity(n);
-        let mut energy = 0.0;
         let mut pairs = Vec::new();
         for row in rows {
             let row = row?;
@@ -175,11 +163,10 @@ impl Hessian {
             col.extend_from_slice(&row.cols);
             blocks.extend_from_slice(&row.blocks);
             row_ptr.push(col.len());
-            forces.push(row.force);
-            energy += row.energy;
             pairs.extend_from_slice(&row.pairs);
         }
-        Ok(Hessian { n, row_ptr, col, blocks, diag, pairs, energy, forces, volume: sbox.volume() })
+        let fr = crate::forces::compute(pos, types, sbox, model, crate::forces::Want { per_particle: false, virial: false })?;
+        Ok(Hessian { n, row_ptr, col, blocks, diag, pairs, energy: fr.energy, forces: fr.forces, volume: sbox.volume() })
     }
 
     /// Number of particles (the matrix is 3N × 3N).
