@@ -224,6 +224,14 @@ impl Solver {
         }
     }
 
+    /// Stored values of the Cholesky factor (0 for CG).
+    pub fn factor_len(&self) -> usize {
+        match self {
+            Solver::Cg { .. } => 0,
+            Solver::Cholesky(f) => f.len(),
+        }
+    }
+
     /// Solve M z = b in place for `m` column-major right-hand sides (each of length 3N, each
     /// orthogonal to translations); returns CG iterations per column (0 for the factorisation).
     /// Runs on the calling thread (callers parallelise over batches).

@@ -31,30 +31,38 @@ fn pool(n_threads: Option<usize>) -> PyResult<rayon::ThreadPool> {
 #[pyclass(name = "Hessian", module = "glassrs._core", frozen)]
 pub struct PyHessian {
     h: Arc<Hessian>,
-    solver: Mutex<Option<(String, f64, usize, Arc<Solver>)>>,
+    solvers: Mutex<Solvers>,
 }
 
 impl PyHessian {
     fn get_solver(&self, py: Python<'_>, method: &str, rtol: f64, max_iter: usize, n_threads: Option<usize>) -> PyResult<Arc<Solver>> {
         let m = Method::parse(method)?;
         {
-            let g = self.solver.lock().map_err(|_| PyValueError::new_err("solver lock poisoned"))?;
-            if let Some((name, rt, mi, s)) = g.as_ref() {
-                let same_kind = name == method || (m == Method::Auto);
-                let cg_same = s.method() != Method::Cg || (*rt == rtol && *mi == max_iter);
-                if same_kind && cg_same {
-                    return Ok(s.clone());
-                }
+            let g = self.solvers.lock().map_err(|_| PyValueError::new_err("solver lock poisoned"))?;
+            let cg = g.cg.as_ref().filter(|(rt, mi, _)| *rt == rtol && *mi == max_iter).map(|e| e.2.clone());
+            match m {
+                Method::Cholesky | Method::Auto if g.cholesky.is_some() => return Ok(g.cholesky.clone().unwrap()),
+                Method::Cg | Method::Auto if cg.is_some() => return Ok(cg.unwrap()),
+                _ => {}
             }
         }
         let opts = SolverOptions { method: m, rtol, max_iter, ..Default::default() };
         let h = self.h.clone();
         let p = pool(n_threads)?;
         let s = Arc::new(py.detach(|| p.install(|| Solver::new(&h, &opts)))?);
-        let mut g = self.solver.lock().map_err(|_| PyValueError::new_err("solver lock poisoned"))?;
-        *g = Some((s.method().name().to_string(), rtol, max_iter, s.clone()));
+        let mut g = self.solvers.lock().map_err(|_| PyValueError::new_err("solver lock poisoned"))?;
+        match s.method() {
+            Method::Cholesky => g.cholesky = Some(s.clone()),
+            _ => g.cg = Some((rtol, max_iter, s.clone())),
+        }
         Ok(s)
     }
+}
+
+#[derive(Default)]
+struct Solvers {
+    cholesky: Option<Arc<Solver>>,
+    cg: Option<(f64, usize, Arc<Solver>)>,
 }
 
 #[pymethods]
@@ -76,7 +84,7 @@ impl PyHessian {
         let m = model.inner.clone();
         let p = pool(n_threads)?;
         let h = py.detach(|| p.install(|| Hessian::new(&pos, &t, &b, &m)))?;
-        Ok(PyHessian { h: Arc::new(h), solver: Mutex::new(None) })
+        Ok(PyHessian { h: Arc::new(h), solvers: Mutex::new(Solvers::default()) })
     }
 
     #[getter]
@@ -155,6 +163,12 @@ impl PyHessian {
     #[pyo3(signature = (method = "auto", rtol = 1e-12, max_iter = 0, n_threads = None))]
     fn prepare(&self, py: Python<'_>, method: &str, rtol: f64, max_iter: usize, n_threads: Option<usize>) -> PyResult<String> {
         Ok(self.get_solver(py, method, rtol, max_iter, n_threads)?.method().name().to_string())
+    }
+    /// (method, number of stored factor values) of the current solver, building it if needed.
+    #[pyo3(signature = (method = "auto", rtol = 1e-12, max_iter = 0, n_threads = None))]
+    fn solver_info(&self, py: Python<'_>, method: &str, rtol: f64, max_iter: usize, n_threads: Option<usize>) -> PyResult<(String, usize)> {
+        let s = self.get_solver(py, method, rtol, max_iter, n_threads)?;
+        Ok((s.method().name().to_string(), s.factor_len()))
     }
     /// z = M⁺ b for b (3N,) or (m, 3N) orthogonal to translations; returns the same shape.
     #[pyo3(signature = (b, method = "auto", rtol = 1e-12, max_iter = 0, n_threads = None))]
