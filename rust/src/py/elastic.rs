@@ -232,7 +232,7 @@ impl PyHessian {
         let pairs = pair_list(&i, &j)?;
         let s = self.get_solver(py, method, rtol, max_iter, n_threads)?;
         let batch = if batch == 0 {
-            if s.method() == Method::Cg { 8 } else { 16 }
+            if s.method() == Method::Cg { 16 } else { 64 }
         } else {
             batch
         };
