@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["report", "info", "elastic"]
+COMMANDS = ["report", "info", "dynamics", "elastic"]
 
 
 def build_parser() -> argparse.ArgumentParser:

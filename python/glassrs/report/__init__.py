@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from glassrs.trajectory import Trajectory
 
-SECTIONS = ["summary", "elastic"]
+SECTIONS = ["summary", "dynamics", "elastic"]
 
 
 @dataclass
