@@ -253,8 +253,41 @@ impl Hessian {
         }
     }
 
-    /// Serial Y = M X for `m` right-hand sides stored interleaved: X[dof·m + k].
+    /// Serial Y = M X for `m` right-hand sides stored interleaved: X[dof·m + c].
     pub fn matmul_serial(&self, x: &[f64], y: &mut [f64], m: usize) {
+        match m {
+            16 => self.matmul_fixed::<16>(x, y),
+            8 => self.matmul_fixed::<8>(x, y),
+            4 => self.matmul_fixed::<4>(x, y),
+            1 => self.matmul_fixed::<1>(x, y),
+            _ => self.matmul_any(x, y, m),
+        }
+    }
+
+    fn matmul_fixed<const M: usize>(&self, x: &[f64], y: &mut [f64]) {
+        for (i, out) in y.chunks_exact_mut(3 * M).enumerate() {
+            let mut acc = [[0.0f64; M]; 3];
+            for k in self.row_ptr[i]..self.row_ptr[i + 1] {
+                let j = self.col[k] as usize;
+                let b = &self.blocks[k];
+                let xj = &x[3 * j * M..3 * (j + 1) * M];
+                let (x0, rest) = xj.split_at(M);
+                let (x1, x2) = rest.split_at(M);
+                for p in 0..3 {
+                    let (b0, b1, b2) = (b[3 * p], b[3 * p + 1], b[3 * p + 2]);
+                    let a = &mut acc[p];
+                    for c in 0..M {
+                        a[c] += b0 * x0[c] + b1 * x1[c] + b2 * x2[c];
+                    }
+                }
+            }
+            for p in 0..3 {
+                out[p * M..(p + 1) * M].copy_from_slice(&acc[p]);
+            }
+        }
+    }
+
+    fn matmul_any(&self, x: &[f64], y: &mut [f64], m: usize) {
         for i in 0..self.n {
             let out = &mut y[3 * i * m..3 * (i + 1) * m];
             out.iter_mut().for_each(|v| *v = 0.0);
