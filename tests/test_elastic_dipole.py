@@ -158,3 +158,13 @@ def test_bad_pairs_are_refused(ka_is, ka):
         gr.elastic.dipole_stiffness(h, pairs=[[0, 300]])
     with pytest.raises(ValueError, match="unknown solver"):
         gr.elastic.dipole_stiffness(h, pairs=2, solver="lu")
+
+
+def test_auto_chooses_by_factor_size(ka_is, ka):
+    small = gr.elastic.hessian(ka_is, ka, max_factor_gb=0.0)
+    big = gr.elastic.hessian(ka_is, ka, max_factor_gb=4.0)
+    assert small.solver("auto") == "cg" and big.solver("auto") == "cholesky"
+    ks = gr.elastic.dipole_stiffness(small, pairs=8, seed=2)
+    kb = gr.elastic.dipole_stiffness(big, pairs=8, seed=2)
+    assert gr.params(ks)["solver"] == "cg" and gr.params(kb)["solver"] == "cholesky"
+    np.testing.assert_allclose(ks["kappa"].to_numpy(), kb["kappa"].to_numpy(), rtol=1e-8)

@@ -112,6 +112,7 @@ class Hessian:
         box_matrix: npt.NDArray[np.float64],
         model: Model,
         n_threads: int | None = None,
+        max_factor_gb: float = 1.6,
     ) -> None: ...
     @property
     def n_particles(self) -> int: ...

@@ -32,6 +32,7 @@ fn pool(n_threads: Option<usize>) -> PyResult<rayon::ThreadPool> {
 pub struct PyHessian {
     h: Arc<Hessian>,
     solvers: Mutex<Solvers>,
+    max_factor_values: usize,
 }
 
 impl PyHessian {
@@ -46,7 +47,7 @@ impl PyHessian {
                 _ => {}
             }
         }
-        let opts = SolverOptions { method: m, rtol, max_iter, ..Default::default() };
+        let opts = SolverOptions { method: m, rtol, max_iter, max_factor_values: self.max_factor_values };
         let h = self.h.clone();
         let p = pool(n_threads)?;
         let s = Arc::new(py.detach(|| p.install(|| Solver::new(&h, &opts)))?);
@@ -67,9 +68,10 @@ struct Solvers {
 
 #[pymethods]
 impl PyHessian {
-    /// Hessian(positions, types, box_matrix, model, n_threads=None)
+    /// Hessian(positions, types, box_matrix, model, n_threads=None, max_factor_gb=1.6)
+    /// `max_factor_gb`: solver "auto" factorises when the Cholesky factor fits in this memory.
     #[new]
-    #[pyo3(signature = (positions, types, box_matrix, model, n_threads = None))]
+    #[pyo3(signature = (positions, types, box_matrix, model, n_threads = None, max_factor_gb = 1.6))]
     fn new(
         py: Python<'_>,
         positions: PyReadonlyArray2<'_, f64>,
@@ -77,14 +79,19 @@ impl PyHessian {
         box_matrix: PyReadonlyArray2<'_, f64>,
         model: &PyModel,
         n_threads: Option<usize>,
+        max_factor_gb: f64,
     ) -> PyResult<Self> {
+        if !(max_factor_gb >= 0.0) {
+            return Err(PyValueError::new_err(format!("max_factor_gb must be ≥ 0, got {max_factor_gb}")));
+        }
         let pos = points(&positions, "positions")?;
         let t = species(&types, pos.len())?;
         let b = simbox(&box_matrix)?;
         let m = model.inner.clone();
         let p = pool(n_threads)?;
         let h = py.detach(|| p.install(|| Hessian::new(&pos, &t, &b, &m)))?;
-        Ok(PyHessian { h: Arc::new(h), solvers: Mutex::new(Solvers::default()) })
+        let max_factor_values = (max_factor_gb * 1e9 / 8.0) as usize;
+        Ok(PyHessian { h: Arc::new(h), solvers: Mutex::new(Solvers::default()), max_factor_values })
     }
 
     #[getter]
