@@ -130,3 +130,14 @@ def test_report_section_only_on_request(ka_is, tmp_path):
     md_text = rep.section(runs, str(tmp_path), inherent_structures=True, n_structures=1, n_pairs=20)
     assert "## Elasticity of inherent structures" in md_text and "| IS | 0.8 | 1 | 20 |" in md_text
     assert (tmp_path / "elastic_p_kappa.png").exists()
+
+
+def test_lammps_numeric_types_map_to_model_species(ka_is, ka):
+    num = gr.Frame(positions=ka_is.positions, types=ka_is.types, box=ka_is.box, species=("1", "2"))
+    a = gr.elastic.dipole_stiffness(num, ka, pairs=10, seed=3)
+    b = gr.elastic.dipole_stiffness(ka_is, ka, pairs=10, seed=3)
+    np.testing.assert_allclose(a["kappa"].to_numpy(), b["kappa"].to_numpy(), rtol=1e-12)
+    assert a["species_i"].to_list() == b["species_i"].to_list()
+    bad = gr.Frame(positions=ka_is.positions, types=ka_is.types, box=ka_is.box, species=("1", "3"))
+    with pytest.raises(ValueError, match="cannot be mapped"):
+        gr.elastic.hessian(bad, ka)

@@ -38,6 +38,24 @@ ALL_PLANES = [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)]
 FORCE_TOL = 1e-6
 
 
+def with_model_species(frame: Frame, model: Model) -> Frame:
+    """``frame`` with its species named as the model's when it uses LAMMPS numeric types.
+
+    A LAMMPS dump names species '1', '2', …; if none of them is a model species, type k (in
+    numeric order) is taken to be the model's k-th species (1 → A, 2 → B for KA). Frames whose
+    species the model knows are returned unchanged.
+    """
+    sp = frame.species
+    if all(s in model.species for s in sp) or not all(s.isdigit() for s in sp):
+        return frame
+    order = sorted(sp, key=int)
+    if int(order[-1]) > len(model.species) or int(order[0]) < 1:
+        raise ValueError(f"numeric types {list(sp)} cannot be mapped onto model '{model.name}' species "
+                         f"{list(model.species)} (type k → k-th species)")
+    import dataclasses
+    return dataclasses.replace(frame, species=tuple(model.species[int(s) - 1] for s in sp))
+
+
 def _types(frame: Frame, model: Model) -> np.ndarray:
     return model.type_map(frame.species)[frame.types]
 
@@ -53,6 +71,7 @@ class Hessian:
 
     def __init__(self, frame: Frame, model: Model, *, force_tol: float | None = FORCE_TOL,
                  check_rattlers: bool = True, n_threads: int | None = None, max_factor_gb: float = 1.6):
+        frame = with_model_species(frame, model)
         self.frame = frame
         self.model = model
         self.types = _types(frame, model)

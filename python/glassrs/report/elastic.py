@@ -58,7 +58,7 @@ def section(runs, figdir: str, *, inherent_structures: bool | None = None, n_str
         model = _model(r)
         idx = np.unique(np.linspace(0, len(traj) - 1, min(n_structures, len(traj))).round().astype(int))
         try:
-            frames, _ = fire_batch([traj[int(k)] for k in idx], model)
+            frames, _ = fire_batch([elastic.with_model_species(traj[int(k)], model) for k in idx], model)
             per, summ = elastic.kappa_ensemble(frames, model, parent_temperature=r.temperature, n_pairs=n_pairs,
                                                seed=seed)
             kap = [elastic.dipole_stiffness(f, model, pairs=n_pairs, seed=seed + k) for k, f in enumerate(frames)]
