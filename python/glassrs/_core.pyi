@@ -161,6 +161,69 @@ class Hessian:
         max_iter: int = 0,
     ) -> npt.NDArray[np.float64]:
         """z = M⁺ d̂ for each pair, shape (m, 3N)."""
+# -- structure (SPEC §2) ---------------------------------------------------------------------------
+def rdf_sum(
+    positions: npt.NDArray[np.float64],  # (F, N, 3)
+    boxes: npt.NDArray[np.float64],  # (F, 3, 3)
+    types: npt.NDArray[np.int64],
+    n_species: int,
+    r_max: float,
+    n_bins: int,
+    n_threads: int | None = None,
+    progress: object | None = None,
+) -> npt.NDArray[np.float64]:
+    """Σ over frames of the per-frame partial g_uv, flat (n_species, n_species, n_bins)."""
+
+def sq_shells(
+    positions: npt.NDArray[np.float64],
+    boxes: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    n_species: int,
+    q_max: float,
+    dq: float,
+    stride: int = 1,
+    n_threads: int | None = None,
+    progress: object | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64], npt.NDArray[np.float64]]:
+    """(Σ S_uv flat (ns, ns, n_bins), number of (vector, frame) terms per shell, Σ|q| per shell)."""
+
+def local_frame(
+    positions: npt.NDArray[np.float64],
+    box_matrix: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    n_species: int,
+    windows: npt.NDArray[np.float64],  # (n_species², 2), row u*ns+v
+    delta: float,
+    dr: float,
+    r_s: float,
+    closure: str,
+    temperature: float | None = None,
+    model: Model | None = None,
+    species_map: npt.NDArray[np.int64] | None = None,
+    curves: npt.NDArray[np.int64] | None = None,
+    n_threads: int | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64],
+           npt.NDArray[np.float64]]:
+    """(beta_phi, s2, e_loc (NaN without model), grid r_k, curves flat (P, ns, K)) for one frame."""
+
+def coarse_grain(
+    positions: npt.NDArray[np.float64],
+    box_matrix: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    x: npt.NDArray[np.float64],
+    ls: list[float],
+    r_cg: float,
+    species_mask: list[bool] | None = None,
+    n_threads: int | None = None,
+) -> npt.NDArray[np.float64]:
+    """X̄_i(L) flat (len(ls), N); NaN marks undefined values."""
+
+def caging_potential(q: list[float], s: list[float], x: list[float], rho: float, dr: list[float],
+                     paper_units: bool = False) -> npt.NDArray[np.float64]:
+    """βΦ(Δr) on the grid dr from S_uv(q) (flat (nq, ns, ns))."""
+
+def mfpt(dr: list[float], beta_phi: list[float]) -> tuple[float, int]:
+    """(τ_mfpt with D0 = 1, index of the maximum of βΦ)."""
 # -- dynamics (rust/src/dynamics, rust/src/py/dynamics.rs) --------------------------------------
 # positions: C-contiguous (F, n, 3) unwrapped chunk; types: (n,) int64; pairs: (P, 2) int64 frame
 # indices (origin, target); selections are 0 = all, 1 + s = species s.

@@ -181,11 +181,15 @@ class Simulation:
     Parameters: ``frame`` (start, positions may be unwrapped), ``model``, ``T`` (target/initial
     temperature), ``dt`` (τ), ``ensemble`` ("nvt" | "nve"), ``tdamp`` (τ, default 100·dt),
     ``chain`` (3), ``skin`` (σ, 0.3), ``seed`` (velocities; ignored when ``velocities`` given).
+    ``chunks``: the force loop is split into this many fixed chunks (default 8) so results are
+    bit-identical for any ``n_threads``; 0 uses one chunk per thread (results then depend on
+    the thread count through the summation order).
     """
 
     def __init__(self, model: Model, frame: Frame, *, T: float, dt: float = 0.005, ensemble: str = "nvt",
                  tdamp: float | None = None, chain: int = 3, skin: float = 0.3, seed: int = 0,
-                 velocities: np.ndarray | None = None, n_threads: int | None = None, _state: dict | None = None):
+                 velocities: np.ndarray | None = None, n_threads: int | None = None, chunks: int = 8,
+                 _state: dict | None = None):
         self.model = model
         self.box = frame.box
         self.species = frame.species
@@ -209,7 +213,7 @@ class Simulation:
             vel = np.zeros_like(pos)
         self._sim = _core.MdSim(model.native, np.ascontiguousarray(pos, dtype=float), np.ascontiguousarray(self.box.matrix),
                                 self.types, np.ascontiguousarray(vel, dtype=float), self.dt, ensemble, self.T, self.T,
-                                self.tdamp, self.chain, float(skin), int(seed), _state)
+                                self.tdamp, self.chain, float(skin), int(seed), _state, int(chunks))
         if _state is None and velocities is None and frame.velocities is None:
             self._sim.init_velocities(self.T)
 
@@ -257,9 +261,9 @@ class Simulation:
     @classmethod
     def from_state(cls, model: Model, frame: Frame, state: dict, *, T: float, dt: float, ensemble: str = "nvt",
                    tdamp: float | None = None, chain: int = 3, skin: float = 0.3,
-                   n_threads: int | None = None) -> "Simulation":
+                   n_threads: int | None = None, chunks: int = 8) -> "Simulation":
         return cls(model, frame, T=T, dt=dt, ensemble=ensemble, tdamp=tdamp, chain=chain, skin=skin,
-                   n_threads=n_threads, _state=state)
+                   n_threads=n_threads, chunks=chunks, _state=state)
 
 
 # -- checkpoints ----------------------------------------------------------------------------------
@@ -328,11 +332,13 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
         every: int | None = None, log_block: int | None = None, log_base: float = 1.4,
         thermo_every: int = 100, velocities: bool = False, quench_every: int | None = None,
         checkpoint: str | None = None, checkpoint_every: int | None = None, out: str | None = None,
-        n_threads: int | None = None, progress: bool | Callable = False) -> Trajectory:
+        n_threads: int | None = None, chunks: int = 8, push: bool | None = None,
+        progress: bool | Callable = False) -> Trajectory:
     """Simulate ``model`` and return the production trajectory (frames in memory).
 
     Protocol: start structure (``"random"`` insertion, ``"lattice"`` or a given Frame) →
-    soft push-off (short capped FIRE) → Maxwell–Boltzmann velocities (seeded) → optional melt
+    soft push-off (short capped FIRE; ``push`` defaults to True except for a Frame start) →
+    Maxwell–Boltzmann velocities (seeded; a Frame's own velocities if it has them) → optional melt
     (``melt_steps`` NVT at ``melt_T``) → optional linear quench (``quench_steps``, melt_T → T)
     → ``equilibrate`` steps NVT at T → ``steps`` of production in ``ensemble`` with frames at
     :func:`schedule` (``every`` and/or ``log_block``/``log_base``; default every steps/100).
@@ -381,6 +387,7 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
         "quench_steps": int(quench_steps), "equilibrate": int(equilibrate), "ensemble": ensemble,
         "tdamp": 100 * dt if tdamp is None else float(tdamp), "chain": int(chain), "skin": float(skin),
         "every": every, "log_block": log_block, "log_base": log_base, "thermo_every": int(thermo_every),
+        "chunks": int(chunks), "push": push,
     }
     key_src = json.dumps(params, sort_keys=True, default=str)
     if isinstance(start, Frame):
@@ -402,14 +409,15 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     else:
         frame0 = initial_configuration(model, n, density=density, composition=composition, seed=seed, method=start)
     if resume is None:
-        frame0 = push_off(frame0, model, n_threads=n_threads)
+        if push if push is not None else not isinstance(start, Frame):
+            frame0 = push_off(frame0, model, n_threads=n_threads)
         sim = Simulation(model, frame0, T=t0, dt=dt, ensemble=stages[0].ensemble, tdamp=tdamp, chain=chain,
-                         skin=skin, seed=seed, n_threads=n_threads)
+                         skin=skin, seed=seed, n_threads=n_threads, chunks=chunks)
     else:
         stage0 = resume["stage"]
         st = stages[stage0]
         sim = Simulation.from_state(model, frame0, resume["state"], T=st.T, dt=dt, ensemble=st.ensemble, tdamp=tdamp,
-                                    chain=chain, skin=skin, n_threads=n_threads)
+                                    chain=chain, skin=skin, n_threads=n_threads, chunks=chunks)
         fv = resume["frame_velocities"]
         for k, s in enumerate(resume["frame_steps"]):
             f = sim.frame(resume["frame_positions"][k], int(s), fv[k] if len(fv) else None)

@@ -15,6 +15,7 @@ pub mod models;
 pub mod monitor;
 pub mod neighbors;
 pub mod simbox;
+pub mod structure;
 
 #[cfg(feature = "python")]
 pub mod py;

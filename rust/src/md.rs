@@ -18,6 +18,10 @@ use crate::models::Model;
 use crate::monitor::Monitor;
 use crate::simbox::{SimBox, Vec3};
 
+/// Default number of chunks of the force loop. Fixed (not the thread count) so that a run
+/// gives bit-identical results whatever the number of threads; see [`Md::set_chunks`].
+pub const DEFAULT_CHUNKS: usize = 8;
+
 /// xoshiro256** (Blackman & Vigna), seeded through splitmix64. Small, fast, reproducible.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rng {
@@ -201,6 +205,7 @@ impl Md {
         let mass: Vec<f64> = types.iter().map(|&t| model.masses()[t as usize]).collect();
         let inv_m = mass.iter().map(|m| 1.0 / m).collect();
         let mut engine = Engine::new(model, sbox.clone(), types.clone(), skin)?;
+        engine.n_chunks = DEFAULT_CHUNKS;
         if let Some(bp) = &state.build_pos {
             engine.rebuild_from(bp)?;
         }
@@ -214,7 +219,8 @@ impl Md {
         self.engine.model.masses()
     }
 
-    /// Set the thread chunking of the force loop (0 → all rayon threads, 1 → serial).
+    /// Set the chunking of the force loop (0 → one chunk per rayon thread, 1 → serial,
+    /// k → k chunks whatever the thread count: results then do not depend on threads).
     pub fn set_chunks(&mut self, n: usize) {
         self.engine.n_chunks = n;
     }

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from glassrs.trajectory import Trajectory
 
-SECTIONS = ["summary", "dynamics", "elastic"]
+SECTIONS = ["summary", "structure", "dynamics", "elastic"]
 
 
 @dataclass

@@ -33,7 +33,7 @@ impl PyMd {
     ///       chain=3, skin=0.3, seed=0, state=None)
     /// `state` (from .state()) restores step, chain variables, RNG and the list build positions.
     #[new]
-    #[pyo3(signature = (model, positions, box_matrix, types, velocities, dt, ensemble_kind, t_start, t_stop, t_damp, chain = 3, skin = 0.3, seed = 0, state = None))]
+    #[pyo3(signature = (model, positions, box_matrix, types, velocities, dt, ensemble_kind, t_start, t_stop, t_damp, chain = 3, skin = 0.3, seed = 0, state = None, chunks = crate::md::DEFAULT_CHUNKS))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -51,6 +51,7 @@ impl PyMd {
         skin: f64,
         seed: u64,
         state: Option<&Bound<'_, PyDict>>,
+        chunks: usize,
     ) -> PyResult<Self> {
         let pos = points(&positions, "positions")?;
         let vel = points(&velocities, "velocities")?;
@@ -75,7 +76,8 @@ impl PyMd {
         }
         let ens = ensemble(ensemble_kind, t_start, t_stop, t_damp, chain)?;
         let m = &model.inner;
-        let md = py.detach(|| Md::new(m, b, t, st, dt, ens, skin))?;
+        let mut md = py.detach(|| Md::new(m, b, t, st, dt, ens, skin))?;
+        md.set_chunks(chunks);
         Ok(PyMd { inner: md })
     }
 
