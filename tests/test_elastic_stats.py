@@ -100,6 +100,9 @@ def test_is_transition_rate():
     assert res["gamma_reduced"] == pytest.approx(3 / 5.0 * 0.1 * t0 * 1000 / 500)
     with pytest.raises(ValueError, match="increasing"):
         gr.elastic.is_transition_rate(t[::-1], u, n_particles=500, temperature=0.5, density=1.2)
+    # the table of glassrs.md.inherent_structures
+    tab = pl.DataFrame({"time": t, "u_is": u - 3000.0, "u_is_per_particle": (u - 3000.0) / 500})
+    assert gr.elastic.is_transition_rate(tab, temperature=0.5, density=1.2) == res
 
 
 def test_elastic_cli(ka_is, tmp_path):

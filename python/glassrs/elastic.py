@@ -430,8 +430,9 @@ def kappa_mobility_correlation(kappa_local: np.ndarray | pl.DataFrame, mobility:
 
 # ----------------------------------------------------------------------------- landscape
 
-def is_transition_rate(times: Sequence[float], u_is: Sequence[float], *, n_particles: int, temperature: float,
-                       density: float, threshold: float = 1e-5, n0: int = 1000) -> dict:
+def is_transition_rate(times: Sequence[float] | pl.DataFrame, u_is: Sequence[float] | None = None, *,
+                       n_particles: int | None = None, temperature: float, density: float, threshold: float = 1e-5,
+                       n0: int = 1000) -> dict:
     """Inherent-structure transition rate from a quench series U_IS(t) (SPEC §6).
 
     A transition is a change |ΔU_IS| > ``threshold`` (ε, extensive energy) between successive
@@ -439,7 +440,19 @@ def is_transition_rate(times: Sequence[float], u_is: Sequence[float], *, n_parti
     Γ·t_ballistic·N0/N with t_ballistic = 0.1 t0, t0 = a0/√T, a0 = (V/N)^{1/3} = ρ^{-1/3}.
     Note: with quenches every k steps, transitions closer than k steps apart are missed, so Γ
     is a lower bound that converges as k decreases.
+
+    ``times`` may instead be the U_IS(t) table of :func:`glassrs.md.inherent_structures`
+    (columns time, u_is, u_is_per_particle; N is read from it).
     """
+    if isinstance(times, pl.DataFrame):
+        tab = times
+        u_is = tab["u_is"].to_numpy()
+        if n_particles is None:
+            k = int(np.argmax(np.abs(u_is)))
+            n_particles = int(round(u_is[k] / tab["u_is_per_particle"][k]))
+        times = tab["time"].to_numpy()
+    if u_is is None or n_particles is None:
+        raise ValueError("pass times and u_is arrays with n_particles, or the inherent-structure table")
     t = np.asarray(times, dtype=np.float64)
     u = np.asarray(u_is, dtype=np.float64)
     if t.shape != u.shape or t.ndim != 1 or t.size < 2:
