@@ -132,6 +132,64 @@ def fire_batch(
     """FIRE over frames (F, N, 3) with boxes (F, 3, 3): (positions, energy, max_force, iterations,
     n_evals, errors) — errors[k] is None or the frame's non-convergence message."""
 
+class Hessian:
+    """Sparse Hessian of one structure (SPEC §6) with its cached solvers (``glassrs.elastic``)."""
+    def __init__(
+        self,
+        positions: npt.NDArray[np.float64],
+        types: npt.NDArray[np.int64],
+        box_matrix: npt.NDArray[np.float64],
+        model: Model,
+        n_threads: int | None = None,
+        max_factor_gb: float = 1.6,
+    ) -> None: ...
+    @property
+    def n_particles(self) -> int: ...
+    @property
+    def energy(self) -> float: ...
+    @property
+    def volume(self) -> float: ...
+    @property
+    def n_pairs(self) -> int: ...
+    def forces(self) -> npt.NDArray[np.float64]:
+        """Residual forces (N, 3)."""
+    def max_force(self) -> tuple[int, float]: ...
+    def check_minimum(self, force_tol: float) -> None: ...
+    def check_rattlers(self) -> None: ...
+    def pairs(self) -> tuple[
+        npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.float64], npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+    ]:
+        """Interacting pairs i < j: (i, j, r, U', U'')."""
+    def csr(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+        """Scalar CSR (indptr, indices, data) of the 3N × 3N matrix."""
+    def matvec(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+    def shear_terms(self, alpha: int, beta: int) -> tuple[float, npt.NDArray[np.float64], float]:
+        """(Born/V, Ξ (3N,), stress (1/V)∂U/∂γ) for the shear x_alpha += γ x_beta."""
+    def prepare(self, method: str = "auto", rtol: float = 1e-12, max_iter: int = 0, n_threads: int | None = None) -> str: ...
+    def solver_info(
+        self, method: str = "auto", rtol: float = 1e-12, max_iter: int = 0, n_threads: int | None = None
+    ) -> tuple[str, int]: ...
+    def solve(
+        self, b: npt.NDArray[np.float64], method: str = "auto", rtol: float = 1e-12, max_iter: int = 0,
+        n_threads: int | None = None,
+    ) -> npt.NDArray[np.float64]:
+        """z = M⁺ b for b of shape (m, 3N), each row free of net force."""
+    def shear_modulus(
+        self, planes: list[tuple[int, int]], method: str = "auto", rtol: float = 1e-12, max_iter: int = 0,
+        n_threads: int | None = None,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(G, Born) per plane, ε/σ³."""
+    def dipole_stiffness(
+        self, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64], method: str = "auto", rtol: float = 1e-12,
+        max_iter: int = 0, batch: int = 0, n_threads: int | None = None, progress: object = None,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64], str]:
+        """(κ_ij, CG iterations, method) for the pairs (i[k], j[k])."""
+    def dipole_response(
+        self, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64], method: str = "auto", rtol: float = 1e-12,
+        max_iter: int = 0,
+    ) -> npt.NDArray[np.float64]:
+        """z = M⁺ d̂ for each pair, shape (m, 3N)."""
 # -- structure (SPEC §2) ---------------------------------------------------------------------------
 def rdf_sum(
     positions: npt.NDArray[np.float64],  # (F, N, 3)

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["report", "info", "dynamics", "rdf", "local"]
+COMMANDS = ["report", "info", "dynamics", "rdf", "local", "elastic"]
 
 
 def build_parser() -> argparse.ArgumentParser:
