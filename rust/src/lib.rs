@@ -5,11 +5,12 @@
 //! bindings live in [`py`] behind the `python` feature, so `cargo test` runs without Python.
 
 pub mod dynamics;
+pub mod elastic;
 pub mod error;
 pub mod forces;
+pub mod io;
 pub mod md;
 pub mod minimize;
-pub mod io;
 pub mod models;
 pub mod monitor;
 pub mod neighbors;

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from glassrs.trajectory import Trajectory
 
-SECTIONS = ["summary", "structure", "dynamics"]
+SECTIONS = ["summary", "structure", "dynamics", "elastic"]
 #: sections that run extra simulations; enabled per call (``extra=``, CLI ``--isoconf``)
 OPTIONAL_SECTIONS = ["correlations"]
 
@@ -41,13 +41,18 @@ def _runs(path: str | None, dt: float | None) -> list[Run]:
 
 
 def make_report(path: str | None, out: str = "glassrs-report", dt: float | None = None,
-                extra: tuple[str, ...] = ()) -> str:
-    """Write ``out/report.md`` and figures in ``out/``; return the report path. ``extra``: names
-    from ``OPTIONAL_SECTIONS`` to add (e.g. ``("correlations",)``, which runs MD ensembles)."""
+                inherent_structures: bool = False, extra: tuple[str, ...] = ()) -> str:
+    """Write ``out/report.md`` and figures in ``out/``; return the report path.
+
+    ``inherent_structures``: sections that need quenched structures (elasticity) run only then.
+    ``extra``: names from ``OPTIONAL_SECTIONS`` to add (e.g. ``("correlations",)``, which runs MD
+    ensembles)."""
     unknown = [e for e in extra if e not in OPTIONAL_SECTIONS]
     if unknown:
         raise ValueError(f"unknown optional report sections {unknown}; available: {OPTIONAL_SECTIONS}")
     runs = _runs(path, dt)
+    for r in runs:
+        r.inherent_structures = inherent_structures
     os.makedirs(out, exist_ok=True)
     parts = ["# glassrs report", ""]
     for name in [*SECTIONS, *extra]:

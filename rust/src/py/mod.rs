@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::monitor::Monitor;
 use crate::simbox::{SimBox, Vec3};
 
+mod elastic;
 pub mod forces;
 mod md;
 mod minimize;
@@ -104,6 +105,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FormatError", m.py().get_type::<FormatError>())?;
     m.add("ConvergenceError", m.py().get_type::<ConvergenceError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    elastic::register(m)?;
     forces::register(m)?;
     md::register(m)?;
     minimize::register(m)?;
