@@ -484,6 +484,7 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     traj.thermo = _thermo_table(thermo, stages, begin_of, sim, params)
     traj.model = model
     traj.params = params
+    traj.last_velocities = sim._sim.velocities()
     if quench_every is not None:
         traj.inherent = inherent_structures(traj, model, every=quench_every, n_threads=n_threads)[1]
     if out is not None:
@@ -531,9 +532,9 @@ def write(traj: Trajectory, path: str) -> None:
     raise ValueError(f"{path}: cannot write this format (use .parquet, .npz, or .gsd/.lammpstrj with glassrs.io writers)")
 
 
-def save_npz(traj: Trajectory, path: str) -> None:
+def save_npz(traj: Trajectory, path: str, *, velocities_last: bool = True) -> None:
     """Exact float64 archive of an in-memory trajectory (unwrapped positions, steps, types,
-    species, box, dt; thermo if present). Atomic."""
+    species, box, dt; thermo, parameters and the final velocities if present). Atomic."""
     f0 = traj[0]
     arrays = {
         "positions": traj.unwrapped(), "steps": traj.steps, "types": f0.types, "species": np.array(f0.species),
@@ -548,6 +549,9 @@ def save_npz(traj: Trajectory, path: str) -> None:
     params = getattr(traj, "params", None)
     if params is not None:
         arrays["params"] = np.array(json.dumps(params, default=str))
+    lv = getattr(traj, "last_velocities", None)
+    if velocities_last and lv is not None:
+        arrays["last_velocities"] = np.asarray(lv, dtype=float)
     _atomic_savez(path, **arrays)
 
 
@@ -569,6 +573,8 @@ def load_npz(path: str) -> Trajectory:
         traj.thermo = pl.DataFrame({"stage": d["thermo_stage"].astype(str), **{c: d["thermo_" + c] for c in cols[1:]}})
     if "params" in d:
         traj.params = json.loads(str(d["params"]))
+    if "last_velocities" in d:
+        traj.last_velocities = d["last_velocities"]
     return traj
 
 

@@ -13,8 +13,8 @@
 //!
 //! Parallelism: the list is split into `n_chunks` contiguous ranges of i balanced by pair
 //! count; each chunk accumulates into its own buffers, reduced in chunk order. Results are
-//! therefore deterministic for a given chunk count (= rayon threads) and differ between
-//! thread counts only by floating-point summation order.
+//! therefore deterministic for a given chunk count; [`Engine`] (used by MD, FIRE and the
+//! one-shot [`compute`]) uses a fixed count, so results do not depend on the thread count.
 
 use rayon::prelude::*;
 
@@ -23,6 +23,21 @@ use crate::invalid;
 use crate::models::{Model, PairPot};
 use crate::neighbors::{check_positions, CellGrid};
 use crate::simbox::{SimBox, Vec3};
+
+/// Default number of chunks of the force loop in [`Engine`]: fixed (not the thread count)
+/// so that results are bit-identical whatever the number of threads.
+pub const DEFAULT_CHUNKS: usize = 8;
+
+/// Σ_i f(i) over 0..n, in parallel but with a fixed summation order (blocks of 4096 summed
+/// in order), so the result does not depend on the thread count.
+pub fn det_sum(n: usize, f: impl Fn(usize) -> f64 + Sync) -> f64 {
+    const B: usize = 4096;
+    if n <= B {
+        return (0..n).map(f).sum();
+    }
+    let parts: Vec<f64> = (0..n.div_ceil(B)).into_par_iter().map(|b| (b * B..((b + 1) * B).min(n)).map(&f).sum()).collect();
+    parts.iter().sum()
+}
 
 /// Half Verlet list with periodic-image codes: each pair appears once, in the row of one
 /// of its two particles (not necessarily the smaller index).
@@ -624,7 +639,8 @@ pub struct Engine {
     pub sbox: SimBox,
     pub types: Vec<u32>,
     pub skin: f64,
-    /// Chunks for the force loop (0 → one per rayon thread, 1 → serial).
+    /// Chunks for the force loop (default [`DEFAULT_CHUNKS`]; 0 → one per rayon thread,
+    /// 1 → serial).
     pub n_chunks: usize,
     list: PairList,
     /// Internal index → caller's particle index.
@@ -660,7 +676,7 @@ impl Engine {
             sbox,
             types,
             skin,
-            n_chunks: 0,
+            n_chunks: DEFAULT_CHUNKS,
             list: PairList::default(),
             perm: (0..n as u32).collect(),
             types_int: vec![0; n],

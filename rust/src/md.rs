@@ -9,8 +9,6 @@
 //! run bit-identical to an uninterrupted one (for the same thread count, which fixes the
 //! force summation order).
 
-use rayon::prelude::*;
-
 use crate::error::Result;
 use crate::forces::{check_inputs, Engine, ForceResult, Want};
 use crate::invalid;
@@ -18,9 +16,7 @@ use crate::models::Model;
 use crate::monitor::Monitor;
 use crate::simbox::{SimBox, Vec3};
 
-/// Default number of chunks of the force loop. Fixed (not the thread count) so that a run
-/// gives bit-identical results whatever the number of threads; see [`Md::set_chunks`].
-pub const DEFAULT_CHUNKS: usize = 8;
+pub use crate::forces::DEFAULT_CHUNKS;
 
 /// xoshiro256** (Blackman & Vigna), seeded through splitmix64. Small, fast, reproducible.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,12 +244,8 @@ impl Md {
 
     fn kinetic2(&self) -> f64 {
         // 2K = Σ m v²
-        let f = |(v, m): (&Vec3, &f64)| m * (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
-        if self.state.vel.len() >= 8192 {
-            self.state.vel.par_iter().zip(self.mass.par_iter()).map(f).sum()
-        } else {
-            self.state.vel.iter().zip(self.mass.iter()).map(f).sum()
-        }
+        let (v, m) = (&self.state.vel, &self.mass);
+        crate::forces::det_sum(v.len(), |i| m[i] * (v[i][0] * v[i][0] + v[i][1] * v[i][1] + v[i][2] * v[i][2]))
     }
 
     pub fn temperature(&self) -> f64 {

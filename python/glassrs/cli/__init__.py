@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["report", "info"]
+COMMANDS = ["report", "info", "simulate", "minimize"]
 
 
 def build_parser() -> argparse.ArgumentParser:
