@@ -353,8 +353,8 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     from it and the result is bit-identical to an uninterrupted run (same ``n_threads``).
     ``out``: also write the trajectory (``.gsd``/``.lammpstrj`` through glassrs.io when
     available, else ``.parquet`` as a long table). ``progress``: True for a rich progress bar,
-    or a callback ``(done_steps, total_steps)``. Ctrl-C raises KeyboardInterrupt (after saving
-    the checkpoint if one is configured).
+    or a callback ``(done_steps, total_steps)``. Ctrl-C raises KeyboardInterrupt; calling ``run``
+    again with the same arguments resumes from the last checkpoint written.
     """
     T = float(T)
     if not T > 0:
@@ -459,10 +459,7 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
                     if cb is not None:
                         cb(_here + done, total)
 
-                try:
-                    fr, th = sim.run(seg, output=sel, thermo_every=thermo_every, velocities=velocities, progress=_progress)
-                except KeyboardInterrupt:
-                    raise
+                fr, th = sim.run(seg, output=sel, thermo_every=thermo_every, velocities=velocities, progress=_progress)
                 for f in fr:
                     f.step = int(f.step) - b
                     f.time = f.step * dt
