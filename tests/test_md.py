@@ -62,6 +62,20 @@ def test_trajectory_matches_lammps_step_by_step(ka_liquid, ensemble):
     assert gr.forces(sim.frame(), m).energy == pytest.approx(pe_l, rel=1e-10)
 
 
+@pytest.mark.parametrize("name", ["wahnstrom", "ipl10"])
+def test_other_models_match_lammps_nve(name):
+    """Unequal masses (Wahnström m_B = 0.5) and a lepton-evaluated model (IPL) step by step."""
+    lammps = load_lammps()
+    m = gr.models.get(name)
+    f = gr.md.push_off(gr.md.initial_configuration(m, 400, seed=9), m)
+    f.velocities = gr._core.maxwell_boltzmann_velocities(list(m.masses[m.type_map(f.species)[f.types]]), 1.0, 9)
+    x_l, v_l, _ = _lammps_traj(lammps, f, m, "fix 1 all nve", 40, 0.004)
+    sim = gr.md.Simulation(m, f, T=1.0, dt=0.004, ensemble="nve")
+    sim.run(40, thermo_every=0)
+    np.testing.assert_allclose(f.box.min_image(sim._sim.positions() - x_l), 0, atol=1e-9)
+    np.testing.assert_allclose(sim._sim.velocities(), v_l, atol=1e-8)
+
+
 def test_nvt_temperature_and_kinetic_fluctuations():
     """⟨T⟩ within 1% of the target; Var(K)/⟨K⟩² near the canonical 2/N_f."""
     m = models.kob_andersen()

@@ -444,6 +444,11 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
             else:
                 sim.set_thermostat(st.ensemble, st.T)
             want = (outs + b) if st.output else np.zeros(0, dtype=np.int64)
+            if st.output and st.steps == 0 and sim.step == b and not frames:
+                fr, _ = sim.run(0, output=[b], thermo_every=0, velocities=velocities)
+                for f in fr:
+                    f.step, f.time = 0, 0.0
+                frames.extend(fr)
             while sim.step < e:
                 seg = e - sim.step
                 if checkpoint is not None and checkpoint_every:
