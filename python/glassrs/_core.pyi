@@ -155,3 +155,45 @@ class MdSim:
     ]:
         """(steps, positions (F,N,3) unwrapped, velocities or None, thermo (R,12): step, T, U, K, P,
         conserved, Pxx, Pyy, Pzz, Pxy, Pxz, Pyz)."""
+
+# -- dynamics (rust/src/dynamics, rust/src/py/dynamics.rs) --------------------------------------
+# positions: C-contiguous (F, n, 3) unwrapped chunk; types: (n,) int64; pairs: (P, 2) int64 frame
+# indices (origin, target); selections are 0 = all, 1 + s = species s.
+def dynamics_pair_sums(
+    positions: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    n_species: int,
+    pairs: npt.NDArray[np.int64],
+    a: float,
+    kvecs: npt.NDArray[np.float64],
+    callback: object | None = None,
+) -> npt.NDArray[np.float64]:
+    """(P, 1 + n_species, 4): per pair Σ|Δr|², Σ|Δr|⁴, Σ Θ(a − |Δr|) (inclusive), Σ mean_k cos(k·Δr)."""
+
+def dynamics_group_lags(lags: npt.NDArray[np.float64], tol: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """(group keys, group index of every lag); keys within tol of a group's first key join it."""
+
+def dynamics_max_displacement(
+    positions: npt.NDArray[np.float64], types: npt.NDArray[np.int64], n_species: int, pairs: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """(1 + n_species,): largest |Δr| over the pairs."""
+
+def dynamics_displacement_histogram(
+    positions: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    n_species: int,
+    pairs: npt.NDArray[np.int64],
+    edges: npt.NDArray[np.float64],
+    log10: bool,
+    callback: object | None = None,
+) -> npt.NDArray[np.float64]:
+    """(1 + n_species, bins): counts of |Δr| (or log10|Δr|), numpy.histogram bin convention."""
+
+def dynamics_phop(
+    positions: npt.NDArray[np.float64],
+    times: npt.NDArray[np.float64],
+    window: float,
+    tol: float,
+    callback: object | None = None,
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.float64]]:
+    """(frames with a full window, p_hop values (n_frames, n)) in length²."""

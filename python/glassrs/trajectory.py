@@ -93,7 +93,12 @@ class Frame:
 
 
 class FrameSource(Protocol):
-    """What a reader provides to :class:`Trajectory`: a frame count and random access."""
+    """What a reader provides to :class:`Trajectory`: a frame count and random access.
+
+    Optional attributes a reader may add: ``steps`` (int64 array, one per frame, −1 unknown),
+    ``times`` (float array of stored times, or None), ``columns`` (names of the per-particle
+    columns found) and ``load_many(ks) -> list[Frame]`` (several frames at once, e.g. parsed
+    in parallel)."""
 
     path: str | None
 
@@ -165,11 +170,22 @@ class Trajectory:
         return Trajectory(self._source, idx, dt=self.dt, species=self._species_override)
 
     def __iter__(self) -> Iterator[Frame]:
-        for k in range(len(self)):
-            yield self[k]
+        many = getattr(self._source, "load_many", None)
+        if many is None:
+            for k in range(len(self)):
+                yield self[k]
+            return
+        # readers that parse in parallel get small batches (bounded memory)
+        batch = 8
+        for a in range(0, len(self), batch):
+            raw = [int(r) for r in self._idx[a:a + batch]]
+            for f in many(raw):
+                yield self._adjust(f)
 
     def _frame(self, raw: int) -> Frame:
-        f = self._source.load(raw)
+        return self._adjust(self._source.load(raw))
+
+    def _adjust(self, f: Frame) -> Frame:
         if self._species_override is not None and f.species != self._species_override:
             if len(self._species_override) < int(f.types.max(initial=-1)) + 1:
                 raise ValueError(f"species override {self._species_override} has fewer names than the "
@@ -217,11 +233,17 @@ class Trajectory:
 
     @property
     def times(self) -> np.ndarray:
-        """Frame times (float64, model time units)."""
+        """Frame times (float64, model time units): step × ``dt`` when ``dt`` is known, else the
+        times stored in the file, else the steps, else the frame index."""
         out = np.empty(len(self))
         steps = self.steps
         if self.dt is not None and np.all(steps >= 0):
             return steps * float(self.dt)
+        stored = getattr(self._source, "times", None)
+        if stored is not None:
+            return np.asarray(stored, dtype=np.float64)[self._idx]
+        if hasattr(self._source, "steps") and np.all(steps >= 0):
+            return steps.astype(np.float64)
         for k, f in enumerate(self):
             out[k] = f.time if f.time is not None else (f.step if f.step is not None else k)
         return out

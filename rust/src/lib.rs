@@ -4,8 +4,10 @@
 //! and return plain columns; they know nothing of files, Python or Polars. The Python
 //! bindings live in [`py`] behind the `python` feature, so `cargo test` runs without Python.
 
+pub mod dynamics;
 pub mod error;
 pub mod forces;
+pub mod io;
 pub mod md;
 pub mod minimize;
 pub mod models;

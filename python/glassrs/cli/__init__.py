@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["report", "info", "simulate", "minimize"]
+COMMANDS = ["report", "info", "dynamics", "simulate", "minimize"]
 
 
 def build_parser() -> argparse.ArgumentParser:

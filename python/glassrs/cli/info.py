@@ -11,6 +11,10 @@ def add_parser(sub) -> None:
                                    "box, density, time span and the columns found.")
     p.add_argument("trajectory", help="LAMMPS dump, GSD or extended XYZ file")
     p.add_argument("--dt", type=float, default=None, help="MD timestep (time units) to convert steps to times")
+    p.add_argument("--species", default=None,
+                   help="comma-separated species names for the types in order, e.g. A,B (LAMMPS type 1 → A, …)")
+    p.add_argument("--format", default=None, choices=["lammps", "gsd", "extxyz"],
+                   help="file format (default: guessed from the file name)")
     p.set_defaults(func=run)
 
 
@@ -20,7 +24,8 @@ def run(args) -> int:
 
     import glassrs as gr
 
-    traj = gr.read(args.trajectory, dt=args.dt)
+    species = [s.strip() for s in args.species.split(",")] if args.species else None
+    traj = gr.read(args.trajectory, dt=args.dt, species=species, format=args.format)
     f = traj[0]
     t = Table(title=f"glassrs info: {args.trajectory}", show_header=False)
     t.add_row("frames", str(len(traj)))
@@ -30,8 +35,12 @@ def run(args) -> int:
     t.add_row("box", repr(b))
     t.add_row("volume", f"{b.volume:.6g}")
     t.add_row("density N/V", f"{f.density:.6g}")
-    times = traj.times
-    t.add_row("time span", f"{times[0]:.6g} … {times[-1]:.6g} ({len(times)} frames)")
+    if args.dt is None and getattr(traj._source, "times", None) is None and np.all(traj.steps >= 0):
+        steps = traj.steps
+        t.add_row("steps", f"{steps[0]} … {steps[-1]} ({len(steps)} frames; pass --dt for times)")
+    else:
+        times = traj.times
+        t.add_row("time span", f"{times[0]:.6g} … {times[-1]:.6g} ({len(times)} frames)")
     cols = getattr(traj._source, "columns", None)
     if cols:
         t.add_row("columns", " ".join(cols))

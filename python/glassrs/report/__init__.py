@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from glassrs.trajectory import Trajectory
 
-SECTIONS = ["summary"]
+SECTIONS = ["summary", "dynamics"]
 
 
 @dataclass

@@ -9,10 +9,12 @@ use crate::error::Error;
 use crate::monitor::Monitor;
 use crate::simbox::{SimBox, Vec3};
 
+mod dynamics;
 pub mod forces;
 mod md;
 mod minimize;
 pub mod models;
+mod io;
 mod neighbors;
 
 pyo3::create_exception!(_core, FormatError, PyValueError, "A trajectory or input file is malformed; the message names the file, frame and line.");
@@ -101,10 +103,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FormatError", m.py().get_type::<FormatError>())?;
     m.add("ConvergenceError", m.py().get_type::<ConvergenceError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    dynamics::register(m)?;
     forces::register(m)?;
     md::register(m)?;
     minimize::register(m)?;
     models::register(m)?;
+    io::register(m)?;
     neighbors::register(m)?;
     Ok(())
 }

@@ -1,0 +1,682 @@
+"""Dynamics (SPEC §3): MSD, overlap, χ4, α2, F_s, van Hove, τ_α, D and p_hop cage jumps.
+
+Every quantity is computed per species and for all particles (``species`` column: ``"all"``,
+then the species names) from *unwrapped* displacements Δr_i(τ) = r_i(t + τ) − r_i(t), with the
+unwrapping of :meth:`glassrs.Trajectory.unwrapped` (``xu`` columns, image flags, or accumulated
+minimum-image steps — an error when a particle moves more than half a box height between frames).
+
+Time origins and lags
+    A lag is τ = t_k′ − t_k for an (origin, target) frame pair with k′ ≥ k. Pairs are grouped by
+    their exact lag: by integer timestep difference when every frame has a step (linear,
+    log-spaced and block-log LAMMPS schedules alike), otherwise by time difference, merging
+    values closer than ``lag_tol`` × (time span) (float noise). Origins are all frames by default;
+    ``origins=`` subsamples them (an int: that many evenly spaced frames; or explicit frame
+    indices). ``n_origins`` in the table counts the pairs averaged at each lag (summed over runs).
+
+Streaming and memory
+    Kernels run on chunks of particles: for each chunk the unwrapped positions of all frames
+    (F × n_chunk × 3 float64) are assembled from the frames (loaded one at a time from lazy
+    readers) and reduced to per-pair sums that are added over chunks, so results do not depend
+    on the chunking (up to floating-point summation order). Peak memory ≈
+    F × n_chunk × (48 + 16 n_k) bytes (positions, a temporary, and the kernel's cos/sin table for
+    the n_k wave vectors) + the per-pair accumulators 2 × P × (1 + n_species) × 32 bytes
+    (P = number of origin pairs; F(F+1)/2 with all origins — subsample origins or cap ``max_lag``
+    for very long trajectories) + the few frames a reader holds at once. The
+    chunk size follows ``max_memory_mb`` (default 1024 MB); a trajectory that fits is read once,
+    otherwise it is read once per chunk. Progress is shown with a rich progress bar
+    (``progress=True``, default when stderr is a terminal) and Ctrl-C stops the computation
+    (``KeyboardInterrupt``).
+
+Units: lengths σ, times in the trajectory's time unit (``traj.times``), k in σ⁻¹.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import polars as pl
+
+from glassrs import _core
+from glassrs.tables import make_table, params as table_params
+from glassrs.trajectory import Trajectory
+
+__all__ = [
+    "correlations", "van_hove", "log_displacements", "phop", "rearrangements", "tau_alpha",
+    "relaxation_times", "diffusion_constant", "alpha2_peak", "shell_kvectors", "first_peak_k",
+]
+
+ONE_OVER_E = math.exp(-1.0)
+KA_FIRST_PEAK = 7.25  # σ⁻¹, first peak of S_AA for Kob–Andersen at ρ = 1.2
+
+
+# --------------------------------------------------------------------------------------------
+# progress
+# --------------------------------------------------------------------------------------------
+class _Progress:
+    """A rich progress bar driven by the Rust monitor callbacks ``cb(done, total)``."""
+
+    def __init__(self, enabled: bool | None | Callable, description: str, total: int):
+        self.user_cb = enabled if callable(enabled) else None
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        self.enabled = bool(enabled) and self.user_cb is None
+        self.description = description
+        self.total = max(int(total), 1)
+        self.offset = 0
+        self._bar = None
+        self._task = None
+
+    def __enter__(self) -> "_Progress":
+        if self.enabled:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                 TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.description, total=self.total)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def callback(self, offset: int) -> Callable[[int, int], None]:
+        def cb(done: int, total: int) -> None:
+            if self._bar is not None:
+                self._bar.update(self._task, completed=offset + done)
+            if self.user_cb is not None:
+                self.user_cb(offset + done, self.total)
+        return cb
+
+
+# --------------------------------------------------------------------------------------------
+# trajectory access
+# --------------------------------------------------------------------------------------------
+def _unwrapped_chunk(traj: Trajectory, lo: int, hi: int) -> np.ndarray:
+    """Unwrapped positions (F, hi − lo, 3) of particles ``lo:hi``, identical to
+    ``traj.unwrapped()[:, lo:hi]`` but loading one frame at a time (SPEC §3 rules and errors)."""
+    nf = len(traj)
+    out = np.empty((nf, hi - lo, 3))
+    prev = None
+    n0 = None
+    direct_all = True
+    # First pass: when every frame carries xu/image data there is nothing to accumulate.
+    for k, f in enumerate(traj):
+        d = f.unwrapped_positions()
+        if d is None:
+            direct_all = False
+            break
+        out[k] = d[lo:hi]
+    if direct_all:
+        return out
+    for k, f in enumerate(traj):
+        if n0 is None:
+            n0 = f.n_particles
+            d = f.unwrapped_positions()
+            out[0] = (d if d is not None else f.positions)[lo:hi]
+            prev = f.positions[lo:hi]
+            continue
+        if f.n_particles != n0:
+            raise ValueError(f"{traj.path or '<memory>'}: frame {k} has {f.n_particles} particles, "
+                             f"frame {k - 1} has {n0}")
+        cur = f.positions[lo:hi]
+        step = f.box.min_image(cur - prev)
+        lim = f.box.max_cutoff
+        dist = np.linalg.norm(step, axis=1)
+        bad = np.flatnonzero(dist > lim)
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"{traj.path or '<memory>'}: particle {lo + i} (and {bad.size - 1} others) moved {dist[i]:.4g} "
+                f"between frames {k - 1} and {k}, more than half the box height ({lim:.4g}); "
+                "the unwrapped path is ambiguous. Write unwrapped coordinates (xu yu zu) or image "
+                "flags (ix iy iz), or dump more often.")
+        out[k] = out[k - 1] + step
+        prev = cur
+    return out
+
+
+def _chunks(n: int, n_frames: int, max_memory_mb: float, chunk_particles: int | None,
+            n_k: int = 0) -> list[tuple[int, int]]:
+    """Particle ranges so that one chunk needs ≤ max_memory_mb: per particle 2 × F × 24 bytes of
+    positions (the chunk + one temporary) and F × 16 n_k bytes of the kernel's cos/sin table."""
+    if chunk_particles is None:
+        per_particle = n_frames * (2 * 24 + 16 * n_k)
+        chunk_particles = max(1, int(max_memory_mb * 2**20 // per_particle))
+    chunk_particles = max(1, min(int(chunk_particles), n))
+    return [(lo, min(lo + chunk_particles, n)) for lo in range(0, n, chunk_particles)]
+
+
+def _detect_dim(traj: Trajectory) -> int:
+    z = traj.first.positions[:, 2]
+    return 2 if z.size and np.all(z == z[0]) else 3
+
+
+def _lag_keys(traj: Trajectory) -> tuple[np.ndarray, bool]:
+    """Per-frame lag keys: integer steps when all are known (exact), else times."""
+    steps = traj.steps
+    if len(steps) and np.all(steps >= 0):
+        return steps.astype(np.float64), True
+    return np.asarray(traj.times, dtype=np.float64), False
+
+
+def _origin_frames(n_frames: int, origins) -> np.ndarray:
+    if origins is None:
+        return np.arange(n_frames, dtype=np.int64)
+    if isinstance(origins, (int, np.integer)):
+        if origins < 1:
+            raise ValueError(f"origins must be ≥ 1, got {origins}")
+        return np.unique(np.round(np.linspace(0, n_frames - 1, min(int(origins), n_frames))).astype(np.int64))
+    o = np.unique(np.asarray(origins, dtype=np.int64))
+    if o.size == 0 or o[0] < 0 or o[-1] >= n_frames:
+        raise ValueError(f"origin frames must lie in 0..{n_frames - 1}, got {np.asarray(origins).tolist()[:10]}")
+    return o
+
+
+def _pairs(traj: Trajectory, origins, max_lag: float | None) -> np.ndarray:
+    """(P, 2) origin/target frame pairs with target ≥ origin (and lag ≤ max_lag)."""
+    nf = len(traj)
+    o = _origin_frames(nf, origins)
+    times = np.asarray(traj.times, dtype=np.float64)
+    if np.any(np.diff(times) <= 0):
+        raise ValueError(f"{traj.path or '<memory>'}: frame times must increase strictly "
+                         f"(first offending frame {int(np.flatnonzero(np.diff(times) <= 0)[0]) + 1})")
+    parts = []
+    for i in o:
+        t = np.arange(i, nf, dtype=np.int64)
+        if max_lag is not None:
+            t = t[times[t] - times[i] <= max_lag * (1 + 1e-12) + 1e-300]
+        parts.append(np.column_stack([np.full(t.size, i, dtype=np.int64), t]))
+    return np.concatenate(parts) if parts else np.empty((0, 2), np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# wave vectors
+# --------------------------------------------------------------------------------------------
+def _reciprocal(box_matrix: np.ndarray) -> np.ndarray:
+    """Reciprocal basis (columns): 2π H⁻ᵀ."""
+    return 2 * np.pi * np.linalg.inv(box_matrix).T
+
+
+def shell_kvectors(box, k: float, dk: float = 0.1, nk: int | None = 24, seed: int = 0) -> np.ndarray:
+    """Reciprocal-lattice wave vectors (nk, 3) of ``box`` with | |q| − k | < dk (σ⁻¹).
+
+    One vector of each ±q pair is kept (cos is even, so F_s is unchanged). When the shell holds
+    more than ``nk`` vectors a deterministic random subset (``numpy`` generator ``seed``) is used;
+    ``nk=None`` keeps all of them.
+    """
+    if not (k > 0 and dk > 0):
+        raise ValueError(f"k and dk must be > 0, got k={k}, dk={dk}")
+    h = np.asarray(box.matrix if hasattr(box, "matrix") else box, dtype=float)
+    b = _reciprocal(h)
+    nmax = [int(math.ceil((k + dk) / (2 * np.pi) * np.linalg.norm(h[:, i]))) + 1 for i in range(3)]
+    g = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in nmax], indexing="ij"), -1).reshape(-1, 3)
+    # keep one of ±n: first nonzero component positive
+    nz = np.where(g[:, 0] != 0, g[:, 0], np.where(g[:, 1] != 0, g[:, 1], g[:, 2]))
+    g = g[nz > 0]
+    q = g @ b.T
+    qn = np.linalg.norm(q, axis=1)
+    sel = np.abs(qn - k) < dk
+    q, g = q[sel], g[sel]
+    if len(q) == 0:
+        raise ValueError(f"no wave vector of the box's reciprocal lattice has |q| within {dk} of k={k}; "
+                         "increase dk")
+    order = np.lexsort((g[:, 2], g[:, 1], g[:, 0]))
+    q = q[order]
+    if nk is not None and len(q) > nk:
+        idx = np.sort(np.random.default_rng(seed).choice(len(q), size=int(nk), replace=False))
+        q = q[idx]
+    return np.ascontiguousarray(q)
+
+
+def first_peak_k(traj: Trajectory, species: str | None = None, frames: int = 3, q_range=(4.0, 10.0),
+                 width: float = 0.25, per_shell: int = 64) -> float:
+    """Position of the first peak of the partial S_uu(q) (σ⁻¹) of ``species`` (default: the first
+    species, A) from a simple reciprocal-lattice estimate S(q) = |Σ_j e^{−iq·r_j}|²/N_u, averaged
+    over up to ``frames`` evenly spaced frames and over shells of ``width`` (at most ``per_shell``
+    lattice vectors per shell, a fixed random subset), in ``q_range``. The peak is the vertex of
+    the parabola through the highest shell and its two neighbours (mean |q| of each shell). A
+    stand-in until ``glassrs.structure.sq`` is available; the value used is recorded in the
+    tables. Pass ``k=`` to :func:`correlations` to override (e.g. 7.25 for Kob–Andersen)."""
+    sp = traj.species[0] if species is None else species
+    u = traj.species.index(sp)
+    idx = np.unique(np.round(np.linspace(0, len(traj) - 1, min(frames, len(traj)))).astype(int))
+    h = traj[0].box.matrix
+    b = _reciprocal(h)
+    nmax = [int(math.ceil(q_range[1] / (2 * np.pi) * np.linalg.norm(h[:, i]))) + 1 for i in range(3)]
+    g = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in nmax], indexing="ij"), -1).reshape(-1, 3)
+    nz = np.where(g[:, 0] != 0, g[:, 0], np.where(g[:, 1] != 0, g[:, 1], g[:, 2]))
+    g = g[nz > 0]   # one of each ±q (S(q) = S(−q))
+    qn = np.linalg.norm(g @ b.T, axis=1)
+    inside = (qn >= q_range[0]) & (qn < q_range[1])
+    g, qn = g[inside], qn[inside]
+    if len(g) == 0:
+        raise ValueError(f"no reciprocal-lattice vector of the box in q_range={q_range}")
+    bins = np.floor((qn - q_range[0]) / width).astype(np.int64)
+    rng = np.random.default_rng(0)
+    keep = []
+    for bb in np.unique(bins):
+        members = np.flatnonzero(bins == bb)
+        if len(members) > per_shell:
+            members = np.sort(rng.choice(members, size=per_shell, replace=False))
+        keep.append(members)
+    keep = np.concatenate(keep)
+    g, qn, bins = g[keep], qn[keep], bins[keep]
+    sq = np.zeros(len(g))
+    for k in idx:
+        f = traj[int(k)]
+        s = f.box.fractional(f.positions[f.types == u])
+        for lo in range(0, len(g), 256):
+            arg = (2 * np.pi) * (s @ g[lo:lo + 256].T)
+            sq[lo:lo + 256] += (np.cos(arg).sum(axis=0) ** 2 + np.sin(arg).sum(axis=0) ** 2) / s.shape[0]
+    sq /= len(idx)
+    ub, inv = np.unique(bins, return_inverse=True)
+    cnt = np.bincount(inv)
+    s_mean = np.bincount(inv, weights=sq) / cnt
+    q_mean = np.bincount(inv, weights=qn) / cnt
+    j = int(np.argmax(s_mean))
+    if 0 < j < len(s_mean) - 1:
+        x, y = q_mean[j - 1:j + 2], s_mean[j - 1:j + 2]
+        a, bq, _ = np.polyfit(x, y, 2)
+        if a < 0:
+            v = -bq / (2 * a)
+            if x[0] <= v <= x[2]:
+                return float(v)
+    return float(q_mean[j])
+
+
+# --------------------------------------------------------------------------------------------
+# correlations
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Run:
+    traj: Trajectory
+    pairs: np.ndarray
+    lag_key: np.ndarray
+    lag_time: np.ndarray
+    sums: np.ndarray | None = None
+
+
+def _as_runs(traj) -> list[Trajectory]:
+    trajs = [traj] if isinstance(traj, Trajectory) else list(traj)
+    if not trajs:
+        raise ValueError("no trajectory given")
+    n0, sp0 = trajs[0].n_particles, trajs[0].species
+    t0 = trajs[0].types
+    for r, t in enumerate(trajs[1:], 1):
+        if t.n_particles != n0 or t.species != sp0 or not np.array_equal(t.types, t0):
+            raise ValueError(f"run {r} ({t.path or '<memory>'}) has a different particle set from run 0: "
+                             "χ4 over runs needs independent trajectories of one state point (same N and species)")
+    return trajs
+
+
+def _group(runs: list[_Run], exact: bool, lag_tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group ids of all pairs (concatenated over runs), group lag keys, group lag times."""
+    keys = np.concatenate([r.lag_key for r in runs])
+    times = np.concatenate([r.lag_time for r in runs])
+    span = max(float(np.max(np.abs(r.lag_time))) if r.lag_time.size else 0.0 for r in runs)
+    tol = 0.0 if exact else lag_tol * max(span, 1e-300)
+    gkeys, gid = _core.dynamics_group_lags(keys, tol)
+    # lag time of a group: the time difference of its first pair (in run/origin order)
+    first = np.full(len(gkeys), -1, dtype=np.int64)
+    order = np.arange(len(gid))[::-1]
+    first[gid[order]] = order
+    return gid, gkeys, times[first]
+
+
+def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: float | None = None,
+                 dk: float = 0.1, nk: int | None = 24, kvectors: np.ndarray | None = None,
+                 origins: int | Sequence[int] | None = None, max_lag: float | None = None,
+                 lag_tol: float = 1e-9, dim: int | None = None, alpha2_average: str = "pooled",
+                 max_memory_mb: float = 1024.0, chunk_particles: int | None = None,
+                 progress: bool | Callable[[int, int], None] | None = None) -> pl.DataFrame:
+    """MSD, overlap, χ4, F_s and α2 at every lag of the frame schedule (SPEC §3), in one pass.
+
+    Parameters
+    ----------
+    traj : a Trajectory, or several independent runs of one state point (χ4 then averages over
+        the origins of all runs: ⟨⟩ over origins and runs).
+    a : overlap cutoff (σ); q counts particles with |Δr| ≤ a (inclusive).
+    k, dk, nk : F_s is averaged over up to ``nk`` reciprocal-lattice vectors with | |q| − k | < dk
+        (:func:`shell_kvectors`). Default k: the first peak of S_AA estimated by
+        :func:`first_peak_k`. ``kvectors`` (K, 3) overrides the shell.
+    origins : None (all frames), an int (that many evenly spaced origin frames) or frame indices.
+    max_lag : largest lag (time units) to compute.
+    dim : 3 or 2 (α2 normalisation, D); default 2 if all z coordinates of frame 0 are equal.
+    alpha2_average : ``"pooled"`` (SPEC: ⟨Δr⁴⟩ and ⟨Δr²⟩ pooled over particles and origins
+        before the ratio) or ``"origin"`` (atooms-pp: the per-origin ratio averaged over origins).
+    max_memory_mb, chunk_particles : particle-chunk size for streaming (see the module docs).
+    progress : True/False, None (auto: when stderr is a terminal) or a callable ``cb(done, total)``.
+
+    Returns
+    -------
+    Long table with columns ``species`` ("all", then each species), ``lag`` (time units),
+    ``n_origins``, ``msd`` (σ²), ``overlap``, ``chi4``, ``fs``, ``alpha2``; sorted by species then lag.
+    α2 is NaN where the MSD is 0 (e.g. lag 0). Parameters are attached (``glassrs.params``).
+    """
+    if alpha2_average not in ("pooled", "origin"):
+        raise ValueError(f"alpha2_average must be 'pooled' or 'origin', got {alpha2_average!r}")
+    trajs = _as_runs(traj)
+    t0 = trajs[0]
+    species = list(t0.species)
+    n_sp = len(species)
+    types = np.ascontiguousarray(t0.types, dtype=np.int64)
+    n = t0.n_particles
+    if dim is None:
+        dim = _detect_dim(t0)
+    if dim not in (2, 3):
+        raise ValueError(f"dim must be 2 or 3, got {dim}")
+    # wave vectors
+    k_source = "user kvectors"
+    if kvectors is None:
+        if k is None:
+            k = first_peak_k(t0)
+            k_source = "first peak of S_AA (glassrs.dynamics.first_peak_k)"
+        else:
+            k_source = "user k"
+        kvectors = shell_kvectors(t0.box, k, dk, nk)
+    kvectors = np.ascontiguousarray(np.asarray(kvectors, dtype=np.float64).reshape(-1, 3))
+    # pairs and lag keys
+    runs: list[_Run] = []
+    exact_all = True
+    for t in trajs:
+        keys, exact = _lag_keys(t)
+        exact_all &= exact
+        runs.append(_Run(t, _pairs(t, origins, max_lag), keys, np.asarray(t.times, dtype=np.float64)))
+    for r in runs:
+        keys = _lag_keys(r.traj)[0] if exact_all else np.asarray(r.traj.times, dtype=np.float64)
+        r.lag_key = keys[r.pairs[:, 1]] - keys[r.pairs[:, 0]]
+        r.lag_time = r.lag_time[r.pairs[:, 1]] - r.lag_time[r.pairs[:, 0]]
+    # per-pair sums, chunked over particles
+    total = sum(len(r.pairs) * len(_chunks(n, len(r.traj), max_memory_mb, chunk_particles, len(kvectors))) for r in runs)
+    done = 0
+    with _Progress(progress, "dynamics", total) as bar:
+        for r in runs:
+            r.sums = np.zeros((len(r.pairs), 1 + n_sp, 4))
+            for lo, hi in _chunks(n, len(r.traj), max_memory_mb, chunk_particles, len(kvectors)):
+                pos = _unwrapped_chunk(r.traj, lo, hi)
+                r.sums += _core.dynamics_pair_sums(pos, types[lo:hi], n_sp, r.pairs, float(a), kvectors,
+                                                   bar.callback(done))
+                done += len(r.pairs)
+                del pos
+    gid, gkeys, gtimes = _group(runs, exact_all, lag_tol)
+    sums = np.concatenate([r.sums for r in runs])
+    ng = len(gkeys)
+    n_orig = np.bincount(gid, minlength=ng).astype(np.int64)
+    counts = [n] + [int(np.sum(types == u)) for u in range(n_sp)]
+    names = ["all"] + species
+    c = 3.0 / 5.0 if dim == 3 else 0.5
+    frames = []
+    for s, (name, ns) in enumerate(zip(names, counts)):
+        if ns == 0:
+            continue
+        tot = np.stack([np.bincount(gid, weights=sums[:, s, col], minlength=ng) for col in range(4)], 1)
+        # χ4 from the integer overlap counts C_p of each pair, exactly:
+        # N[⟨q²⟩ − ⟨q⟩²] = (n_o ΣC² − (ΣC)²) / (n_o² N), in Python integers (no cancellation).
+        cp = np.rint(sums[:, s, 2]).astype(np.int64)
+        s1 = np.bincount(gid, weights=cp, minlength=ng).astype(np.int64)       # exact: < 2^53
+        s2 = np.bincount(gid, weights=(cp * cp).astype(np.float64), minlength=ng).astype(np.int64)
+        chi4 = np.array([(int(no) * int(b) - int(a) * int(a)) / (int(no) * int(no) * ns)
+                         for no, a, b in zip(n_orig, s1, s2)], dtype=np.float64)
+        q_mean = s1 / (n_orig * ns)
+        norm = n_orig * ns
+        msd = tot[:, 0] / norm
+        m4 = tot[:, 1] / norm
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if alpha2_average == "pooled":
+                a2 = np.where(msd > 0, c * m4 / (msd * msd) - 1.0, np.nan)
+            else:
+                m2p = sums[:, s, 0] / ns
+                m4p = sums[:, s, 1] / ns
+                rp = np.where(m2p > 0, c * m4p / (m2p * m2p) - 1.0, np.nan)
+                a2 = np.bincount(gid, weights=rp, minlength=ng) / n_orig
+        frames.append(pl.DataFrame({
+            "species": [name] * ng, "lag": gtimes, "n_origins": n_orig, "msd": msd, "overlap": q_mean,
+            "chi4": chi4, "fs": tot[:, 3] / norm, "alpha2": a2,
+        }))
+    df = pl.concat(frames)
+    kn = np.linalg.norm(kvectors, axis=1)
+    return make_table(df, {
+        "kind": "dynamics", "a": float(a), "overlap": "inclusive |dr| <= a", "k": None if k is None else float(k),
+        "k_source": k_source, "dk": float(dk), "n_k": int(len(kvectors)),
+        "k_mean": float(kn.mean()) if len(kn) else None, "dim": int(dim), "alpha2_average": alpha2_average,
+        "origins": "all frames" if origins is None else (int(origins) if isinstance(origins, (int, np.integer))
+                                                          else "explicit"),
+        "max_lag": max_lag, "lag_grouping": "timestep difference" if exact_all else f"time difference, tol {lag_tol} x span",
+        "n_runs": len(trajs), "n_particles": n, "species": species, "sources": [t.path for t in trajs],
+    })
+
+
+# --------------------------------------------------------------------------------------------
+# analysis of a correlation table
+# --------------------------------------------------------------------------------------------
+def _series(table: pl.DataFrame, column: str, species: str) -> tuple[np.ndarray, np.ndarray]:
+    sub = table.filter(pl.col("species") == species).sort("lag")
+    if sub.height == 0:
+        raise ValueError(f"no rows for species {species!r}; available: {table['species'].unique().to_list()}")
+    return sub["lag"].to_numpy(), sub[column].to_numpy()
+
+
+def tau_alpha(table: pl.DataFrame, column: str = "overlap", threshold: float = ONE_OVER_E,
+              species: str = "all") -> float:
+    """First lag where ``column`` (``overlap`` or ``fs``) drops to ``threshold`` or below, linearly
+    interpolated in ln τ between the bracketing lags (linear in τ when the earlier lag is 0).
+    NaN if it never does."""
+    t, y = _series(table, column, species)
+    below = np.flatnonzero(y <= threshold)
+    if below.size == 0:
+        return float("nan")
+    j = int(below[0])
+    if j == 0:
+        return float(t[0])
+    t0, t1, y0, y1 = t[j - 1], t[j], y[j - 1], y[j]
+    f = (threshold - y0) / (y1 - y0)
+    if t0 <= 0:
+        return float(t0 + f * (t1 - t0))
+    return float(math.exp(math.log(t0) + f * (math.log(t1) - math.log(t0))))
+
+
+def relaxation_times(table: pl.DataFrame, threshold: float = ONE_OVER_E, fs_threshold: float | None = None) -> pl.DataFrame:
+    """τ_α per species from the overlap and from F_s: columns species, tau_q, tau_fs."""
+    fs_threshold = threshold if fs_threshold is None else fs_threshold
+    names = table["species"].unique(maintain_order=True).to_list()
+    return make_table({"species": names,
+                       "tau_q": [tau_alpha(table, "overlap", threshold, s) for s in names],
+                       "tau_fs": [tau_alpha(table, "fs", fs_threshold, s) for s in names]},
+                      {"kind": "relaxation_times", "threshold": threshold, "fs_threshold": fs_threshold})
+
+
+def diffusion_constant(table: pl.DataFrame, t_min: float, t_max: float, species: str = "all",
+                       dim: int | None = None) -> tuple[float, float]:
+    """D (σ²/time) and its standard error from a least-squares line MSD = 2dDτ + c over lags in
+    [t_min, t_max] (i.e. the slope of MSD/(2d) against τ). Needs at least 3 lags in range."""
+    dim = dim or int(table_params(table).get("dim", 3))
+    t, m = _series(table, "msd", species)
+    sel = (t >= t_min) & (t <= t_max)
+    if sel.sum() < 3:
+        raise ValueError(f"only {int(sel.sum())} lags in [{t_min}, {t_max}]; need at least 3 to fit D")
+    x, y = t[sel], m[sel]
+    A = np.column_stack([x, np.ones_like(x)])
+    coef, res, *_ = np.linalg.lstsq(A, y, rcond=None)
+    dof = len(x) - 2
+    resid = y - A @ coef
+    s2 = float(resid @ resid) / dof if dof > 0 else 0.0
+    cov = s2 * np.linalg.inv(A.T @ A)
+    return float(coef[0] / (2 * dim)), float(math.sqrt(max(cov[0, 0], 0.0)) / (2 * dim))
+
+
+def alpha2_peak(table: pl.DataFrame, species: str = "all") -> tuple[float, float, float]:
+    """(t*, α2(t*), MSD(t*)): the lag of the largest α2 (no interpolation) and the MSD there —
+    MSD(t*) is the p_hop threshold p_c of SPEC §3."""
+    sub = table.filter((pl.col("species") == species) & pl.col("alpha2").is_not_nan()).sort("lag")
+    if sub.height == 0:
+        raise ValueError(f"no finite α2 values for species {species!r}")
+    j = int(np.argmax(sub["alpha2"].to_numpy()))
+    return float(sub["lag"][j]), float(sub["alpha2"][j]), float(sub["msd"][j])
+
+
+# --------------------------------------------------------------------------------------------
+# van Hove
+# --------------------------------------------------------------------------------------------
+def _lag_pairs(traj: Trajectory, lags: Iterable[float], origins, lag_tol: float) -> list[tuple[float, np.ndarray]]:
+    """For each requested lag, the available lag nearest to it and its (origin, target) pairs."""
+    pairs = _pairs(traj, origins, None)
+    keys, exact = _lag_keys(traj)
+    times = np.asarray(traj.times, dtype=np.float64)
+    run = _Run(traj, pairs, keys[pairs[:, 1]] - keys[pairs[:, 0]], times[pairs[:, 1]] - times[pairs[:, 0]])
+    gid, _, gtimes = _group([run], exact, lag_tol)
+    out = []
+    for lag in lags:
+        if not np.isfinite(lag):
+            raise ValueError(f"lag {lag} is not finite (τ_α not reached in this trajectory?)")
+        g = int(np.argmin(np.abs(gtimes - lag)))
+        out.append((float(gtimes[g]), pairs[gid == g]))
+    return out
+
+
+def _default_lags(traj: Trajectory, lags) -> list[float]:
+    if lags is not None:
+        return [float(x) for x in np.atleast_1d(lags)]
+    tab = correlations(traj, kvectors=np.zeros((0, 3)), progress=False)
+    return [tau_alpha(tab, "overlap")]
+
+
+def _histograms(traj, lags, origins, lag_tol, edges_fn, log10, max_memory_mb, chunk_particles, progress, n_bins=0):
+    species = list(traj.species)
+    n_sp = len(species)
+    types = np.ascontiguousarray(traj.types, dtype=np.int64)
+    n = traj.n_particles
+    lp = _lag_pairs(traj, _default_lags(traj, lags), origins, lag_tol)
+    chunks = _chunks(n, len(traj), max_memory_mb, chunk_particles)
+    edges = []  # per lag: list of per-selection edge arrays
+    for lag, pairs in lp:
+        if edges_fn is None:
+            m = np.zeros(1 + n_sp)
+            for lo, hi in chunks:
+                m = np.maximum(m, _core.dynamics_max_displacement(_unwrapped_chunk(traj, lo, hi), types[lo:hi], n_sp, pairs))
+            edges.append([np.linspace(0.0, float(x) if x > 0 else 1e-300, n_bins + 1) for x in m])
+        else:
+            edges.append([np.asarray(edges_fn(lag), dtype=np.float64)] * (1 + n_sp))
+    total = len(chunks) * sum(len(p) for _, p in lp)
+    hists = [None] * len(lp)
+    done = 0
+    with _Progress(progress, "van Hove", total) as bar:
+        for lo, hi in chunks:
+            pos = _unwrapped_chunk(traj, lo, hi)
+            for j, (lag, pairs) in enumerate(lp):
+                if edges_fn is not None:
+                    h = _core.dynamics_displacement_histogram(pos, types[lo:hi], n_sp, pairs, edges[j][0], log10,
+                                                              bar.callback(done))
+                    hs = [h[s] for s in range(1 + n_sp)]
+                else:
+                    hs = [_core.dynamics_displacement_histogram(pos, types[lo:hi], n_sp, pairs, edges[j][s], log10,
+                                                                bar.callback(done))[s] for s in range(1 + n_sp)]
+                hists[j] = hs if hists[j] is None else [x + y for x, y in zip(hists[j], hs)]
+                done += len(pairs)
+    counts = [n] + [int(np.sum(types == u)) for u in range(n_sp)]
+    return species, lp, edges, hists, counts
+
+
+def van_hove(traj: Trajectory, lags: Sequence[float] | float | None = None, *, bins: int = 50,
+             r_max: float | None = None, origins=None, lag_tol: float = 1e-9, dim: int | None = None,
+             max_memory_mb: float = 1024.0, chunk_particles: int | None = None, progress=None) -> pl.DataFrame:
+    """Self van Hove function G_s(r, τ) (σ⁻³ in 3D), normalised so that ∫ 4πr² G_s dr = 1
+    (2D: ∫ 2πr G_s dr = 1), at the available lags nearest to ``lags`` (default: τ_α of the
+    overlap). ``bins`` equal bins on [0, r_max]; default r_max = the largest displacement at
+    that lag for each selection (as atooms-pp). Columns: species, lag, n_origins, r_lo, r_hi, r
+    (bin centre), gs."""
+    dim = dim or _detect_dim(traj)
+
+    def edges_fn(lag):
+        return np.linspace(0.0, float(r_max), bins + 1)
+    species, lp, edges, hists, counts = _histograms(traj, lags, origins, lag_tol, None if r_max is None else edges_fn,
+                                                    False, max_memory_mb, chunk_particles, progress, n_bins=bins)
+    rows = []
+    for j, (lag, pairs) in enumerate(lp):
+        for s, name in enumerate(["all"] + species):
+            if counts[s] == 0:
+                continue
+            es = edges[j][s]
+            shell = (4 / 3 * np.pi * (es[1:] ** 3 - es[:-1] ** 3)) if dim == 3 else np.pi * (es[1:] ** 2 - es[:-1] ** 2)
+            with np.errstate(divide="ignore", invalid="ignore"):  # lag 0: all |Δr| = 0, G_s is a δ at 0
+                gs = hists[j][s] / (len(pairs) * counts[s] * shell)
+            rows.append(pl.DataFrame({"species": name, "lag": lag, "n_origins": len(pairs), "r_lo": es[:-1],
+                                      "r_hi": es[1:], "r": 0.5 * (es[1:] + es[:-1]), "gs": gs}))
+    return make_table(pl.concat(rows), {"kind": "van_hove", "bins": bins, "r_max": r_max, "dim": dim,
+                                        "normalisation": "integral of 4 pi r^2 G_s dr = 1"})
+
+
+def log_displacements(traj: Trajectory, lags: Sequence[float] | float | None = None, *, bins: int = 60,
+                      log_range: tuple[float, float] = (-3.0, 2.0), origins=None, lag_tol: float = 1e-9,
+                      max_memory_mb: float = 1024.0, chunk_particles: int | None = None, progress=None) -> pl.DataFrame:
+    """P(log10 δr) at the available lags nearest to ``lags`` (default τ_α): a histogram of
+    log10|Δr| on ``bins`` equal bins over ``log_range`` with unit area (counts outside the range
+    are dropped; the ``fraction_in_range`` column says how much was kept). Equals
+    ln(10)·4π δr³ G_s(δr, τ) (SPEC §3). Columns: species, lag, n_origins, log10_dr, p, fraction_in_range."""
+    edges = np.linspace(log_range[0], log_range[1], bins + 1)
+    species, lp, _, hists, counts = _histograms(traj, lags, origins, lag_tol, lambda lag: edges, True,
+                                                max_memory_mb, chunk_particles, progress)
+    rows = []
+    w = np.diff(edges)
+    for j, (lag, pairs) in enumerate(lp):
+        for s, name in enumerate(["all"] + species):
+            if counts[s] == 0:
+                continue
+            tot = len(pairs) * counts[s]
+            h = hists[j][s]
+            rows.append(pl.DataFrame({"species": name, "lag": lag, "n_origins": len(pairs),
+                                      "log10_dr": 0.5 * (edges[1:] + edges[:-1]), "p": h / (tot * w),
+                                      "fraction_in_range": float(h.sum() / tot)}))
+    return make_table(pl.concat(rows), {"kind": "log_displacements", "bins": bins, "log_range": list(log_range)})
+
+
+# --------------------------------------------------------------------------------------------
+# p_hop
+# --------------------------------------------------------------------------------------------
+def phop(traj: Trajectory, window: float = 15.0, *, time_tol: float = 1e-9, max_memory_mb: float = 1024.0,
+         chunk_particles: int | None = None, progress=None) -> pl.DataFrame:
+    """p_hop(i, t) (σ², SPEC §3) with windows U = [t − Δt/2, t], V = [t, t + Δt/2] (``window`` = Δt
+    in time units), at every frame whose whole window lies inside the trajectory.
+    Columns: frame, particle, species, phop."""
+    times = np.asarray(traj.times, dtype=np.float64)
+    span = float(times[-1] - times[0]) if len(times) > 1 else 0.0
+    tol = time_tol * max(span, 1e-300)
+    n = traj.n_particles
+    types = traj.types
+    ids = traj.first.ids if traj.first.ids is not None else np.arange(n, dtype=np.int64)
+    chunks = _chunks(n, len(traj), max_memory_mb, chunk_particles)
+    frames, cols = None, []
+    with _Progress(progress, "p_hop", len(chunks) * len(traj)) as bar:
+        for c, (lo, hi) in enumerate(chunks):
+            fr, vals = _core.dynamics_phop(_unwrapped_chunk(traj, lo, hi), times, float(window), tol,
+                                           bar.callback(c * len(traj)))
+            frames = fr
+            cols.append(vals)
+    vals = np.concatenate(cols, axis=1) if len(cols) > 1 else cols[0]
+    nf = len(frames)
+    sp = np.asarray(traj.species, dtype=object)[types]
+    df = pl.DataFrame({
+        "frame": np.repeat(frames.astype(np.int64), n), "particle": np.tile(ids, nf),
+        "species": pl.Series(np.tile(sp, nf), dtype=pl.String), "phop": vals.reshape(-1),
+    })
+    return make_table(df, {"kind": "phop", "window": float(window), "units": "length^2"})
+
+
+def rearrangements(traj: Trajectory, window: float = 15.0, *, p_c: float | None = None,
+                   table: pl.DataFrame | None = None, **kwargs) -> pl.DataFrame:
+    """The rearrangement table: frame, particle, species, phop, rearranging (p_hop > p_c).
+    Default p_c = MSD(t*) of all particles, t* = argmax α2 (SPEC §3), from ``table`` (a
+    :func:`correlations` table of this trajectory) or computed here."""
+    if p_c is None:
+        if table is None:
+            table = correlations(traj, kvectors=np.zeros((0, 3)), progress=kwargs.get("progress"))
+        t_star, a2, p_c = alpha2_peak(table)
+        source = f"MSD(t*) at t*={t_star:g} (alpha2={a2:.4g})"
+    else:
+        source = "user"
+    df = phop(traj, window, **kwargs)
+    df = df.with_columns((pl.col("phop") > float(p_c)).alias("rearranging"))
+    return make_table(df, {"kind": "rearrangements", "window": float(window), "p_c": float(p_c), "p_c_source": source})

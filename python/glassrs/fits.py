@@ -1,0 +1,213 @@
+"""Fits of SPEC §5: every fit returns a :class:`FitResult` with parameters, standard errors
+(from the covariance of the least-squares fit) and, on request, bootstrap confidence intervals.
+
+Conventions: temperatures T in ε/k_B, times τ in the model's time unit; fits of relaxation times
+are done on ln τ (relative errors matter, τ spans decades).
+
+* :func:`linear` — y = a + b x (e.g. SOP vs T: (βΦ)⁻¹ = (βΦ0)⁻¹ + γ T).
+* :func:`arrhenius` — τ = τ0 exp(E/T).
+* :func:`vft` — τ = τ0 exp[T_VFT / (K_VFT (T − T_VFT))], fragility K_VFT (seed 000 Eq. 11).
+* :func:`master_equation` — τ = τ0 exp[C′/T + B′/(T S(T))] with S(T) given per point (seed 002).
+* :func:`mesoelastic` — log(τ/t0) = (ℓ̃ a0)² κ/T + log t̃, a0 = (V/N)^{1/3}, t0 = a0/√T (seed 003).
+* :func:`apparent_barrier` — ΔE^ma = T ln(τ/τ0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import polars as pl
+from scipy import optimize
+
+
+@dataclass
+class FitResult:
+    """Best-fit parameters with 1σ standard errors; ``ci`` holds bootstrap (low, high) intervals."""
+
+    model: str
+    params: dict[str, float]
+    stderr: dict[str, float]
+    cov: np.ndarray
+    n: int
+    func: Callable[..., np.ndarray] = field(repr=False)
+    ci: dict[str, tuple[float, float]] = field(default_factory=dict)
+    level: float | None = None
+
+    def __call__(self, x):
+        """Evaluate the fitted model at ``x``."""
+        return self.func(np.asarray(x, float), *self.params.values())
+
+    def __getitem__(self, name: str) -> float:
+        return self.params[name]
+
+    def to_polars(self) -> pl.DataFrame:
+        """One row per parameter: model, parameter, value, stderr, ci_low, ci_high."""
+        names = list(self.params)
+        return pl.DataFrame({
+            "model": [self.model] * len(names),
+            "parameter": names,
+            "value": [self.params[k] for k in names],
+            "stderr": [self.stderr[k] for k in names],
+            "ci_low": [self.ci.get(k, (np.nan, np.nan))[0] for k in names],
+            "ci_high": [self.ci.get(k, (np.nan, np.nan))[1] for k in names],
+        })
+
+
+def _clean(*arrays, names):
+    out = [np.asarray(a, dtype=float).ravel() for a in arrays]
+    n = len(out[0])
+    for a, nm in zip(out, names):
+        if len(a) != n:
+            raise ValueError(f"{nm} has {len(a)} values, {names[0]} has {n}")
+    ok = np.all([np.isfinite(a) for a in out], axis=0)
+    if ok.sum() < n:
+        bad = np.flatnonzero(~ok)
+        raise ValueError(f"non-finite input at positions {bad.tolist()} ({', '.join(names)})")
+    return out
+
+
+def _bootstrap(fit_once: Callable[[np.ndarray], np.ndarray], n: int, names, bootstrap: int, level: float,
+               seed: int, model: str) -> dict[str, tuple[float, float]]:
+    """Percentile intervals of parameters refitted on resampled points."""
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(bootstrap):
+        k = rng.integers(0, n, n)
+        try:
+            draws.append(fit_once(k))
+        except (RuntimeError, np.linalg.LinAlgError, ValueError):
+            continue
+    if len(draws) < 0.5 * bootstrap:
+        raise RuntimeError(f"{model} bootstrap: only {len(draws)} of {bootstrap} resamples could be fitted")
+    lo, hi = np.percentile(np.array(draws), [50 * (1 - level), 50 * (1 + level)], axis=0)
+    return {nm: (float(a), float(b)) for nm, a, b in zip(names, lo, hi)}
+
+
+def _result(model, names, popt, pcov, n, f, ci=None, level=None) -> FitResult:
+    if n > len(names):
+        err = np.sqrt(np.clip(np.diag(pcov), 0, None))
+    else:  # exactly determined: no residual degrees of freedom
+        err = np.full(len(names), np.nan)
+        pcov = np.full((len(names), len(names)), np.nan)
+    return FitResult(model, dict(zip(names, map(float, popt))), dict(zip(names, map(float, err))),
+                     pcov, n, f, ci or {}, level)
+
+
+def _linear_model(model: str, A: np.ndarray, y: np.ndarray, names, f, sigma, bootstrap, level, seed) -> FitResult:
+    """Least squares y ≈ A p (exact solution); covariance scaled by the residual variance
+    (as scipy's curve_fit with absolute_sigma=False)."""
+    n, m = A.shape
+    if n < m:
+        raise ValueError(f"{model} fit needs at least {m} points, got {n}")
+    w = np.ones(n) if sigma is None else 1.0 / np.asarray(sigma, float) ** 2
+
+    def solve(k):
+        Aw = A[k] * np.sqrt(w[k])[:, None]
+        yw = y[k] * np.sqrt(w[k])
+        if np.linalg.matrix_rank(Aw) < m:
+            raise ValueError("degenerate resample")
+        p, *_ = np.linalg.lstsq(Aw, yw, rcond=None)
+        return p
+
+    allk = np.arange(n)
+    p = solve(allk)
+    r = (y - A @ p) * np.sqrt(w)
+    dof = n - m
+    cov = np.linalg.inv((A * w[:, None]).T @ A) * ((r @ r) / dof if dof > 0 else np.nan)
+    ci = _bootstrap(solve, n, names, bootstrap, level, seed, model) if bootstrap else {}
+    return _result(model, names, p, cov, n, f, ci, level if bootstrap else None)
+
+
+def linear(x, y, *, sigma=None, bootstrap: int = 0, level: float = 0.95, seed: int = 0) -> FitResult:
+    """y = intercept + slope·x (ordinary or weighted least squares)."""
+    x, y = _clean(x, y, names=("x", "y"))
+    if len(np.unique(x)) < 2:
+        raise ValueError("linear fit needs at least two distinct x values")
+    f = lambda x, intercept, slope: intercept + slope * x  # noqa: E731
+    A = np.column_stack([np.ones_like(x), x])
+    return _linear_model("linear", A, y, ["intercept", "slope"], f, sigma, bootstrap, level, seed)
+
+
+def arrhenius(T, tau, *, bootstrap: int = 0, level: float = 0.95, seed: int = 0) -> FitResult:
+    """ln τ = ln τ0 + E/T. Parameters: ``tau0``, ``E`` (energy units)."""
+    T, tau = _clean(T, tau, names=("T", "tau"))
+    if np.any(tau <= 0) or np.any(T <= 0):
+        raise ValueError("Arrhenius fit needs positive T and τ")
+    f = lambda T, ln_tau0, E: ln_tau0 + E / T  # noqa: E731
+    A = np.column_stack([np.ones_like(T), 1.0 / T])
+    return _linear_model("arrhenius", A, np.log(tau), ["ln_tau0", "E"], f, None, bootstrap, level, seed)
+
+
+def vft(T, tau, *, p0: Sequence[float] | None = None, bootstrap: int = 0, level: float = 0.95,
+        seed: int = 0) -> FitResult:
+    """τ = τ0 exp[T_VFT/(K_VFT (T − T_VFT))], fitted on ln τ.
+
+    Parameters: ``ln_tau0``, ``K_VFT`` (kinetic fragility), ``T_VFT`` (< min T). Needs ≥ 3 points.
+    """
+    T, tau = _clean(T, tau, names=("T", "tau"))
+    if np.any(tau <= 0) or np.any(T <= 0):
+        raise ValueError("VFT fit needs positive T and τ")
+    y = np.log(tau)
+
+    def f(T, ln_tau0, K, T0):
+        return ln_tau0 + T0 / (K * (T - T0))
+
+    if p0 is None:  # start from an Arrhenius-like guess with T0 well below the data
+        T0 = 0.5 * T.min()
+        A = np.vstack([np.ones_like(T), 1.0 / (T - T0)]).T
+        (a, b), *_ = np.linalg.lstsq(A, y, rcond=None)
+        p0 = [a, T0 / b if b > 0 else 1.0, T0]
+    names = ["ln_tau0", "K_VFT", "T_VFT"]
+    if len(T) < 3:
+        raise ValueError(f"vft fit needs at least 3 points, got {len(T)}")
+
+    try:
+        popt, pcov = optimize.curve_fit(f, T, y, p0=list(p0), maxfev=20000, xtol=1e-15, ftol=1e-15)
+    except RuntimeError as e:
+        raise RuntimeError(f"VFT fit did not converge: {e}") from e
+    boot = (lambda k: optimize.curve_fit(f, T[k], y[k], p0=popt, maxfev=20000)[0])
+    ci = _bootstrap(boot, len(T), names, bootstrap, level, seed, "vft") if bootstrap else {}
+    r = _result("vft", names, popt, pcov, len(T), f, ci, level if bootstrap else None)
+    if not r.params["T_VFT"] < T.min():
+        raise RuntimeError(f"VFT fit gave T_VFT = {r.params['T_VFT']:.4g} ≥ min T = {T.min():.4g}: not a valid "
+                           "fit; add lower temperatures or pass p0")
+    return r
+
+
+def master_equation(T, tau, S, *, bootstrap: int = 0, level: float = 0.95, seed: int = 0) -> FitResult:
+    """ln τ = ln τ0 + C′/T + B′/(T S) with the softness S(T) given at each T (seed 002)."""
+    T, tau, S = _clean(T, tau, S, names=("T", "tau", "S"))
+    y = np.log(tau)
+    X = np.column_stack([T, S])
+
+    def f(X, ln_tau0, C, B):
+        X = np.atleast_2d(X)
+        return ln_tau0 + C / X[:, 0] + B / (X[:, 0] * X[:, 1])
+
+    A = np.column_stack([np.ones_like(T), 1 / T, 1 / (T * S)])
+    return _linear_model("master_equation", A, y, ["ln_tau0", "C_prime", "B_prime"], f, None, bootstrap,
+                         level, seed)
+
+
+def mesoelastic(T, tau, kappa, *, density: float, bootstrap: int = 0, level: float = 0.95,
+                seed: int = 0) -> FitResult:
+    """log10(τ/t0) = (ℓ̃ a0)² κ/T + log10 t̃, a0 = ρ^{-1/3}, t0 = a0/√T (seed 003).
+
+    Returns ``ell2`` = (ℓ̃ a0)² (slope vs κ/T) and ``log10_t`` (intercept); ℓ̃ = √ell2 / a0.
+    """
+    T, tau, kappa = _clean(T, tau, kappa, names=("T", "tau", "kappa"))
+    a0 = density ** (-1.0 / 3.0)
+    t0 = a0 / np.sqrt(T)
+    r = linear(kappa / T, np.log10(tau / t0), bootstrap=bootstrap, level=level, seed=seed)
+    p = {"log10_t": r.params["intercept"], "ell2": r.params["slope"]}
+    e = {"log10_t": r.stderr["intercept"], "ell2": r.stderr["slope"]}
+    ci = {("log10_t" if k == "intercept" else "ell2"): v for k, v in r.ci.items()}
+    return FitResult("mesoelastic", p, e, r.cov, r.n, lambda x, a, b: a + b * x, ci, r.level)
+
+
+def apparent_barrier(T, tau, tau0: float) -> np.ndarray:
+    """ΔE^ma = T ln(τ/τ0) (energy units) for each temperature."""
+    T, tau = _clean(T, tau, names=("T", "tau"))
+    return T * np.log(tau / tau0)

@@ -1,0 +1,144 @@
+"""Helpers shared by the readers and writers: species naming, atomic writes, box forms."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from typing import Iterable, Iterator, Mapping, Sequence, Union
+
+import numpy as np
+
+from glassrs.box import Box
+from glassrs.trajectory import Frame, Trajectory
+
+SpeciesArg = Union[Sequence[str], Mapping, None]
+
+
+class SpeciesMap:
+    """Maps file type labels (ints or names) to glassrs species indices and names.
+
+    ``labels`` are the labels present in the file's first frame, in their default order;
+    ``positional(k)`` gives the label that position k of a user-supplied sequence names
+    (LAMMPS: type k+1; GSD/XYZ: the k-th label); ``index_keys`` lets integer keys of a mapping
+    address labels by position too (GSD typeids).
+    """
+
+    def __init__(self, labels: Sequence, species: SpeciesArg, *, what: str, path: str,
+                 positional=None, index_keys: bool = False):
+        labels = list(labels)
+        self.path = path
+        self.what = what
+        if species is None:
+            names = [str(lab) for lab in labels]
+            self._map = {lab: k for k, lab in enumerate(labels)}
+            self.names = tuple(names)
+            return
+        if isinstance(species, Mapping):
+            pairs = list(species.items())
+        else:
+            seq = list(species)
+            if isinstance(species, str) or not all(isinstance(s, str) for s in seq):
+                raise ValueError(f"species must be a sequence of names or a mapping label → name, got {species!r}")
+            pairs = [((positional(k) if positional else labels[k] if k < len(labels) else k), name)
+                     for k, name in enumerate(seq)]
+        names: list[str] = []
+        self._map = {}
+        for lab, name in pairs:
+            name = str(name)
+            if name not in names:
+                names.append(name)
+            self._map[lab] = names.index(name)
+            if index_keys and isinstance(lab, (int, np.integer)) and 0 <= lab < len(labels):
+                # integer keys also address labels by position (GSD typeids)
+                self._map.setdefault(labels[int(lab)], names.index(name))
+        missing = [lab for lab in labels if lab not in self._map]
+        if missing:
+            raise ValueError(f"{path}: species mapping {species!r} has no name for {what} {missing} "
+                             f"(the file has {what}s {labels})")
+        self.names = tuple(names)
+
+    def indices(self, labels: Sequence, frame: int) -> np.ndarray:
+        """Species index of each label; FormatError for a label not seen in frame 0."""
+        from glassrs.errors import FormatError
+        out = np.empty(len(labels), dtype=np.int64)
+        for k, lab in enumerate(labels):
+            try:
+                out[k] = self._map[lab]
+            except KeyError:
+                raise FormatError(f"{self.path}, frame {frame}: {self.what} {lab!r} does not occur in frame 0 and "
+                                  f"has no species name (known: {sorted(self._map, key=str)}); pass species= "
+                                  "with a name for every type") from None
+        return out
+
+    def lookup_table(self, labels: np.ndarray, frame: int) -> tuple[np.ndarray, np.ndarray]:
+        """For integer labels: (sorted distinct labels, their species indices)."""
+        u = np.unique(labels)
+        return u, self.indices(u.tolist(), frame)
+
+
+def frames_of(data) -> Iterator[Frame]:
+    """Frames of a Trajectory, a single Frame or an iterable of Frames."""
+    if isinstance(data, Frame):
+        yield data
+    elif isinstance(data, Trajectory):
+        yield from data
+    else:
+        for f in data:
+            if not isinstance(f, Frame):
+                raise TypeError(f"expected Frame objects, got {type(f).__name__}")
+            yield f
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
+    """Yield a temporary file name next to ``path``; on success it replaces ``path``."""
+    path = os.fspath(path)
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=d, prefix="." + os.path.basename(path) + ".", suffix=".tmp" + suffix)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def lammps_form(box: Box) -> tuple[np.ndarray, np.ndarray]:
+    """Rotate a general box to LAMMPS' restricted form.
+
+    Returns (R, Q): R upper-triangular with positive diagonal (columns a=(lx,0,0),
+    b=(xy,ly,0), c=(xz,yz,lz)) and the rotation Q with H = Q R, so positions map as
+    x' = Qᵀ (x − origin). For a box already in that form Q is the identity.
+    """
+    h = box.matrix
+    if np.all(np.tril(h, -1) == 0) and np.all(np.diag(h) > 0):
+        return h.copy(), np.eye(3)
+    q, r = np.linalg.qr(h)
+    s = np.sign(np.diag(r))
+    q, r = q * s, (r.T * s).T
+    return np.triu(r), q
+
+
+def wrapped_and_images(f: Frame, r: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """For writing: fractional coordinates s ∈ [0, 1) of the wrapped positions, image flags
+    (None when the frame has neither unwrapped coordinates nor images), positions rotated to
+    the LAMMPS form relative to the origin."""
+    u = f.unwrapped_positions()
+    base = u if u is not None else f.positions
+    x = (base - f.box.origin) @ q  # Qᵀ(x − o) as rows
+    s = np.linalg.solve(r, x.T).T
+    img = np.floor(s)
+    sw = s - img
+    sw[sw >= 1.0] = 0.0
+    return sw, (img.astype(np.int64) if u is not None else None), x
+
+
+def iter_frames_checked(data) -> Iterable[Frame]:
+    """Frames to write, with a clear error for an empty input."""
+    frames = list(frames_of(data))
+    if not frames:
+        raise ValueError("nothing to write: no frames")
+    return frames

@@ -1,0 +1,230 @@
+"""Extended XYZ: ``N``, a comment line of ``key=value`` pairs, N atom lines, repeated.
+
+Keys used (case-insensitive): ``Lattice="ax ay az bx by bz cx cy cz"`` (box vectors, required:
+glassrs works with periodic boxes), ``Origin="ox oy oz"`` (optional), ``Properties=
+name:type:ncols:…`` (default ``species:S:1:pos:R:3``; recognised names: ``species``/``element``,
+``pos``/``positions``, ``id``, ``vel``/``velo``/``velocities``, ``unwrapped``/``unwrapped_pos``,
+``image``/``images``), ``Time=``, ``Step=``/``timestep=``. Other keys and columns are ignored.
+
+The file is indexed lazily (one pass over the lines records the byte offset of each frame);
+atom lines are split by NumPy.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+import numpy as np
+
+from glassrs.box import Box
+from glassrs.io._common import SpeciesArg, SpeciesMap
+from glassrs.trajectory import Frame
+
+_ALIASES = {
+    "species": "species", "element": "species", "pos": "pos", "positions": "pos", "id": "id",
+    "vel": "vel", "velo": "vel", "velocities": "vel", "unwrapped": "unwrapped",
+    "unwrapped_pos": "unwrapped", "image": "image", "images": "image",
+}
+
+
+def _err(path, frame, line, msg):
+    from glassrs.errors import FormatError
+    where = f"{path}" + (f", frame {frame}" if frame is not None else "") + (f", line {line}" if line else "")
+    return FormatError(f"{where}: {msg}")
+
+
+def parse_comment(text: str) -> dict[str, str]:
+    """key=value pairs of an extended-XYZ comment line (keys lower-cased; quoted values)."""
+    try:
+        parts = shlex.split(text, posix=True)
+    except ValueError as e:
+        raise ValueError(f"unbalanced quotes in comment line ({e})") from None
+    out = {}
+    for p in parts:
+        if "=" in p:
+            k, v = p.split("=", 1)
+            out[k.strip().lower()] = v.strip()
+        else:
+            out[p.strip().lower()] = "T"
+    return out
+
+
+def parse_properties(spec: str) -> tuple[dict[str, tuple[int, int, str]], int]:
+    """``name:type:ncols:…`` → ({canonical name: (first column, ncols, type)}, total columns)."""
+    f = spec.split(":")
+    if len(f) % 3:
+        raise ValueError(f"Properties='{spec}' is not a list of name:type:ncols triplets")
+    cols, c = {}, 0
+    for k in range(0, len(f), 3):
+        name, typ, ncol = f[k], f[k + 1].upper(), f[k + 2]
+        if typ not in ("S", "R", "I", "L") or not ncol.isdigit() or int(ncol) < 1:
+            raise ValueError(f"Properties='{spec}': bad triplet '{name}:{typ}:{ncol}'")
+        canon = _ALIASES.get(name.lower())
+        if canon and canon not in cols:
+            cols[canon] = (c, int(ncol), typ)
+        c += int(ncol)
+    return cols, c
+
+
+class XyzSource:
+    """A :class:`~glassrs.trajectory.FrameSource` over an extended-XYZ file."""
+
+    format = "extxyz"
+
+    def __init__(self, path: str, species: SpeciesArg = None):
+        self.path = path
+        offsets, lines, steps, times, counts = [], [], [], [], []
+        with open(path, "rb") as fh:
+            line_no = 0
+            while True:
+                off = fh.tell()
+                raw = fh.readline()
+                if not raw:
+                    break
+                line_no += 1
+                if not raw.strip():
+                    continue
+                k = len(offsets)
+                try:
+                    n = int(raw)
+                    if n <= 0:
+                        raise ValueError
+                except ValueError:
+                    raise _err(path, k, line_no, f"expected the number of atoms (a positive integer), found "
+                                                 f"'{raw.decode(errors='replace').strip()[:80]}'") from None
+                comment = fh.readline()
+                if not comment:
+                    raise _err(path, k, line_no + 1, "file ends before the comment line")
+                try:
+                    kv = parse_comment(comment.decode(errors="replace"))
+                except ValueError as e:
+                    raise _err(path, k, line_no + 1, str(e)) from None
+                got = 0
+                for _ in range(n):
+                    if not fh.readline():
+                        break
+                    got += 1
+                if got < n:
+                    raise _err(path, k, line_no + 2 + got,
+                               f"truncated frame: expected {n} atom lines, the file ends after {got}")
+                if counts and n != counts[0]:
+                    raise _err(path, k, line_no, f"frame has {n} atoms but frame 0 has {counts[0]}; glassrs "
+                                                 "needs the same particles in every frame")
+                offsets.append(off)
+                lines.append(line_no)
+                counts.append(n)
+                st = kv.get("step", kv.get("timestep"))
+                try:
+                    steps.append(int(float(st)) if st is not None else -1)
+                    times.append(float(kv["time"]) if "time" in kv else np.nan)
+                except ValueError:
+                    raise _err(path, k, line_no + 1, f"Step/Time values must be numbers, got "
+                                                     f"Step={st!r}, Time={kv.get('time')!r}") from None
+                line_no += 1 + n
+        if not offsets:
+            raise _err(path, None, None, "the file contains no frame; is it empty?")
+        self._offsets, self._lines, self._n = offsets, lines, counts[0]
+        self.steps = np.asarray(steps, dtype=np.int64)
+        t = np.asarray(times)
+        self.times = None if np.any(np.isnan(t)) else t
+        self._species_arg = species
+        self._species: SpeciesMap | None = None
+        self.columns: list[str] = []
+        f0 = self.load(0)
+        self._first = f0
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    def load(self, k: int) -> Frame:
+        k = int(k)
+        if k == 0 and getattr(self, "_first", None) is not None:
+            f, self._first = self._first, None
+            return f
+        path, line0, n = self.path, self._lines[k], self._n
+        with open(path, "rb") as fh:
+            fh.seek(self._offsets[k])
+            fh.readline()
+            comment = fh.readline().decode(errors="replace")
+            body = [fh.readline() for _ in range(n)]
+        kv = parse_comment(comment)
+        if "lattice" not in kv:
+            raise _err(path, k, line0 + 1, "no Lattice=\"ax ay az bx by bz cx cy cz\" in the comment line; glassrs "
+                                           "needs the periodic box")
+        try:
+            lat = np.array(kv["lattice"].split(), dtype=np.float64)
+            origin = np.array(kv["origin"].split(), dtype=np.float64) if "origin" in kv else np.zeros(3)
+        except ValueError:
+            raise _err(path, k, line0 + 1, f"Lattice='{kv['lattice']}' must hold 9 numbers") from None
+        if lat.size != 9 or origin.size != 3 or not np.all(np.isfinite(lat)) or not np.all(np.isfinite(origin)):
+            raise _err(path, k, line0 + 1, f"Lattice='{kv['lattice']}' must hold 9 finite numbers (Origin 3)")
+        m = lat.reshape(3, 3).T  # rows in the file are the vectors → columns
+        if not np.linalg.det(m) > 0:
+            raise _err(path, k, line0 + 1, f"Lattice vectors {lat.reshape(3, 3).tolist()} do not span a positive "
+                                           "volume (need right-handed, non-degenerate vectors)")
+        try:
+            props, ncol = parse_properties(kv.get("properties", "species:S:1:pos:R:3"))
+        except ValueError as e:
+            raise _err(path, k, line0 + 1, str(e)) from None
+        if "pos" not in props or props["pos"][1] != 3:
+            raise _err(path, k, line0 + 1, f"Properties='{kv.get('properties')}' has no pos:R:3 column")
+        if not self.columns:
+            self.columns = [name for name in props]
+        rows = [r.split() for r in body]
+        bad = next((i for i, r in enumerate(rows) if len(r) != ncol), None)
+        if bad is not None:
+            if bad == n - 1 and not body[bad].endswith(b"\n") and k == len(self._offsets) - 1:
+                raise _err(path, k, line0 + 2 + bad, f"truncated frame: the file ends inside this atom line "
+                                                     f"({len(rows[bad])} of {ncol} values)")
+            raise _err(path, k, line0 + 2 + bad, f"expected {ncol} values per atom line "
+                                                 f"(Properties={kv.get('properties', 'species:S:1:pos:R:3')}), found "
+                                                 f"{len(rows[bad])}: '{body[bad].decode(errors='replace').strip()[:80]}'")
+        table = np.array(rows, dtype="S")
+
+        def block(name, dtype):
+            c, w, _ = props[name]
+            try:
+                v = table[:, c:c + w].astype(dtype)
+            except ValueError:
+                for i in range(n):
+                    for j in range(c, c + w):
+                        try:
+                            float(table[i, j])
+                        except ValueError:
+                            raise _err(path, k, line0 + 2 + i, f"column '{name}': expected a number, found "
+                                                               f"'{table[i, j].decode(errors='replace')}'") from None
+                raise
+            if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
+                i = int(np.flatnonzero(~np.all(np.isfinite(v), axis=1))[0])
+                raise _err(path, k, line0 + 2 + i, f"column '{name}' has a non-finite value {v[i].tolist()}")
+            return v
+
+        pos = block("pos", np.float64)
+        if "species" in props:
+            labels = [s.decode() for s in table[:, props["species"][0]]]
+        else:
+            labels = ["1"] * n
+        if self._species is None:
+            distinct = sorted(set(labels))
+            self._species = SpeciesMap(distinct, self._species_arg, what="species", path=path,
+                                       positional=lambda j: distinct[j] if j < len(distinct) else j)
+        u, inv = np.unique(np.asarray(labels), return_inverse=True)
+        types = self._species.indices(u.tolist(), k)[inv]
+        ids = block("id", np.int64)[:, 0] if "id" in props else None
+        vel = block("vel", np.float64) if "vel" in props and props["vel"][1] == 3 else None
+        unw = block("unwrapped", np.float64) if "unwrapped" in props and props["unwrapped"][1] == 3 else None
+        img = block("image", np.int64) if "image" in props and props["image"][1] == 3 else None
+        if ids is not None and not np.all(np.diff(ids) > 0):
+            order = np.argsort(ids, kind="stable")
+            d = np.flatnonzero(np.diff(ids[order]) == 0)
+            if d.size:
+                raise _err(path, k, line0 + 2 + int(order[d[0] + 1]), f"duplicate atom id {ids[order[d[0]]]}")
+            ids, pos, types = ids[order], pos[order], types[order]
+            vel = None if vel is None else vel[order]
+            unw = None if unw is None else unw[order]
+            img = None if img is None else img[order]
+        step = int(self.steps[k])
+        time = float(self.times[k]) if self.times is not None else None
+        return Frame(positions=pos, types=types, box=Box(m, origin), species=self._species.names,
+                     step=None if step < 0 else step, time=time, ids=ids, images=img, unwrapped=unw,
+                     velocities=vel)

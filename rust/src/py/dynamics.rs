@@ -1,0 +1,143 @@
+//! Bindings of the dynamics kernels (`crate::dynamics`). Positions arrive as a C-contiguous
+//! (F, n, 3) float64 array (a particle chunk of an unwrapped trajectory) and are used in place.
+
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use super::{species as species_u32, PyMonitor};
+use crate::dynamics::{correlations, phop as phop_mod, schedule, vanhove};
+use crate::simbox::Vec3;
+
+/// View a contiguous (F, n, 3) array as `&[Vec3]`; returns (points, n).
+fn chunk<'a>(a: &'a PyReadonlyArray3<'_, f64>) -> PyResult<(&'a [Vec3], usize)> {
+    let shape = a.as_array().shape().to_vec();
+    if shape[2] != 3 {
+        return Err(PyValueError::new_err(format!("positions must have shape (frames, N, 3), got {shape:?}")));
+    }
+    let flat = a.as_slice().map_err(|_| PyValueError::new_err("positions must be C-contiguous"))?;
+    // SAFETY: [f64; 3] has the size of three f64 and the alignment of f64; `flat` is contiguous
+    // with a length that is a multiple of 3 (last axis has length 3).
+    let pts = unsafe { std::slice::from_raw_parts(flat.as_ptr() as *const Vec3, flat.len() / 3) };
+    Ok((pts, shape[1]))
+}
+
+fn pairs_of(a: &PyReadonlyArray2<'_, i64>) -> PyResult<Vec<[u32; 2]>> {
+    let v = a.as_array();
+    if v.ncols() != 2 {
+        return Err(PyValueError::new_err(format!("pairs must have shape (P, 2), got {:?}", v.shape())));
+    }
+    v.rows()
+        .into_iter()
+        .map(|r| match (u32::try_from(r[0]), u32::try_from(r[1])) {
+            (Ok(a), Ok(b)) => Ok([a, b]),
+            _ => Err(PyValueError::new_err(format!("invalid frame pair ({}, {})", r[0], r[1]))),
+        })
+        .collect()
+}
+
+/// dynamics_pair_sums(positions, types, n_species, pairs, a, kvecs, callback=None) -> (P, 1+n_species, 4)
+#[pyfunction]
+#[pyo3(signature = (positions, types, n_species, pairs, a, kvecs, callback = None))]
+#[allow(clippy::too_many_arguments)]
+fn dynamics_pair_sums<'py>(
+    py: Python<'py>,
+    positions: PyReadonlyArray3<'py, f64>,
+    types: PyReadonlyArray1<'py, i64>,
+    n_species: usize,
+    pairs: PyReadonlyArray2<'py, i64>,
+    a: f64,
+    kvecs: PyReadonlyArray2<'py, f64>,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyArray3<f64>>> {
+    let (pos, n) = chunk(&positions)?;
+    let sp = species_u32(&types, n)?;
+    let pr = pairs_of(&pairs)?;
+    let kv = super::points(&kvecs, "kvecs")?;
+    let params = correlations::CorrParams { a, kvecs: kv };
+    let mon = PyMonitor::new(callback);
+    let out = py.detach(|| correlations::pair_sums(pos, n, &sp, n_species, &pr, &params, &mon))?;
+    let np = pr.len();
+    Ok(out.into_pyarray(py).reshape([np, 1 + n_species, correlations::N_COLS])?)
+}
+
+/// dynamics_group_lags(lags, tol) -> (keys, group index of every lag)
+#[pyfunction]
+fn dynamics_group_lags<'py>(
+    py: Python<'py>,
+    lags: PyReadonlyArray1<'py, f64>,
+    tol: f64,
+) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<i64>>)> {
+    let l = lags.as_array().to_vec();
+    let g = schedule::group_lags(&l, tol)?;
+    let gi: Vec<i64> = g.group_of().into_iter().map(|x| x as i64).collect();
+    Ok((g.keys.into_pyarray(py), gi.into_pyarray(py)))
+}
+
+/// dynamics_max_displacement(positions, types, n_species, pairs) -> (1+n_species,)
+#[pyfunction]
+fn dynamics_max_displacement<'py>(
+    py: Python<'py>,
+    positions: PyReadonlyArray3<'py, f64>,
+    types: PyReadonlyArray1<'py, i64>,
+    n_species: usize,
+    pairs: PyReadonlyArray2<'py, i64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let (pos, n) = chunk(&positions)?;
+    let sp = species_u32(&types, n)?;
+    let pr = pairs_of(&pairs)?;
+    let out = py.detach(|| vanhove::max_displacement(pos, n, &sp, n_species, &pr))?;
+    Ok(out.into_pyarray(py))
+}
+
+/// dynamics_displacement_histogram(positions, types, n_species, pairs, edges, log10, callback=None) -> (1+n_species, bins)
+#[pyfunction]
+#[pyo3(signature = (positions, types, n_species, pairs, edges, log10, callback = None))]
+#[allow(clippy::too_many_arguments)]
+fn dynamics_displacement_histogram<'py>(
+    py: Python<'py>,
+    positions: PyReadonlyArray3<'py, f64>,
+    types: PyReadonlyArray1<'py, i64>,
+    n_species: usize,
+    pairs: PyReadonlyArray2<'py, i64>,
+    edges: PyReadonlyArray1<'py, f64>,
+    log10: bool,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let (pos, n) = chunk(&positions)?;
+    let sp = species_u32(&types, n)?;
+    let pr = pairs_of(&pairs)?;
+    let e = edges.as_array().to_vec();
+    let mon = PyMonitor::new(callback);
+    let out = py.detach(|| vanhove::displacement_histogram(pos, n, &sp, n_species, &pr, &e, log10, &mon))?;
+    let nb = e.len() - 1;
+    Ok(out.into_pyarray(py).reshape([1 + n_species, nb])?)
+}
+
+/// dynamics_phop(positions, times, window, tol, callback=None) -> (frames, values (n_frames_valid, N))
+#[pyfunction]
+#[pyo3(signature = (positions, times, window, tol, callback = None))]
+fn dynamics_phop<'py>(
+    py: Python<'py>,
+    positions: PyReadonlyArray3<'py, f64>,
+    times: PyReadonlyArray1<'py, f64>,
+    window: f64,
+    tol: f64,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<(Bound<'py, PyArray1<u32>>, Bound<'py, PyArray2<f64>>)> {
+    let (pos, n) = chunk(&positions)?;
+    let t = times.as_array().to_vec();
+    let mon = PyMonitor::new(callback);
+    let r = py.detach(|| phop_mod::phop(pos, n, &t, window, tol, &mon))?;
+    let nf = r.frames.len();
+    Ok((r.frames.into_pyarray(py), r.values.into_pyarray(py).reshape([nf, n])?))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(dynamics_pair_sums, m)?)?;
+    m.add_function(wrap_pyfunction!(dynamics_group_lags, m)?)?;
+    m.add_function(wrap_pyfunction!(dynamics_max_displacement, m)?)?;
+    m.add_function(wrap_pyfunction!(dynamics_displacement_histogram, m)?)?;
+    m.add_function(wrap_pyfunction!(dynamics_phop, m)?)?;
+    Ok(())
+}
