@@ -1,6 +1,8 @@
 """The MD engine: integrators against LAMMPS step by step, thermostat statistics,
 checkpoint/restart bit-identity, inherent-structure trajectories and bad input."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -164,3 +166,19 @@ def test_bad_input():
     sim = gr.md.Simulation(m, f, T=1.0)
     with pytest.raises(ValueError, match="particles 7 and 8 overlap"):
         sim.run(1)
+
+
+def test_write_and_read_back(tmp_path):
+    m = models.kob_andersen()
+    traj = gr.md.run(m, n=300, T=1.0, steps=200, seed=4, every=100)
+    for name in ("run.lammpstrj", "run.npz", "run.parquet"):
+        path = str(tmp_path / name)
+        gr.md.write(traj, path)
+        assert os.path.exists(path)
+    back = gr.read(str(tmp_path / "run.lammpstrj"), dt=0.005, species=["A", "B"])
+    np.testing.assert_allclose(back.unwrapped(), traj.unwrapped(), atol=1e-12)
+    npz = gr.md.load_npz(str(tmp_path / "run.npz"))
+    np.testing.assert_array_equal(npz.unwrapped(), traj.unwrapped())
+    assert npz.thermo.shape == traj.thermo.shape
+    with pytest.raises(ValueError, match="cannot write"):
+        gr.md.write(traj, str(tmp_path / "run.xyz"))
