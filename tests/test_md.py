@@ -4,6 +4,7 @@ checkpoint/restart bit-identity, inherent-structure trajectories and bad input."
 import os
 
 import numpy as np
+import polars as pl
 import pytest
 
 import glassrs as gr
@@ -122,7 +123,7 @@ def test_checkpoint_restart_is_bit_identical(tmp_path):
 def test_run_outputs_and_frames_are_consistent():
     m = models.kob_andersen()
     traj = gr.md.run(m, n=256 + 44, T=0.9, steps=1000, seed=2, every=250, start="lattice", thermo_every=250,
-                     quench_every=2)
+                     quench_every=500)
     assert list(traj.steps) == [0, 250, 500, 750, 1000]
     np.testing.assert_allclose(traj.times, traj.steps * 0.005)
     th = traj.thermo.filter(traj.thermo["stage"] == "production")
@@ -136,8 +137,11 @@ def test_run_outputs_and_frames_are_consistent():
     assert s.min() >= 0 and s.max() < 1
     assert np.abs(np.diff(traj.unwrapped(), axis=0)).max() < 2.0
     isr = traj.inherent
-    assert len(isr) == 3 and isr["transition"].dtype == gr.read_parquet.__globals__["pl"].Boolean
+    assert list(isr["step"]) == [0, 500, 1000] and isr["transition"].dtype == pl.Boolean
     assert (isr["u_is_per_particle"] < th["potential"].max()).all()
+    p = gr.params(isr)
+    assert p["rate"] == pytest.approx(isr["transition"].sum() / 5.0)
+    assert p["rate_reduced"] == pytest.approx(p["rate"] * 0.1 * 1000 / 300)
 
 
 def test_schedule():

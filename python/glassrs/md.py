@@ -342,6 +342,8 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     (``melt_steps`` NVT at ``melt_T``) → optional linear quench (``quench_steps``, melt_T → T)
     → ``equilibrate`` steps NVT at T → ``steps`` of production in ``ensemble`` with frames at
     :func:`schedule` (``every`` and/or ``log_block``/``log_base``; default every steps/100).
+    ``quench_every`` = k: also output every k-th MD step and FIRE-quench those frames
+    (``.inherent``: U_IS(t), transitions, rate; SPEC §6).
 
     Frame steps and times count from the start of production (time = step·dt). The returned
     Trajectory carries ``.thermo`` (Polars: stage, step, time, temperature, potential/N,
@@ -371,6 +373,10 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     if every is None and log_block is None:
         every = max(1, int(steps) // 100)
     outs = schedule(steps, every=every, log_block=log_block, log_base=log_base)
+    if quench_every is not None:
+        if int(quench_every) <= 0:
+            raise ValueError(f"quench_every must be a positive number of MD steps, got {quench_every}")
+        outs = np.union1d(outs, np.arange(0, int(steps) + 1, int(quench_every), dtype=np.int64))
     stages = []
     if melt_steps:
         stages.append(Stage("melt", int(melt_steps), "nvt", melt_T, melt_T))
@@ -488,7 +494,8 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     traj.params = params
     traj.last_velocities = sim._sim.velocities()
     if quench_every is not None:
-        traj.inherent = inherent_structures(traj, model, every=quench_every, n_threads=n_threads)[1]
+        sel = [k for k, s_ in enumerate(traj.steps) if s_ % int(quench_every) == 0]
+        traj.inherent = inherent_structures(traj[sel], model, n_threads=n_threads)[1]
     if out is not None:
         write(traj, out)
     return traj
@@ -586,6 +593,7 @@ def inherent_structures(traj: Trajectory | Sequence[Frame], model: Model, *, eve
                         threshold: float = 1e-5, f_tol: float = 1e-10, n_threads: int | None = None,
                         t_ballistic: float = 0.1, n0: int = 1000) -> tuple[list[Frame], pl.DataFrame]:
     """Quench every ``every``-th frame with FIRE (parallel over frames) → U_IS(t) (SPEC §6).
+    For "every k MD steps", pass frames written every k steps (``gr.md.run(quench_every=k)``).
 
     Returns (IS frames, table: frame, step, time, u_is (total, ε), u_is_per_particle,
     delta (U_IS − previous U_IS), transition (|ΔU_IS| > ``threshold``, total energy), and in

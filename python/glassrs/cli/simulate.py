@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
     p.add_argument("--log-base", type=float, default=1.4)
     p.add_argument("--thermo-every", type=int, default=100)
     p.add_argument("--quench-every", type=int, default=None,
-                   help="FIRE-quench every K-th frame; U_IS(t) table written next to --out")
+                   help="FIRE-quench every K MD steps; U_IS(t) table written next to --out")
     p.add_argument("--checkpoint", default=None, help="checkpoint file (.npz); an existing one is resumed")
     p.add_argument("--checkpoint-every", type=int, default=None)
     p.add_argument("--threads", type=int, default=None)
