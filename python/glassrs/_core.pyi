@@ -23,7 +23,8 @@ def neighbor_list(
     npt.NDArray[np.float64],
     npt.NDArray[np.float64],
 ]:
-    """Pairs with r < r_max: (i, j, r, dx, dy, dz), sorted by (i, j); d = r_j − r_i (min image)."""
+    """Pairs with r < r_max: (i, j, r, dx, dy, dz), sorted by (i, j); d = r_j − r_i (min image).
+    dx, dy, dz are column views of one (P, 3) array (not C-contiguous)."""
 
 class Model:
     """A pair model (SPEC §1)."""
@@ -63,6 +64,34 @@ class Model:
         self, a: int, b: int, r: npt.NDArray[np.float64]
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """(U, U', U'') at distances r for species indices a, b."""
+
+class LammpsDump:
+    """An indexed LAMMPS text dump (one scan at construction; frames parsed on demand, GIL
+    released). Raises FormatError (file, frame, line) for malformed input, OSError for I/O."""
+    def __init__(self, path: str) -> None: ...
+    def __len__(self) -> int: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def columns(self) -> list[str]:
+        """Column names of ``ITEM: ATOMS``."""
+    @property
+    def n_atoms(self) -> int: ...
+    @property
+    def steps(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def times(self) -> npt.NDArray[np.float64] | None:
+        """``ITEM: TIME`` of every frame, or None when the dump has no times."""
+    def offsets(self) -> tuple[list[int], list[int]]:
+        """Byte offset and 1-based line number of every frame's first line."""
+    def box_of(self, k: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(matrix (3, 3), columns = box vectors; origin (3,)) of frame k."""
+    def read(self, k: int) -> dict:
+        """Frame k as dict(step, time, matrix (3, 3), origin (3,), ids (N,) int64 | None,
+        types (N,) int64 | None, positions (N, 3), unwrapped (N, 3) | None,
+        images (N, 3) int64 | None, velocities (N, 3) | None); atoms sorted by id."""
+    def read_many(self, frames: list[int]) -> list[dict]:
+        """Several frames parsed in parallel (dicts as ``read``)."""
 
 def forces(
     positions: npt.NDArray[np.float64],
@@ -155,6 +184,128 @@ class MdSim:
     ]:
         """(steps, positions (F,N,3) unwrapped, velocities or None, thermo (R,12): step, T, U, K, P,
         conserved, Pxx, Pyy, Pzz, Pxy, Pxz, Pyz)."""
+
+class Hessian:
+    """Sparse Hessian of one structure (SPEC §6) with its cached solvers (``glassrs.elastic``)."""
+    def __init__(
+        self,
+        positions: npt.NDArray[np.float64],
+        types: npt.NDArray[np.int64],
+        box_matrix: npt.NDArray[np.float64],
+        model: Model,
+        n_threads: int | None = None,
+        max_factor_gb: float = 1.6,
+    ) -> None: ...
+    @property
+    def n_particles(self) -> int: ...
+    @property
+    def energy(self) -> float: ...
+    @property
+    def volume(self) -> float: ...
+    @property
+    def n_pairs(self) -> int: ...
+    def forces(self) -> npt.NDArray[np.float64]:
+        """Residual forces (N, 3)."""
+    def max_force(self) -> tuple[int, float]: ...
+    def check_minimum(self, force_tol: float) -> None: ...
+    def check_rattlers(self) -> None: ...
+    def pairs(self) -> tuple[
+        npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.float64], npt.NDArray[np.float64],
+        npt.NDArray[np.float64],
+    ]:
+        """Interacting pairs i < j: (i, j, r, U', U'')."""
+    def csr(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float64]]:
+        """Scalar CSR (indptr, indices, data) of the 3N × 3N matrix."""
+    def matvec(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+    def shear_terms(self, alpha: int, beta: int) -> tuple[float, npt.NDArray[np.float64], float]:
+        """(Born/V, Ξ (3N,), stress (1/V)∂U/∂γ) for the shear x_alpha += γ x_beta."""
+    def prepare(self, method: str = "auto", rtol: float = 1e-12, max_iter: int = 0, n_threads: int | None = None) -> str: ...
+    def solver_info(
+        self, method: str = "auto", rtol: float = 1e-12, max_iter: int = 0, n_threads: int | None = None
+    ) -> tuple[str, int]: ...
+    def solve(
+        self, b: npt.NDArray[np.float64], method: str = "auto", rtol: float = 1e-12, max_iter: int = 0,
+        n_threads: int | None = None,
+    ) -> npt.NDArray[np.float64]:
+        """z = M⁺ b for b of shape (m, 3N), each row free of net force."""
+    def shear_modulus(
+        self, planes: list[tuple[int, int]], method: str = "auto", rtol: float = 1e-12, max_iter: int = 0,
+        n_threads: int | None = None,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(G, Born) per plane, ε/σ³."""
+    def dipole_stiffness(
+        self, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64], method: str = "auto", rtol: float = 1e-12,
+        max_iter: int = 0, batch: int = 0, n_threads: int | None = None, progress: object = None,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64], str]:
+        """(κ_ij, CG iterations, method) for the pairs (i[k], j[k])."""
+    def dipole_response(
+        self, i: npt.NDArray[np.int64], j: npt.NDArray[np.int64], method: str = "auto", rtol: float = 1e-12,
+        max_iter: int = 0,
+    ) -> npt.NDArray[np.float64]:
+        """z = M⁺ d̂ for each pair, shape (m, 3N)."""
+# -- structure (SPEC §2) ---------------------------------------------------------------------------
+def rdf_sum(
+    positions: npt.NDArray[np.float64],  # (F, N, 3)
+    boxes: npt.NDArray[np.float64],  # (F, 3, 3)
+    types: npt.NDArray[np.int64],
+    n_species: int,
+    r_max: float,
+    n_bins: int,
+    n_threads: int | None = None,
+    progress: object | None = None,
+) -> npt.NDArray[np.float64]:
+    """Σ over frames of the per-frame partial g_uv, flat (n_species, n_species, n_bins)."""
+
+def sq_shells(
+    positions: npt.NDArray[np.float64],
+    boxes: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    n_species: int,
+    q_max: float,
+    dq: float,
+    stride: int = 1,
+    n_threads: int | None = None,
+    progress: object | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64], npt.NDArray[np.float64]]:
+    """(Σ S_uv flat (ns, ns, n_bins), number of (vector, frame) terms per shell, Σ|q| per shell)."""
+
+def local_frame(
+    positions: npt.NDArray[np.float64],
+    box_matrix: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    n_species: int,
+    windows: npt.NDArray[np.float64],  # (n_species², 2), row u*ns+v
+    delta: float,
+    dr: float,
+    r_s: float,
+    closure: str,
+    temperature: float | None = None,
+    model: Model | None = None,
+    species_map: npt.NDArray[np.int64] | None = None,
+    curves: npt.NDArray[np.int64] | None = None,
+    n_threads: int | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64],
+           npt.NDArray[np.float64]]:
+    """(beta_phi, s2, e_loc (NaN without model), grid r_k, curves flat (P, ns, K)) for one frame."""
+
+def coarse_grain(
+    positions: npt.NDArray[np.float64],
+    box_matrix: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    x: npt.NDArray[np.float64],
+    ls: list[float],
+    r_cg: float,
+    species_mask: list[bool] | None = None,
+    n_threads: int | None = None,
+) -> npt.NDArray[np.float64]:
+    """X̄_i(L) flat (len(ls), N); NaN marks undefined values."""
+
+def caging_potential(q: list[float], s: list[float], x: list[float], rho: float, dr: list[float],
+                     paper_units: bool = False) -> npt.NDArray[np.float64]:
+    """βΦ(Δr) on the grid dr from S_uv(q) (flat (nq, ns, ns))."""
+
+def mfpt(dr: list[float], beta_phi: list[float]) -> tuple[float, int]:
+    """(τ_mfpt with D0 = 1, index of the maximum of βΦ)."""
 
 # -- dynamics (rust/src/dynamics, rust/src/py/dynamics.rs) --------------------------------------
 # positions: C-contiguous (F, n, 3) unwrapped chunk; types: (n,) int64; pairs: (P, 2) int64 frame

@@ -5,6 +5,7 @@
 //! bindings live in [`py`] behind the `python` feature, so `cargo test` runs without Python.
 
 pub mod dynamics;
+pub mod elastic;
 pub mod error;
 pub mod forces;
 pub mod io;
@@ -14,6 +15,7 @@ pub mod models;
 pub mod monitor;
 pub mod neighbors;
 pub mod simbox;
+pub mod structure;
 
 #[cfg(feature = "python")]
 pub mod py;

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["report", "info", "dynamics", "simulate", "minimize"]
+COMMANDS = ["report", "info", "dynamics", "rdf", "local", "elastic", "simulate", "minimize"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,6 +41,11 @@ class LammpsSource:
         labels = [1] if t0 is None else np.unique(t0).tolist()
         self._species = SpeciesMap(labels, species, what="type", path=path, positional=lambda k: k + 1)
         self._first = first
+        # dense lookup type value → species index for the types of frame 0 (−1: unknown)
+        self._lut_lo = int(min(labels))
+        self._lut = np.full(int(max(labels)) - self._lut_lo + 1, -1, dtype=np.int64)
+        self._lut[np.asarray(labels) - self._lut_lo] = self._species.indices(labels, 0)
+        self._box: Box | None = None
 
     def __len__(self) -> int:
         return len(self._dump)
@@ -48,12 +53,17 @@ class LammpsSource:
     def _frame(self, k: int, d: dict) -> Frame:
         t = d["types"]
         if t is None:
-            types = np.zeros(d["positions"].shape[0], dtype=np.int64)
-            types[:] = self._species.indices([1], k)[0]
+            types = np.full(d["positions"].shape[0], self._species.indices([1], k)[0], dtype=np.int64)
         else:
-            u, idx = self._species.lookup_table(t, k)
-            types = idx[np.searchsorted(u, t)]
-        return Frame(positions=d["positions"], types=types, box=Box(d["matrix"], d["origin"]),
+            lo, lut = self._lut_lo, self._lut
+            tt = t - lo
+            if tt.min() < 0 or tt.max() >= len(lut) or (types := lut[tt]).min() < 0:
+                u, idx = self._species.lookup_table(t, k)  # raises FormatError naming the unknown type
+                types = idx[np.searchsorted(u, t)]
+        box = self._box
+        if box is None or not (np.array_equal(box.matrix, d["matrix"]) and np.array_equal(box.origin, d["origin"])):
+            box = self._box = Box(d["matrix"], d["origin"])
+        return Frame(positions=d["positions"], types=types, box=box,
                      species=self._species.names, step=int(d["step"]), time=d["time"], ids=d["ids"],
                      images=d["images"], unwrapped=d["unwrapped"], velocities=d["velocities"])
 

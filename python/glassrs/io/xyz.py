@@ -170,46 +170,55 @@ class XyzSource:
             raise _err(path, k, line0 + 1, f"Properties='{kv.get('properties')}' has no pos:R:3 column")
         if not self.columns:
             self.columns = [name for name in props]
-        rows = [r.split() for r in body]
-        bad = next((i for i, r in enumerate(rows) if len(r) != ncol), None)
-        if bad is not None:
+        tok = b"".join(body).split()
+        if len(tok) != n * ncol:  # find the offending line (cold path)
+            rows = [r.split() for r in body]
+            bad = next(i for i, r in enumerate(rows) if len(r) != ncol)
             if bad == n - 1 and not body[bad].endswith(b"\n") and k == len(self._offsets) - 1:
                 raise _err(path, k, line0 + 2 + bad, f"truncated frame: the file ends inside this atom line "
                                                      f"({len(rows[bad])} of {ncol} values)")
             raise _err(path, k, line0 + 2 + bad, f"expected {ncol} values per atom line "
                                                  f"(Properties={kv.get('properties', 'species:S:1:pos:R:3')}), found "
                                                  f"{len(rows[bad])}: '{body[bad].decode(errors='replace').strip()[:80]}'")
-        table = np.array(rows, dtype="S")
 
         def block(name, dtype):
             c, w, _ = props[name]
-            try:
-                v = table[:, c:c + w].astype(dtype)
-            except ValueError:
-                for i in range(n):
-                    for j in range(c, c + w):
+            cols = []
+            for j in range(c, c + w):
+                col = tok[j::ncol]
+                try:
+                    cols.append(np.array(col, dtype=np.float64))
+                except ValueError:
+                    for i, t in enumerate(col):
                         try:
-                            float(table[i, j])
+                            float(t)
                         except ValueError:
                             raise _err(path, k, line0 + 2 + i, f"column '{name}': expected a number, found "
-                                                               f"'{table[i, j].decode(errors='replace')}'") from None
-                raise
-            if v.dtype.kind == "f" and not np.all(np.isfinite(v)):
+                                                               f"'{t.decode(errors='replace')}'") from None
+                    raise
+            v = np.column_stack(cols)
+            if not np.all(np.isfinite(v)):
                 i = int(np.flatnonzero(~np.all(np.isfinite(v), axis=1))[0])
                 raise _err(path, k, line0 + 2 + i, f"column '{name}' has a non-finite value {v[i].tolist()}")
+            if dtype is np.int64:
+                if np.any(v != np.round(v)):
+                    i = int(np.flatnonzero(np.any(v != np.round(v), axis=1))[0])
+                    raise _err(path, k, line0 + 2 + i, f"column '{name}' must hold integers, found {v[i].tolist()}")
+                v = v.astype(np.int64)
             return v
 
         pos = block("pos", np.float64)
         if "species" in props:
-            labels = [s.decode() for s in table[:, props["species"][0]]]
+            labels = [t.decode() for t in tok[props["species"][0]::ncol]]
         else:
             labels = ["1"] * n
         if self._species is None:
             distinct = sorted(set(labels))
             self._species = SpeciesMap(distinct, self._species_arg, what="species", path=path,
                                        positional=lambda j: distinct[j] if j < len(distinct) else j)
-        u, inv = np.unique(np.asarray(labels), return_inverse=True)
-        types = self._species.indices(u.tolist(), k)[inv]
+        names = sorted(set(labels))
+        code = dict(zip(names, self._species.indices(names, k).tolist()))
+        types = np.fromiter((code[lab] for lab in labels), dtype=np.int64, count=n)
         ids = block("id", np.int64)[:, 0] if "id" in props else None
         vel = block("vel", np.float64) if "vel" in props and props["vel"][1] == 3 else None
         unw = block("unwrapped", np.float64) if "unwrapped" in props and props["unwrapped"][1] == 3 else None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from glassrs.trajectory import Trajectory
 
-SECTIONS = ["summary", "dynamics"]
+SECTIONS = ["summary", "structure", "dynamics", "elastic"]
 
 
 @dataclass
@@ -38,9 +38,14 @@ def _runs(path: str | None, dt: float | None) -> list[Run]:
     return [Run(f"T={T:g}", T, traj) for T, traj in datasets.kob_andersen_series()]
 
 
-def make_report(path: str | None, out: str = "glassrs-report", dt: float | None = None) -> str:
-    """Write ``out/report.md`` and figures in ``out/``; return the report path."""
+def make_report(path: str | None, out: str = "glassrs-report", dt: float | None = None,
+                inherent_structures: bool = False) -> str:
+    """Write ``out/report.md`` and figures in ``out/``; return the report path.
+
+    ``inherent_structures``: sections that need quenched structures (elasticity) run only then."""
     runs = _runs(path, dt)
+    for r in runs:
+        r.inherent_structures = inherent_structures
     os.makedirs(out, exist_ok=True)
     parts = ["# glassrs report", ""]
     for name in SECTIONS:

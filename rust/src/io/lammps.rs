@@ -212,35 +212,35 @@ impl Lines {
             if buf.is_empty() {
                 if partial {
                     done += 1;
-                    self.line += 1;
                 }
                 break;
             }
-            let count = buf.iter().filter(|&&b| b == b'\n').count();
-            let consumed;
-            if done + count < n {
-                done += count;
-                consumed = buf.len();
-                partial = if count > 0 { buf[buf.len() - 1] != b'\n' } else { true };
-                self.line += count;
-            } else {
-                let mut c = buf.len();
-                for (i, &b) in buf.iter().enumerate() {
+            let mut consumed = 0usize;
+            // count newlines 4 KiB at a time (vectorised); find the n-th one byte by byte
+            for chunk in buf.chunks(4096) {
+                let c = chunk.iter().filter(|&&b| b == b'\n').count();
+                if done + c < n {
+                    done += c;
+                    consumed += chunk.len();
+                    partial = if c > 0 { chunk[chunk.len() - 1] != b'\n' } else { partial || !chunk.is_empty() };
+                    continue;
+                }
+                for (i, &b) in chunk.iter().enumerate() {
                     if b == b'\n' {
                         done += 1;
-                        self.line += 1;
                         if done == n {
-                            c = i + 1;
+                            consumed += i + 1;
                             break;
                         }
                     }
                 }
-                consumed = c;
                 partial = false;
+                break;
             }
             self.r.consume(consumed);
             self.pos += consumed as u64;
         }
+        self.line += done;
         Ok(done)
     }
 }
@@ -266,13 +266,208 @@ fn trim(b: &[u8]) -> &[u8] {
     &b[s..e.max(s)]
 }
 
+/// Whitespace-separated tokens (any byte ≤ b' ' separates, as in the atom-line parser).
 fn tokens(b: &[u8]) -> impl Iterator<Item = &[u8]> {
-    b.split(|c| c.is_ascii_whitespace()).filter(|t| !t.is_empty())
+    b.split(|&c| c <= b' ').filter(|t| !t.is_empty())
+}
+
+/// Exact powers of ten representable in f64.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+    1e20, 1e21, 1e22,
+];
+
+/// Decimal number → f64, correctly rounded. Plain decimals with a mantissa below 2⁵³ and a
+/// decimal exponent within ±22 (what `%g`-style output produces) take Clinger's fast path —
+/// one exact integer, one exact power of ten, one correctly rounded IEEE operation; anything
+/// else (long mantissas, nan, inf, …) goes to the standard library parser.
+#[inline]
+fn parse_f64(t: &[u8]) -> Option<f64> {
+    fast_f64(t).or_else(|| std::str::from_utf8(t).ok()?.parse::<f64>().ok())
 }
 
 #[inline]
-fn parse_f64(t: &[u8]) -> Option<f64> {
-    std::str::from_utf8(t).ok()?.parse::<f64>().ok()
+fn fast_f64(t: &[u8]) -> Option<f64> {
+    match scan_dec(t, 0) {
+        Some((v, e)) if e == t.len() => Some(v),
+        _ => None,
+    }
+}
+
+/// 10^k as integers, k = 0..=19.
+const POW10_U64: [u64; 20] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+    10_000_000_000,
+    100_000_000_000,
+    1_000_000_000_000,
+    10_000_000_000_000,
+    100_000_000_000_000,
+    1_000_000_000_000_000,
+    10_000_000_000_000_000,
+    100_000_000_000_000_000,
+    1_000_000_000_000_000_000,
+    10_000_000_000_000_000_000,
+];
+
+/// Value of 8 decimal digit values (0..=9, one per byte, the first digit in the lowest byte)
+/// — D. Lemire's SWAR reduction: pairs, then quadruples, then the eight.
+#[inline(always)]
+fn swar8(d: u64) -> u64 {
+    const MASK: u64 = 0x0000_00FF_0000_00FF;
+    const MUL1: u64 = 100 + (1_000_000 << 32);
+    const MUL2: u64 = 1 + (10_000 << 32);
+    let d = d.wrapping_mul(10).wrapping_add(d >> 8);
+    ((d & MASK).wrapping_mul(MUL1).wrapping_add(((d >> 16) & MASK).wrapping_mul(MUL2))) >> 32
+}
+
+/// The run of decimal digits starting at `b[i]`: (value mod 2⁶⁴, number of digits). Eight
+/// bytes at a time where the slice allows; callers reject runs longer than 19 digits.
+#[inline(always)]
+fn digit_run(b: &[u8], mut i: usize) -> (u64, usize) {
+    let start = i;
+    let mut v: u64 = 0;
+    while i + 8 <= b.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[i..i + 8]);
+        let d = u64::from_le_bytes(w).wrapping_sub(0x3030_3030_3030_3030);
+        // high bit set in every byte that is not a digit (below '0' wraps, above '9' carries)
+        let nondigit = (d | d.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080;
+        if nondigit == 0 {
+            v = v.wrapping_mul(100_000_000).wrapping_add(swar8(d));
+            i += 8;
+            if i - start > 19 {
+                return (v, i - start);
+            }
+            continue;
+        }
+        let k = (nondigit.trailing_zeros() / 8) as usize;
+        if k > 0 {
+            // move the k digits to the top bytes: the low bytes become leading zeros
+            v = v.wrapping_mul(POW10_U64[k]).wrapping_add(swar8(d << (8 * (8 - k))));
+        }
+        return (v, i + k - start);
+    }
+    while i < b.len() {
+        let c = b[i].wrapping_sub(b'0');
+        if c > 9 {
+            break;
+        }
+        v = v.wrapping_mul(10).wrapping_add(c as u64);
+        i += 1;
+    }
+    (v, i - start)
+}
+
+/// Clinger fast path on the number starting at `b[i]`: Some((value, end)) when it is a plain
+/// decimal with mantissa < 2⁵³ and decimal exponent within ±22 that ends at a byte ≤ b' ' (or
+/// the end of `b`); None otherwise (the caller then falls back to the full parser).
+#[inline(always)]
+fn scan_dec(b: &[u8], mut i: usize) -> Option<(f64, usize)> {
+    let n = b.len();
+    let neg = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let (mut mant, nint) = digit_run(b, i);
+    i += nint;
+    let mut ndig = nint;
+    let mut exp: i64 = 0;
+    if i < n && b[i] == b'.' {
+        i += 1;
+        let (frac, nfrac) = digit_run(b, i);
+        if ndig + nfrac > 19 {
+            return None;
+        }
+        i += nfrac;
+        mant = mant.wrapping_mul(POW10_U64[nfrac]).wrapping_add(frac);
+        ndig += nfrac;
+        exp = -(nfrac as i64);
+    }
+    // more than 19 digits may have wrapped the mantissa: leave it to the full parser
+    if ndig == 0 || ndig > 19 {
+        return None;
+    }
+    if i < n && (b[i] | 0x20) == b'e' {
+        i += 1;
+        let eneg = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let e0 = i;
+        let mut e: i64 = 0;
+        while i < n {
+            let c = b[i].wrapping_sub(b'0');
+            if c > 9 || e > 10_000 {
+                break;
+            }
+            e = e * 10 + c as i64;
+            i += 1;
+        }
+        if i == e0 {
+            return None;
+        }
+        exp += if eneg { -e } else { e };
+    }
+    if (i < n && b[i] > b' ') || mant > (1u64 << 53) || exp.abs() > 22 {
+        return None;
+    }
+    let v = mant as f64;
+    let r = if exp >= 0 { v * POW10[exp as usize] } else { v / POW10[(-exp) as usize] };
+    Some((if neg { -r } else { r }, i))
+}
+
+/// An integer of at most 18 digits starting at `b[i]` and ending at a byte ≤ b' ' (or the end).
+#[inline(always)]
+fn scan_int(b: &[u8], mut i: usize) -> Option<(i64, usize)> {
+    let n = b.len();
+    let neg = match b.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let d0 = i;
+    let mut v: i64 = 0;
+    while i < n {
+        let c = b[i].wrapping_sub(b'0');
+        if c > 9 {
+            break;
+        }
+        v = v.wrapping_mul(10).wrapping_add(c as i64);
+        i += 1;
+    }
+    if i == d0 || i - d0 > 18 || (i < n && b[i] > b' ') {
+        return None;
+    }
+    Some((if neg { -v } else { v }, i))
 }
 
 #[inline]
@@ -499,7 +694,7 @@ struct Part {
 
 /// Split `body` at line boundaries into chunks of about `target` bytes:
 /// (start, end, index of the first line of the chunk).
-fn chunks(body: &[u8], target: usize) -> Vec<(usize, usize, usize)> {
+fn chunks(body: &[u8], target: usize, total_lines: usize) -> Vec<(usize, usize, usize, usize)> {
     let mut out = Vec::new();
     let mut start = 0usize;
     let mut line = 0usize;
@@ -508,24 +703,68 @@ fn chunks(body: &[u8], target: usize) -> Vec<(usize, usize, usize)> {
         while end < body.len() && body[end - 1] != b'\n' {
             end += 1;
         }
-        let nl = body[start..end].iter().filter(|&&b| b == b'\n').count();
-        let lines = nl + usize::from(body[end - 1] != b'\n');
-        out.push((start, end, line));
+        // the last chunk holds the remaining lines: no need to count them
+        let lines = if end == body.len() {
+            total_lines.saturating_sub(line)
+        } else {
+            body[start..end].iter().filter(|&&b| b == b'\n').count()
+        };
+        out.push((start, end, line, lines));
         line += lines;
         start = end;
     }
     out
 }
 
+/// What glassrs does with each column of an atom line.
+#[derive(Clone, Copy, PartialEq)]
+enum Role {
+    Skip,
+    Id,
+    Type,
+    Pos(usize),
+    Unw(usize),
+    Img(usize),
+    Vel(usize),
+}
+
+fn roles(lay: &Layout) -> Vec<Role> {
+    let mut r = vec![Role::Skip; lay.ncol];
+    if let Some(c) = lay.id {
+        r[c] = Role::Id;
+    }
+    if let Some(c) = lay.type_ {
+        r[c] = Role::Type;
+    }
+    for k in 0..3 {
+        r[lay.pos.0[k]] = Role::Pos(k);
+        if let Some((u, _)) = lay.unwrapped {
+            if u != lay.pos.0 {
+                r[u[k]] = Role::Unw(k);
+            }
+        }
+        if let Some(im) = lay.images {
+            r[im[k]] = Role::Img(k);
+        }
+        if let Some(v) = lay.velocities {
+            r[v[k]] = Role::Vel(k);
+        }
+    }
+    r
+}
+
+#[allow(clippy::too_many_arguments)]
 fn parse_chunk(
     text_: &[u8],
+    n_expected: usize,
     first_line: usize,
     lay: &Layout,
+    role: &[Role],
     ctx: &(dyn Fn(usize, String) -> Error + Sync),
     cols: &[String],
     cut_at_eof: bool,
 ) -> Result<Part> {
-    let nlines = text_.iter().filter(|&&b| b == b'\n').count() + 1;
+    let nlines = n_expected;
     let mut p = Part::default();
     if lay.id.is_some() {
         p.ids.reserve(nlines);
@@ -534,69 +773,136 @@ fn parse_chunk(
         p.types.reserve(nlines);
     }
     p.pos.reserve(3 * nlines);
-    let mut tok: Vec<&[u8]> = Vec::with_capacity(lay.ncol + 1);
-    let mut lines = text_.split(|&b| b == b'\n');
-    let n_expected = nlines - usize::from(text_.last() == Some(&b'\n'));
-    for r in 0..n_expected {
-        let line = lines.next().unwrap_or(&[]);
-        let lno = first_line + r;
-        tok.clear();
-        tok.extend(tokens(line));
-        if tok.len() != lay.ncol {
-            if cut_at_eof && r + 1 == n_expected {
-                return Err(ctx(
-                    lno,
-                    format!(
-                        "truncated frame: the file ends inside this atom line ({} of {} values: '{}')",
-                        tok.len(),
-                        lay.ncol,
-                        text(line)
-                    ),
-                ));
-            }
-            if tok.first().is_some_and(|t| t.starts_with(b"ITEM:")) {
-                return Err(ctx(lno, format!("expected an atom line, found '{}' (fewer atom lines than 'NUMBER OF ATOMS')", text(line))));
-            }
-            return Err(ctx(
+    let has_unw = role.iter().any(|r| matches!(r, Role::Unw(_)));
+    if has_unw {
+        p.unw.reserve(3 * nlines);
+    }
+    if lay.images.is_some() {
+        p.img.reserve(3 * nlines);
+    }
+    if lay.velocities.is_some() {
+        p.vel.reserve(3 * nlines);
+    }
+    let ncol = role.len();
+    // the error for a line whose number of values is wrong (cold path)
+    let count_error = |line: &[u8], lno: usize, last: bool| -> Error {
+        let ntok = tokens(line).count();
+        if cut_at_eof && last {
+            return ctx(
                 lno,
-                format!("expected {} values ({}), found {}: '{}'", lay.ncol, cols.join(" "), tok.len(), text(line)),
-            ));
+                format!("truncated frame: the file ends inside this atom line ({ntok} of {ncol} values: '{}')", text(line)),
+            );
         }
-        let int = |c: usize| -> Result<i64> {
-            parse_i64(tok[c]).ok_or_else(|| ctx(lno, format!("column '{}': expected an integer, found '{}'", cols[c], text(tok[c]))))
+        if trim(line).starts_with(b"ITEM:") {
+            return ctx(lno, format!("expected an atom line, found '{}' (fewer atom lines than 'NUMBER OF ATOMS')", text(line)));
+        }
+        ctx(lno, format!("expected {ncol} values ({}), found {ntok}: '{}'", cols.join(" "), text(line)))
+    };
+    // one pass: tokens are runs of bytes > b' ' (space, tab, CR and other control bytes
+    // separate values), lines end at '\n'
+    let bytes = text_;
+    let len = bytes.len();
+    let mut k = 0usize;
+    for r in 0..n_expected {
+        let line_start = k;
+        let lno = first_line + r;
+        let line_of = || -> &[u8] {
+            let e = bytes[line_start..].iter().position(|&b| b == b'\n').map_or(len, |p| line_start + p);
+            &bytes[line_start..e]
         };
-        let flt = |c: usize| -> Result<f64> {
-            match parse_f64(tok[c]) {
-                Some(v) if v.is_finite() => Ok(v),
-                Some(_) => Err(ctx(lno, format!("column '{}': non-finite value '{}'", cols[c], text(tok[c])))),
-                None => Err(ctx(lno, format!("column '{}': expected a number, found '{}'", cols[c], text(tok[c])))),
+        let (mut pos, mut unw, mut vel) = ([0.0f64; 3], [0.0f64; 3], [0.0f64; 3]);
+        let mut img = [0i64; 3];
+        let (mut id, mut ty) = (0i64, 0i64);
+        for (c, &rl) in role.iter().enumerate() {
+            while k < len && bytes[k] <= b' ' && bytes[k] != b'\n' {
+                k += 1;
             }
-        };
-        if let Some(c) = lay.id {
-            p.ids.push(int(c)?);
-        }
-        if let Some(c) = lay.type_ {
-            p.types.push(int(c)?);
-        }
-        for c in lay.pos.0 {
-            p.pos.push(flt(c)?);
-        }
-        if let Some((u, _)) = lay.unwrapped {
-            if u != lay.pos.0 {
-                for c in u {
-                    p.unw.push(flt(c)?);
+            let t0 = k;
+            // fast paths: plain decimals and integers parsed in place
+            match rl {
+                Role::Pos(a) | Role::Unw(a) | Role::Vel(a) => {
+                    if let Some((v, e)) = scan_dec(bytes, t0) {
+                        match rl {
+                            Role::Pos(_) => pos[a] = v,
+                            Role::Unw(_) => unw[a] = v,
+                            _ => vel[a] = v,
+                        }
+                        k = e;
+                        continue;
+                    }
                 }
+                Role::Id | Role::Type | Role::Img(_) => {
+                    if let Some((v, e)) = scan_int(bytes, t0) {
+                        match rl {
+                            Role::Id => id = v,
+                            Role::Type => ty = v,
+                            Role::Img(a) => img[a] = v,
+                            _ => {}
+                        }
+                        k = e;
+                        continue;
+                    }
+                }
+                Role::Skip => {}
+            }
+            while k < len && bytes[k] > b' ' {
+                k += 1;
+            }
+            if k == t0 {
+                return Err(count_error(line_of(), lno, r + 1 == n_expected));
+            }
+            let t = &bytes[t0..k];
+            // a bad value on a line with the wrong number of values: report the count
+            let fail = |msg: String| -> Error {
+                let line = line_of();
+                if tokens(line).count() != ncol {
+                    count_error(line, lno, r + 1 == n_expected)
+                } else {
+                    ctx(lno, msg)
+                }
+            };
+            let int = || -> Result<i64> {
+                parse_i64(t).ok_or_else(|| fail(format!("column '{}': expected an integer, found '{}'", cols[c], text(t))))
+            };
+            let flt = || -> Result<f64> {
+                match parse_f64(t) {
+                    Some(v) if v.is_finite() => Ok(v),
+                    Some(_) => Err(fail(format!("column '{}': non-finite value '{}'", cols[c], text(t)))),
+                    None => Err(fail(format!("column '{}': expected a number, found '{}'", cols[c], text(t)))),
+                }
+            };
+            match rl {
+                Role::Skip => {}
+                Role::Id => id = int()?,
+                Role::Type => ty = int()?,
+                Role::Pos(a) => pos[a] = flt()?,
+                Role::Unw(a) => unw[a] = flt()?,
+                Role::Img(a) => img[a] = int()?,
+                Role::Vel(a) => vel[a] = flt()?,
             }
         }
-        if let Some(im) = lay.images {
-            for c in im {
-                p.img.push(int(c)?);
+        while k < len && bytes[k] != b'\n' {
+            if bytes[k] > b' ' {
+                return Err(count_error(line_of(), lno, r + 1 == n_expected));
             }
+            k += 1;
         }
-        if let Some(v) = lay.velocities {
-            for c in v {
-                p.vel.push(flt(c)?);
-            }
+        k += 1; // the newline
+        if lay.id.is_some() {
+            p.ids.push(id);
+        }
+        if lay.type_.is_some() {
+            p.types.push(ty);
+        }
+        p.pos.extend_from_slice(&pos);
+        if has_unw {
+            p.unw.extend_from_slice(&unw);
+        }
+        if lay.images.is_some() {
+            p.img.extend_from_slice(&img);
+        }
+        if lay.velocities.is_some() {
+            p.vel.extend_from_slice(&vel);
         }
     }
     Ok(p)
@@ -646,16 +952,19 @@ pub fn parse_body(body: &[u8], idx: &DumpIndex, k: usize) -> Result<DumpFrame> {
     let lay = &idx.layout;
     let n = info.n;
     let ctx = |line: usize, msg: String| ferr(path, Some(k), Some(line), msg);
+    let role = roles(lay);
     // a last line without newline at the end of the file is probably a cut-off write
     let cut = info.body_end == idx.file_len && body.last().is_some_and(|&b| b != b'\n');
-    let parts: Vec<Result<Part>> = chunks(body, 1 << 16)
+    // chunks of ~256 KiB are parsed in parallel (frames of a few thousand atoms are one chunk;
+    // `read_frames` parallelises over frames)
+    let mut parts: Vec<Result<Part>> = chunks(body, 1 << 18, n)
         .into_par_iter()
-        .map(|(s, e, l0)| {
+        .map(|(s, e, l0, nl)| {
             let last = e == body.len();
-            parse_chunk(&body[s..e], info.body_line + l0, lay, &ctx, &idx.columns, cut && last)
+            parse_chunk(&body[s..e], nl, info.body_line + l0, lay, &role, &ctx, &idx.columns, cut && last)
         })
         .collect();
-    let mut all = Part::default();
+    let mut all = if parts.len() == 1 { parts.pop().unwrap_or_else(|| Ok(Part::default()))? } else { Part::default() };
     for p in parts {
         let p = p?;
         all.ids.extend_from_slice(&p.ids);
@@ -689,15 +998,30 @@ pub fn parse_body(body: &[u8], idx: &DumpIndex, k: usize) -> Result<DumpFrame> {
     let mut velocities = lay.velocities.map(|_| std::mem::take(&mut all.vel));
     if let Some(idv) = &ids {
         if !idv.windows(2).all(|w| w[0] < w[1]) {
-            let mut order: Vec<usize> = (0..n).collect();
-            order.sort_unstable_by_key(|&i| idv[i]);
-            if let Some(w) = order.windows(2).find(|w| idv[w[0]] == idv[w[1]]) {
-                let (a, b) = (w[0].min(w[1]), w[0].max(w[1]));
-                return Err(ctx(
-                    info.body_line + b,
-                    format!("duplicate atom id {} (also on line {})", idv[a], info.body_line + a),
-                ));
-            }
+            let dup = |a: usize, b: usize| {
+                let (a, b) = (a.min(b), a.max(b));
+                ctx(info.body_line + b, format!("duplicate atom id {} (also on line {})", idv[a], info.body_line + a))
+            };
+            let (lo, hi) = idv.iter().fold((i64::MAX, i64::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+            let order: Vec<usize> = if hi.checked_sub(lo) == Some(n as i64 - 1) {
+                // ids are n distinct values in [lo, lo + n) iff no slot is hit twice: O(N) placement
+                let mut slot = vec![usize::MAX; n];
+                for (row, &v) in idv.iter().enumerate() {
+                    let s = &mut slot[(v - lo) as usize];
+                    if *s != usize::MAX {
+                        return Err(dup(*s, row));
+                    }
+                    *s = row;
+                }
+                slot
+            } else {
+                let mut order: Vec<usize> = (0..n).collect();
+                order.sort_unstable_by_key(|&i| idv[i]);
+                if let Some(w) = order.windows(2).find(|w| idv[w[0]] == idv[w[1]]) {
+                    return Err(dup(w[0], w[1]));
+                }
+                order
+            };
             ids = Some(permute(idv, &order, 1));
             types = types.map(|t| permute(&t, &order, 1));
             positions = permute(&positions, &order, 3);
@@ -794,16 +1118,97 @@ mod tests {
     }
 
     #[test]
+    fn fast_float_parser_is_exact() {
+        let cases = [
+            "0", "-0", "1", "+2.5", "3.14159", "-0.000123", "1e5", "1.5E-7", "123456789012345678", "6.02214076e23",
+            "2.2250738585072014e-308", "0.1", "0.30000000000000004", "9007199254740993", "1.7976931348623157e308",
+            "4.9e-324", "12.", ".5", "-.5e+3", "8.6913499999999999e+00", "1e22", "1e23", "1e-22", "1e-23",
+        ];
+        for c in cases {
+            let want: f64 = c.parse().unwrap();
+            let got = parse_f64(c.as_bytes()).unwrap();
+            assert_eq!(got.to_bits(), want.to_bits(), "{c}");
+        }
+        // pseudo-random %g / %.17g renderings
+        let mut s = 7u64;
+        for _ in 0..20000 {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let v = f64::from_bits(s >> 2) % 1e6 * if s & 1 == 1 { -1.0 } else { 1.0 };
+            for t in [format!("{v}"), format!("{v:.6}"), format!("{v:e}"), format!("{:.3e}", v * 1e-9)] {
+                let want: f64 = t.parse().unwrap();
+                assert_eq!(parse_f64(t.as_bytes()).map(f64::to_bits), Some(want.to_bits()), "{t}");
+            }
+        }
+        // digit runs of every length around the 8-byte SWAR blocks, with and without padding
+        let mut digits = String::new();
+        for k in 1..=24 {
+            digits.push(char::from(b'0' + ((k * 7) % 10) as u8));
+            for t in [digits.clone(), format!("-{digits}"), format!("{digits}.5"), format!("0.{digits}"),
+                      format!("{}.{}", &digits[..k / 2], &digits[k / 2..]), format!("{digits}e-3")] {
+                let want: f64 = t.parse().unwrap();
+                assert_eq!(parse_f64(t.as_bytes()).map(f64::to_bits), Some(want.to_bits()), "{t}");
+                let padded = format!("{t} 12345678 x");
+                let (v, end) = scan_dec(padded.as_bytes(), 0).unwrap_or((want, t.len()));
+                assert_eq!((v.to_bits(), end), (want.to_bits(), t.len()), "{padded}");
+            }
+        }
+        for bad in ["", "-", ".", "e5", "1e", "1.2.3", "1x", "abc", "--1"] {
+            assert_eq!(parse_f64(bad.as_bytes()), bad.parse::<f64>().ok(), "{bad}");
+        }
+        assert!(parse_f64(b"nan").unwrap().is_nan() && parse_f64(b"-inf").unwrap().is_infinite());
+    }
+
+    #[test]
+    fn ids_placed_sparse_and_dense() {
+        let body = |ids: &[i64]| -> String { ids.iter().map(|i| format!("{i} 1 {i}.0 0 0\n")).collect() };
+        for ids in [vec![3, 1, 2, 5, 4], vec![10, 7, 300, 8]] {
+            let n = ids.len();
+            let s = format!("ITEM: TIMESTEP\n0\nITEM: NUMBER OF ATOMS\n{n}\nITEM: BOX BOUNDS pp pp pp\n0 400\n0 1\n0 1\nITEM: ATOMS id type x y z\n{}", body(&ids));
+            let f = read_frame(&scan(&tmp(&format!("ids{n}.dump"), &s)).unwrap(), 0).unwrap();
+            let mut sorted = ids.clone();
+            sorted.sort();
+            assert_eq!(f.ids.as_deref(), Some(&sorted[..]));
+            let xs: Vec<f64> = f.positions.chunks(3).map(|p| p[0]).collect();
+            assert_eq!(xs, sorted.iter().map(|&i| i as f64).collect::<Vec<_>>());
+        }
+        for (ids, a, b) in [(vec![3, 1, 3, 2], 10, 12), (vec![10, 7, 300, 7], 11, 13)] {
+            let s = format!("ITEM: TIMESTEP\n0\nITEM: NUMBER OF ATOMS\n4\nITEM: BOX BOUNDS pp pp pp\n0 400\n0 1\n0 1\nITEM: ATOMS id type x y z\n{}", body(&ids));
+            let e = read_frame(&scan(&tmp("dup.dump", &s)).unwrap(), 0).unwrap_err().to_string();
+            assert!(e.contains(&format!("line {b}:")) && e.contains(&format!("also on line {a})")), "{e}");
+        }
+    }
+
+    #[test]
+    fn large_frame_parsed_in_parallel_chunks() {
+        // > 256 KiB of atom lines: several chunks, ids reversed, an error deep in a later chunk
+        let n = 25000;
+        let body: String = (0..n).map(|k| format!("{} 1 {}.25 0.5 -1e-3\n", n - k, k)).collect();
+        let head = format!("ITEM: TIMESTEP\n5\nITEM: NUMBER OF ATOMS\n{n}\nITEM: BOX BOUNDS pp pp pp\n0 30000\n0 1\n0 1\nITEM: ATOMS id type x y z\n");
+        assert!(body.len() > 1 << 19);
+        let idx = scan(&tmp("big.dump", &format!("{head}{body}"))).unwrap();
+        let f = read_frame(&idx, 0).unwrap();
+        assert_eq!(f.ids.as_ref().map(|v| v.len()), Some(n));
+        for (k, p) in f.positions.chunks(3).enumerate() {
+            // id k+1 sits on line k' with n − k' = k + 1
+            assert_eq!(p, &[(n - 1 - k) as f64 + 0.25, 0.5, -1e-3]);
+        }
+        let bad = body.replacen("22000.25", "22000.2.5", 1);
+        let idx = scan(&tmp("bigbad.dump", &format!("{head}{bad}"))).unwrap();
+        let e = read_frame(&idx, 0).unwrap_err().to_string();
+        assert!(e.contains(&format!("line {}:", 9 + 22001)) && e.contains("'22000.2.5'"), "{e}");
+    }
+
+    #[test]
     fn chunks_cover_every_line() {
         let body: String = (0..1000).map(|i| format!("{i} 1 0.5 0.5 0.5\n")).collect();
-        let c = chunks(body.as_bytes(), 100);
+        let c = chunks(body.as_bytes(), 100, 1000);
         assert_eq!(c.first().map(|c| c.0), Some(0));
         assert_eq!(c.last().map(|c| c.1), Some(body.len()));
-        let total: usize = c.iter().map(|&(s, e, _)| body.as_bytes()[s..e].iter().filter(|&&b| b == b'\n').count()).sum();
-        assert_eq!(total, 1000);
+        assert_eq!(c.iter().map(|c| c.3).sum::<usize>(), 1000);
         for w in c.windows(2) {
             assert_eq!(w[0].1, w[1].0);
-            assert_eq!(w[1].2 - w[0].2, body.as_bytes()[w[0].0..w[0].1].iter().filter(|&&b| b == b'\n').count());
+            assert_eq!(w[0].3, body.as_bytes()[w[0].0..w[0].1].iter().filter(|&&b| b == b'\n').count());
+            assert_eq!(w[1].2, w[0].2 + w[0].3);
         }
     }
 }

@@ -9,13 +9,15 @@ use crate::error::Error;
 use crate::monitor::Monitor;
 use crate::simbox::{SimBox, Vec3};
 
-mod dynamics;
+mod elastic;
 pub mod forces;
 mod md;
 mod minimize;
+mod dynamics;
 pub mod models;
 mod io;
 mod neighbors;
+mod structure;
 
 pyo3::create_exception!(_core, FormatError, PyValueError, "A trajectory or input file is malformed; the message names the file, frame and line.");
 pyo3::create_exception!(_core, ConvergenceError, PyRuntimeError, "An iterative minimiser or solver did not converge.");
@@ -103,12 +105,14 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("FormatError", m.py().get_type::<FormatError>())?;
     m.add("ConvergenceError", m.py().get_type::<ConvergenceError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    dynamics::register(m)?;
+    elastic::register(m)?;
     forces::register(m)?;
     md::register(m)?;
     minimize::register(m)?;
+    dynamics::register(m)?;
     models::register(m)?;
     io::register(m)?;
     neighbors::register(m)?;
+    structure::register(m)?;
     Ok(())
 }

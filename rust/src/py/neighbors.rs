@@ -1,4 +1,4 @@
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray2};
+use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray2};
 use pyo3::prelude::*;
 
 use super::{points, simbox};
@@ -27,20 +27,13 @@ fn neighbor_list<'py>(
     let b = simbox(&box_matrix)?;
     let list = py.detach(|| nl(&pos, &b, r_max, half))?;
     let i = list.i_column();
-    let (mut dx, mut dy, mut dz) = (Vec::with_capacity(list.d.len()), Vec::with_capacity(list.d.len()), Vec::with_capacity(list.d.len()));
-    for d in &list.d {
-        dx.push(d[0]);
-        dy.push(d[1]);
-        dz.push(d[2]);
-    }
-    Ok((
-        i.into_pyarray(py),
-        list.j.into_pyarray(py),
-        list.r.into_pyarray(py),
-        dx.into_pyarray(py),
-        dy.into_pyarray(py),
-        dz.into_pyarray(py),
-    ))
+    let n = list.d.len();
+    // d as one (P, 3) array without copying; dx, dy, dz are its column views
+    let d = list.d.into_flattened().into_pyarray(py).reshape([n, 3])?;
+    let col = |k: usize| -> PyResult<Bound<'py, PyArray1<f64>>> {
+        Ok(d.get_item((pyo3::types::PySlice::full(py), k))?.cast_into::<PyArray1<f64>>()?)
+    };
+    Ok((i.into_pyarray(py), list.j.into_pyarray(py), list.r.into_pyarray(py), col(0)?, col(1)?, col(2)?))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -1,0 +1,56 @@
+"""Helpers shared by the structure commands (``rdf``, ``local``): frame selection, windows
+parsing, rich progress bars, atomic Parquet output."""
+
+from __future__ import annotations
+
+import contextlib
+
+
+def parse_frames(spec: str | None):
+    """``"a:b:c"`` → slice, ``"3"`` → [3], None → all frames."""
+    if spec is None:
+        return None
+    if ":" in spec:
+        parts = [int(p) if p.strip() else None for p in spec.split(":")]
+        return slice(*parts)
+    return [int(x) for x in spec.split(",")]
+
+
+def parse_windows(spec: str | None) -> dict | None:
+    """``"A-A=0.9:1.45,A-B=0.7:1.25,B-B=0.7:1.4"`` → {"A-A": (0.9, 1.45), …}."""
+    if not spec:
+        return None
+    out = {}
+    for item in spec.split(","):
+        try:
+            pair, rng = item.split("=")
+            lo, hi = rng.split(":")
+            out[pair.strip()] = (float(lo), float(hi))
+        except ValueError:
+            raise ValueError(f"cannot parse window '{item}'; expected PAIR=LO:HI, e.g. A-B=0.7:1.25") from None
+    return out
+
+
+@contextlib.contextmanager
+def progress_bar(label: str):
+    """Yield a ``progress(done, total)`` callback drawing a rich progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as prog:
+        task = prog.add_task(label, total=None)
+
+        def cb(done: int, total: int) -> None:
+            prog.update(task, completed=done, total=total)
+
+        yield cb
+
+
+def write_out(df, path: str | None, what: str) -> None:
+    import glassrs as gr
+
+    if path:
+        gr.write_parquet(df, path)
+        print(f"{what} written to {path} ({df.height} rows)")
+    else:
+        print(df)

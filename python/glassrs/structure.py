@@ -1,0 +1,602 @@
+"""Static structure (SPEC §2): partial g_uv(r) and S_uv(q), local Gaussian-smoothed g^i_uv(r),
+the structural order parameter (SOP), two-body entropy, local energies, coarse-graining and the
+q-space caging potential with its softness.
+
+Units: lengths in σ, wavenumbers in σ⁻¹, energies in ε, k_B = 1. Every table records the
+parameters that produced it (``glassrs.params(table)``).
+
+>>> rdf = gr.structure.rdf(traj, r_max=4.0)                      # pair, r, g
+>>> loc = gr.structure.local(traj, gr.models.kob_andersen(), T=0.6, closure="hnc")
+>>> cg = gr.structure.coarse_grain(traj, loc, "sop", L=[0, 1, 2])
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import polars as pl
+
+from glassrs import _core
+from glassrs.tables import make_table, params
+from glassrs.trajectory import Frame, Trajectory
+
+Progress = Callable[[int, int], None] | None
+
+__all__ = [
+    "rdf", "sq", "sq_from_rdf", "find_windows", "local", "local_g", "sop_macro", "coarse_grain",
+    "caging_potential", "softness_calibration", "local_softness", "sop_temperature_fit",
+]
+
+#: default frame chunk handed to the Rust kernels at once (parallel over frames within a chunk)
+_CHUNK = 16
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+def _as_traj(traj: Trajectory | Frame | Sequence[Frame]) -> Trajectory:
+    if isinstance(traj, Trajectory):
+        return traj
+    if isinstance(traj, Frame):
+        return Trajectory.from_frames([traj])
+    return Trajectory.from_frames(list(traj))
+
+
+def _frame_indices(traj: Trajectory, frames) -> np.ndarray:
+    if frames is None:
+        return np.arange(len(traj))
+    if isinstance(frames, slice):
+        return np.arange(len(traj))[frames]
+    idx = np.atleast_1d(np.asarray(frames, dtype=np.int64))
+    bad = idx[(idx < -len(traj)) | (idx >= len(traj))]
+    if bad.size:
+        raise ValueError(f"frame {int(bad[0])} out of range for a trajectory of {len(traj)} frames")
+    return idx % len(traj)
+
+
+def _check_species(traj: Trajectory, what: str, min_count: int = 1) -> np.ndarray:
+    f = traj.first
+    counts = np.bincount(f.types, minlength=len(f.species))
+    for s, c in zip(f.species, counts):
+        if c < min_count:
+            raise ValueError(f"species '{s}' has {c} particle(s); {what} needs at least {min_count} of every species "
+                             f"(counts: {dict(zip(f.species, counts.tolist()))})")
+    return counts
+
+
+def _pairs(species: Sequence[str]) -> list[tuple[int, int, str]]:
+    return [(u, v, f"{species[u]}-{species[v]}") for u in range(len(species)) for v in range(u, len(species))]
+
+
+def _chunks(traj: Trajectory, idx: np.ndarray, size: int = _CHUNK) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+    for a in range(0, len(idx), size):
+        fr = [traj[int(k)] for k in idx[a:a + size]]
+        yield (np.ascontiguousarray(np.stack([f.positions for f in fr])),
+               np.ascontiguousarray(np.stack([f.box.matrix for f in fr])))
+
+
+def _particle_ids(f: Frame) -> np.ndarray:
+    return np.arange(f.n_particles, dtype=np.int64) if f.ids is None else np.asarray(f.ids, dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2.1 g_uv(r)
+def rdf(traj: Trajectory | Frame, r_max: float | None = None, dr: float = 0.01, *, frames=None,
+        n_threads: int | None = None, progress: Progress = None) -> pl.DataFrame:
+    """Partial radial distribution functions g_uv(r) (SPEC 2.1), averaged over frames.
+
+    Histogram with bins [kΔr, (k+1)Δr), k = 0…n_bins−1, n_bins = ⌊r_max/dr⌋ (the effective
+    r_max = n_bins·dr is recorded), normalised per frame by exact shell volumes and
+    V/(N_u N_v′), N_v′ = N_v − δ_uv. ``r_max`` defaults to half the smallest box height and must
+    not exceed it. Returns columns ``pair`` ("A-A", "A-B", …; u ≤ v, g_vu = g_uv), ``r`` (bin
+    centre, σ) and ``g``. Parameters record r_max, dr, the number of frames, species counts and
+    the mean density.
+    """
+    traj = _as_traj(traj)
+    idx = _frame_indices(traj, frames)
+    counts = _check_species(traj, "the partial g_uv(r)", 2)
+    half = min(traj[int(k)].box.max_cutoff for k in idx[:1])
+    if r_max is None:
+        r_max = half
+    if not (dr > 0 and np.isfinite(dr)):
+        raise ValueError(f"dr must be a positive number, got {dr}")
+    n_bins = int(np.floor(r_max / dr + 1e-9))
+    if n_bins < 1:
+        raise ValueError(f"r_max = {r_max} is smaller than one bin (dr = {dr})")
+    r_eff = n_bins * dr
+    species = traj.species
+    ns = len(species)
+    total = np.zeros(ns * ns * n_bins)
+    done = 0
+    volumes = []
+    for pos, boxes in _chunks(traj, idx):
+        cb = None if progress is None else (lambda d, t, off=done: progress(off + d, len(idx)))
+        total += _core.rdf_sum(pos, boxes, traj.types, ns, float(r_eff), n_bins, n_threads, cb)
+        volumes.extend(np.linalg.det(boxes).tolist())
+        done += len(pos)
+    g = (total / len(idx)).reshape(ns, ns, n_bins)
+    r = (np.arange(n_bins) + 0.5) * dr
+    parts = [pl.DataFrame({"pair": [name] * n_bins, "r": r, "g": g[u, v]}) for u, v, name in _pairs(species)]
+    return make_table(pl.concat(parts), {
+        "kind": "rdf", "r_max": r_eff, "dr": dr, "n_frames": len(idx), "species": list(species),
+        "counts": counts.tolist(), "density": float(np.mean(traj.n_particles / np.asarray(volumes))),
+        "frames": idx.tolist() if len(idx) <= 1000 else None})
+
+
+def _rdf_arrays(table: pl.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    out = {}
+    r = None
+    for name, sub in table.group_by("pair", maintain_order=True):
+        key = name[0] if isinstance(name, tuple) else name
+        out[key] = sub["g"].to_numpy()
+        r = sub["r"].to_numpy()
+    return r, out
+
+
+# ---------------------------------------------------------------------------------------------
+# 2.2 S_uv(q)
+def sq(traj: Trajectory | Frame, q_max: float = 12.0, dq: float = 0.1, *, frames=None, stride: int = 1,
+       n_threads: int | None = None, progress: Progress = None) -> pl.DataFrame:
+    """Partial structure factors S_uv(q) = (N_u N_v)^{-1/2} ⟨Σ_{i∈u} Σ_{j∈v} e^{−iq·(r_i−r_j)}⟩ on the
+    reciprocal lattice of each frame's box (SPEC 2.2), shell-averaged over |q| ∈ [kΔq, (k+1)Δq).
+
+    Columns: ``pair`` (u ≤ v), ``q`` (mean |q| of the vectors in the shell, σ⁻¹), ``s``,
+    ``n_vectors`` (lattice vectors × frames in the shell; one of each ±q pair is used since
+    S(−q) = S(q)*). Empty shells are dropped. ``stride`` > 1 keeps every stride-th vector of
+    each shell (cheaper at large q_max). Cost ∝ N × (q_max L / 2π)³ / 2 per frame.
+    """
+    traj = _as_traj(traj)
+    idx = _frame_indices(traj, frames)
+    counts = _check_species(traj, "the partial S_uv(q)")
+    if not (q_max > 0 and np.isfinite(q_max) and dq > 0 and np.isfinite(dq)):
+        raise ValueError(f"S(q) needs finite q_max > 0 and dq > 0, got q_max={q_max}, dq={dq}")
+    species = traj.species
+    ns = len(species)
+    n_bins = int(np.ceil(q_max / dq))
+    total = np.zeros(ns * ns * n_bins)
+    cnt = np.zeros(n_bins, dtype=np.uint64)
+    sq_ = np.zeros(n_bins)
+    done = 0
+    volumes = []
+    for pos, boxes in _chunks(traj, idx):
+        cb = None if progress is None else (lambda d, t, off=done: progress(off + d, len(idx)))
+        s, c, q = _core.sq_shells(pos, boxes, traj.types, ns, float(q_max), float(dq), int(stride), n_threads, cb)
+        total += s
+        cnt += c
+        sq_ += q
+        volumes.extend(np.linalg.det(boxes).tolist())
+        done += len(pos)
+    keep = cnt > 0
+    c = cnt[keep].astype(np.float64)
+    s = total.reshape(ns, ns, n_bins)[:, :, keep] / c
+    q = sq_[keep] / c
+    parts = [pl.DataFrame({"pair": [name] * len(q), "q": q, "s": s[u, v], "n_vectors": cnt[keep].astype(np.int64)})
+             for u, v, name in _pairs(species)]
+    return make_table(pl.concat(parts), {
+        "kind": "sq", "method": "reciprocal lattice", "q_max": q_max, "dq": dq, "stride": stride,
+        "n_frames": len(idx), "species": list(species), "counts": counts.tolist(),
+        "density": float(np.mean(traj.n_particles / np.asarray(volumes)))})
+
+
+def sq_from_rdf(rdf_table: pl.DataFrame, q: np.ndarray | None = None) -> pl.DataFrame:
+    """S_uv(q) from g_uv(r) by Fourier transform:
+    S_uv(q) = δ_uv + ρ √(x_u x_v) Σ_bins 4πr² (g_uv(r) − 1) sin(qr)/(qr) Δr  (midpoint rule on
+    the histogram). **Truncation:** the integral stops sharply at the table's r_max (no window
+    function), which produces ripples of period ≈ 2π/r_max and makes S unreliable for
+    q ≲ 2π/r_max. ``q`` defaults to 2π/r_max … 20 σ⁻¹ in steps of 0.05."""
+    p = params(rdf_table)
+    for k in ("density", "counts", "species", "dr"):
+        if k not in p:
+            raise ValueError(f"sq_from_rdf needs a table from glassrs.structure.rdf (missing parameter '{k}')")
+    r, g = _rdf_arrays(rdf_table)
+    dr = float(p["dr"])
+    rho = float(p["density"])
+    x = np.asarray(p["counts"], float) / np.sum(p["counts"])
+    species = p["species"]
+    if q is None:
+        q = np.arange(2 * np.pi / p["r_max"], 20.0, 0.05)
+    q = np.asarray(q, float)
+    parts = []
+    for u, v, name in _pairs(species):
+        qr = np.outer(q, r)
+        sinc = np.sinc(qr / np.pi)
+        s = (u == v) + rho * np.sqrt(x[u] * x[v]) * (sinc * (4 * np.pi * r ** 2 * (g[name] - 1.0) * dr)).sum(axis=1)
+        parts.append(pl.DataFrame({"pair": [name] * len(q), "q": q, "s": s}))
+    return make_table(pl.concat(parts), {"kind": "sq", "method": "fourier transform of g(r)",
+                                         "truncation": f"sharp at r_max = {p['r_max']}", "species": species,
+                                         "counts": p["counts"], "density": rho})
+
+
+# ---------------------------------------------------------------------------------------------
+# 2.5 windows
+def find_windows(rdf_table: pl.DataFrame, *, threshold: float = 1e-3, smooth: float = 0.03,
+                 prominence: float = 0.1) -> dict[str, tuple[float, float]]:
+    """Integration windows [r_lo, r_hi] per species pair from a global g_uv table (SPEC 2.5).
+
+    r_lo: the smallest bin centre where the histogram g exceeds ``threshold`` (1e-3).
+    r_hi: the first minimum of g after its first peak. To be robust to histogram noise the peak
+    and minimum are located on g smoothed with a Gaussian of width ``smooth`` σ: the first peak
+    is the first local maximum above 1 with prominence ≥ ``prominence``; r_hi is the position
+    of the lowest smoothed value between it and the next such peak (or the end of the table).
+    Raises ``ValueError`` naming the pair if no peak is found (pass windows explicitly).
+    """
+    from scipy.signal import find_peaks
+
+    r, g = _rdf_arrays(rdf_table)
+    dr = float(r[1] - r[0]) if len(r) > 1 else 1.0
+    w = max(1, int(np.ceil(3 * smooth / dr)))
+    kern = np.exp(-0.5 * (np.arange(-w, w + 1) * dr / smooth) ** 2)
+    kern /= kern.sum()
+    out = {}
+    for name, gv in g.items():
+        above = np.flatnonzero(gv > threshold)
+        if above.size == 0:
+            raise ValueError(f"g_{name}(r) never exceeds {threshold}; cannot place the integration window")
+        lo = float(r[above[0]])
+        gs = np.convolve(np.pad(gv, w, mode="edge"), kern, mode="valid")
+        peaks, _ = find_peaks(gs, prominence=prominence)
+        peaks = [p for p in peaks if gs[p] > 1.0 and r[p] > lo]
+        if not peaks:
+            raise ValueError(f"g_{name}(r) has no clear first peak above 1 (prominence ≥ {prominence}); "
+                             "pass the integration windows explicitly")
+        p0 = peaks[0]
+        end = peaks[1] if len(peaks) > 1 else len(gs) - 1
+        if end <= p0 + 1:
+            raise ValueError(f"g_{name}(r): no minimum after the first peak within the table (r_max = {r[-1]:.3g})")
+        hi = float(r[p0 + int(np.argmin(gs[p0:end + 1]))])
+        if hi >= r[-1] - 1e-12:
+            raise ValueError(f"g_{name}(r): the first minimum is not inside the table (r_max = {r[-1]:.3g}); "
+                             "compute g(r) further out or pass windows explicitly")
+        out[name] = (lo, hi)
+    return out
+
+
+def _window_matrix(windows: Mapping, species: Sequence[str], r_range: tuple[float, float] | None) -> np.ndarray:
+    ns = len(species)
+    wm = np.zeros((ns * ns, 2))
+    for u in range(ns):
+        for v in range(ns):
+            key, alt = f"{species[u]}-{species[v]}", f"{species[v]}-{species[u]}"
+            if key in windows:
+                w = windows[key]
+            elif alt in windows:
+                w = windows[alt]
+            else:
+                raise ValueError(f"no integration window for pair {key}; windows given for {sorted(windows)}")
+            lo, hi = (float(x) for x in w)
+            if not (0 <= lo < hi and np.isfinite(hi)):
+                raise ValueError(f"integration window for {key} must satisfy 0 ≤ r_lo < r_hi, got [{lo}, {hi}]")
+            if r_range is not None and (lo < 0 or hi > r_range[1] + 1e-12):
+                raise ValueError(f"integration window for {key} [{lo}, {hi}] lies outside the range of g(r) "
+                                 f"[0, {r_range[1]:.6g}]")
+            wm[u * ns + v] = (lo, hi)
+    return wm
+
+
+# ---------------------------------------------------------------------------------------------
+# 2.6 macroscopic SOP
+def sop_macro(rdf_table: pl.DataFrame, windows: Mapping, *, closure: str = "approx", T: float | None = None,
+              model=None) -> tuple[float, float]:
+    """Macroscopic SOP from the global g_uv (SPEC 2.6): returns (βΦ, 1/|βΦ|) with
+    βΦ = −ρ Σ_{u,v} x_u x_v ∫ 4πr² c_uv(r) g_uv(r) dr, trapezoid over the histogram's bin centres
+    inside each window (endpoints included), points with g < 1e-10 excluded (contribute 0)."""
+    p = params(rdf_table)
+    species = p["species"]
+    r, g = _rdf_arrays(rdf_table)
+    wm = _window_matrix(windows, species, (0.0, float(p["r_max"])))
+    rho = float(p["density"])
+    x = np.asarray(p["counts"], float) / np.sum(p["counts"])
+    if closure not in ("approx", "hnc"):
+        raise ValueError(f"unknown closure '{closure}'; expected 'approx' or 'hnc'")
+    if closure == "hnc":
+        if T is None or not T > 0:
+            raise ValueError("the hnc closure needs the temperature T of the state point (β = 1/T)")
+        if model is None:
+            raise ValueError("the hnc closure needs a model for βU(r)")
+    ns = len(species)
+    total = 0.0
+    for u in range(ns):
+        for v in range(ns):
+            key = f"{species[min(u, v)]}-{species[max(u, v)]}"
+            gv = g[key]
+            lo, hi = wm[u * ns + v]
+            m = (r >= lo) & (r <= hi)
+            rr, gg = r[m], gv[m]
+            if closure == "approx":
+                c = gg - 1.0
+            else:
+                bu = model.eval(species[u], species[v], rr)[0] / T
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    c = -bu + (gg - 1.0) - np.log(gg)
+            with np.errstate(invalid="ignore"):
+                f = np.where(gg < 1e-10, 0.0, 4 * np.pi * rr ** 2 * c * gg)
+            total += x[u] * x[v] * (np.trapezoid(f, rr) if len(rr) > 1 else 0.0)
+    bphi = -rho * total
+    return float(bphi), float(1.0 / abs(bphi))
+
+
+# ---------------------------------------------------------------------------------------------
+# 2.3–2.8 local quantities
+def _model_setup(traj: Trajectory, model, closure: str, T: float | None):
+    if closure not in ("approx", "hnc"):
+        raise ValueError(f"unknown closure '{closure}'; expected 'approx' or 'hnc'")
+    if closure == "hnc":
+        if T is None:
+            raise ValueError("the hnc closure needs the temperature T of the state point (β = 1/T); pass T=…")
+        if not (T > 0 and np.isfinite(T)):
+            raise ValueError(f"temperature must be positive, got T={T}")
+        if model is None:
+            raise ValueError("the hnc closure needs a model (βU(r)); pass model=…")
+    if model is None:
+        return None, None
+    smap = np.ascontiguousarray(model.type_map(traj.species), dtype=np.int64)
+    return model.native, smap
+
+
+def local(traj: Trajectory | Frame, model=None, *, T: float | None = None, closure: str = "approx",
+          windows: Mapping | None = None, delta: float = 0.09, dr: float = 0.005, r_s: float = 3.0,
+          frames=None, rdf_dr: float = 0.01, e_pair: bool = True, n_threads: int | None = None,
+          progress: Progress = None) -> pl.DataFrame:
+    """Per-particle structure (SPEC 2.3–2.8) in one long table.
+
+    Columns: ``frame``, ``particle`` (id, or index when the file has no ids), ``species``,
+    ``beta_phi`` (βφ_i, signed), ``sop`` (1/|βφ_i|), ``s2`` (local two-body excess entropy),
+    ``e_loc`` (½Σ_v ρ_v ∫4πr² U g^i dr) and ``e_pair`` (exact ½Σ_j U(r_ij), from the shared force
+    kernel); the energy columns are null without a model.
+
+    The Gaussian-smoothed g^i_uv (width ``delta``, grid spacing ``dr``) is built and integrated
+    particle by particle in Rust, never stored. ``windows`` maps pairs ("A-B") to (r_lo, r_hi);
+    by default they come from the global g_uv of the same frames (:func:`find_windows`). For a
+    temperature series pass the windows of a reference state point (``gr.params(t)["windows"]``).
+    ``closure="hnc"`` needs ``T`` and ``model``. The table parameters record closure, T, windows,
+    δ, dr, r_s, the macroscopic SOP (``beta_Phi_macro``, ``sop_macro``) and ⟨sop⟩.
+    """
+    traj = _as_traj(traj)
+    idx = _frame_indices(traj, frames)
+    _check_species(traj, "the local g^i_uv(r) (normalised by ρ_v)")
+    native, smap = _model_setup(traj, model, closure, T)
+    species = traj.species
+    ns = len(species)
+    # global g for the windows and the macroscopic SOP
+    half = traj[int(idx[0])].box.max_cutoff
+    r_need = 4.0 if windows is None else max(float(w[1]) for w in windows.values()) + 2 * rdf_dr
+    g_tab = rdf(traj, r_max=min(half, max(r_need, 1.0)), dr=rdf_dr, frames=idx, n_threads=n_threads)
+    auto = windows is None
+    if auto:
+        windows = find_windows(g_tab)
+    gp = params(g_tab)
+    wm = _window_matrix(windows, species, (0.0, float(gp["r_max"])))
+    bPhi, sopm = sop_macro(g_tab, windows, closure=closure, T=T, model=model)
+    temp = None if T is None else float(T)
+    parts = []
+    for n_done, k in enumerate(idx):
+        f = traj[int(k)]
+        bp, s2, el, _, _ = _core.local_frame(f.positions, np.ascontiguousarray(f.box.matrix), f.types, ns, wm,
+                                             float(delta), float(dr), float(r_s), closure, temp, native, smap, None,
+                                             n_threads)
+        cols = {"frame": np.full(f.n_particles, int(k), dtype=np.int64), "particle": _particle_ids(f),
+                "species": pl.Series(np.asarray(species, dtype=object)[f.types], dtype=pl.String),
+                "beta_phi": bp, "sop": 1.0 / np.abs(bp), "s2": s2}
+        if model is not None:
+            cols["e_loc"] = el
+            if e_pair:
+                from glassrs.forces import forces
+                cols["e_pair"] = forces(f, model, n_threads=n_threads).per_particle
+            else:
+                cols["e_pair"] = np.full(f.n_particles, np.nan)
+        else:
+            cols["e_loc"] = pl.Series([None] * f.n_particles, dtype=pl.Float64)
+            cols["e_pair"] = pl.Series([None] * f.n_particles, dtype=pl.Float64)
+        parts.append(pl.DataFrame(cols))
+        if progress is not None:
+            progress(n_done + 1, len(idx))
+    out = pl.concat(parts)
+    return make_table(out, {
+        "kind": "local", "closure": closure, "T": temp, "model": None if model is None else model.name,
+        "windows": {f"{species[u]}-{species[v]}": list(wm[u * ns + v]) for u in range(ns) for v in range(ns)},
+        "windows_source": "auto (global g_uv of the same frames)" if auto else "given",
+        "delta": delta, "dr": dr, "r_s": r_s, "rdf_dr": rdf_dr, "n_frames": len(idx),
+        "beta_Phi_macro": bPhi, "sop_macro": sopm, "sop_mean": float(out["sop"].mean()),
+        "species": list(species), "density": gp["density"]})
+
+
+def local_g(traj: Trajectory | Frame, particles: Sequence[int], *, frame: int = 0, delta: float = 0.09,
+            dr: float = 0.005, r_max: float = 3.0, n_threads: int | None = None) -> pl.DataFrame:
+    """Gaussian-smoothed g^i_uv(r) (SPEC 2.3) of the chosen particles (indices) in one frame.
+
+    Columns ``particle`` (index), ``species`` (of i), ``pair`` ("u-v", v the neighbour species),
+    ``r`` (grid r_k = k·dr up to r_max), ``g``."""
+    traj = _as_traj(traj)
+    _check_species(traj, "the local g^i_uv(r) (normalised by ρ_v)")
+    f = traj[int(frame)]
+    species = traj.species
+    ns = len(species)
+    parts_idx = np.ascontiguousarray(np.atleast_1d(np.asarray(particles, dtype=np.int64)))
+    wm = np.tile([0.0, r_max], (ns * ns, 1))
+    _, _, _, r, curves = _core.local_frame(f.positions, np.ascontiguousarray(f.box.matrix), f.types, ns, wm,
+                                           float(delta), float(dr), float(r_max), "approx", None, None, None,
+                                           parts_idx, n_threads)
+    k = len(r)
+    curves = curves.reshape(len(parts_idx), ns, k)
+    rows = []
+    for p, i in enumerate(parts_idx):
+        su = species[f.types[i]]
+        for v in range(ns):
+            rows.append(pl.DataFrame({"particle": np.full(k, i), "species": [su] * k,
+                                      "pair": [f"{su}-{species[v]}"] * k, "r": r, "g": curves[p, v]}))
+    return make_table(pl.concat(rows), {"kind": "local_g", "frame": int(frame), "delta": delta, "dr": dr,
+                                        "r_max": float(r[-1])})
+
+
+# ---------------------------------------------------------------------------------------------
+# 2.9 coarse-graining
+def coarse_grain(traj: Trajectory | Frame, table: pl.DataFrame, column: str,
+                 L: Sequence[float] = tuple(np.arange(0, 5.01, 0.5)), *, r_cg: float | None = None,
+                 species: Sequence[str] | None = None, long: bool = False,
+                 n_threads: int | None = None) -> pl.DataFrame:
+    """Coarse-grain a per-particle column (SPEC 2.9): X̄_i(L) = Σ_j e^{−r_ij/L} X_j / Σ_j e^{−r_ij/L}
+    over j with r_ij < r_cg (default half the smallest box height) and a defined (non-null,
+    finite) X, j = i included; L = 0 returns X itself. ``species`` restricts j (including
+    j = i) to those species. All L in one pass over the neighbour pairs.
+
+    ``table`` needs ``frame`` (index into ``traj``), ``particle`` and ``column``. Returns the
+    table with columns ``{column}_L{L:g}`` added (or, with ``long=True``, the long table
+    frame, particle, species, L, ``{column}``).
+    """
+    traj = _as_traj(traj)
+    for c in ("frame", "particle", column):
+        if c not in table.columns:
+            raise ValueError(f"table has no column '{c}' (columns: {table.columns})")
+    Ls = [float(x) for x in np.atleast_1d(L)]
+    if any(not (x >= 0 and np.isfinite(x)) for x in Ls):
+        raise ValueError(f"L values must be finite and ≥ 0, got {Ls}")
+    sp = traj.species
+    mask = None
+    if species is not None:
+        unknown = [s for s in species if s not in sp]
+        if unknown:
+            raise ValueError(f"unknown species {unknown} in the species filter (trajectory species: {list(sp)})")
+        mask = [s in species for s in sp]
+    names = [f"{column}_L{x:g}" for x in Ls]
+    pieces = []
+    for (fk,), sub in table.group_by(["frame"], maintain_order=True):
+        fk = int(fk)
+        if not 0 <= fk < len(traj):
+            raise ValueError(f"table refers to frame {fk}, but the trajectory has {len(traj)} frames")
+        f = traj[fk]
+        ids = _particle_ids(f)
+        order = np.argsort(ids, kind="stable")
+        pid = sub["particle"].to_numpy()
+        pos_in = np.searchsorted(ids[order], pid)
+        pos_in = np.clip(pos_in, 0, len(ids) - 1)
+        if np.any(ids[order][pos_in] != pid):
+            bad = pid[ids[order][pos_in] != pid][0]
+            raise ValueError(f"frame {fk}: particle {bad} of the table is not in the trajectory")
+        where = order[pos_in]
+        x = np.full(f.n_particles, np.nan)
+        x[where] = sub[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        rc = f.box.max_cutoff if r_cg is None else float(r_cg)
+        out = _core.coarse_grain(f.positions, np.ascontiguousarray(f.box.matrix), f.types, x, Ls, rc, mask,
+                                 n_threads).reshape(len(Ls), f.n_particles)
+        if long:
+            for li, Lv in enumerate(Ls):
+                pieces.append(pl.DataFrame({"frame": np.full(len(pid), fk, dtype=np.int64), "particle": pid,
+                                            "species": np.asarray(sp, dtype=object)[f.types[where]].tolist(),
+                                            "L": np.full(len(pid), Lv), column: out[li, where]}))
+        else:
+            pieces.append(sub.with_columns([pl.Series(n, out[li, where]) for li, n in enumerate(names)]))
+    res = pl.concat(pieces)
+    p = dict(params(table))
+    p.update({"coarse_grain": {"column": column, "L": Ls, "r_cg": r_cg if r_cg is not None else "half box height",
+                               "species": None if species is None else list(species)}})
+    return make_table(res, p)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2.10–2.11 caging potential, softness
+def _s_matrix(sq_table: pl.DataFrame, species: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    ns = len(species)
+    q = None
+    mats = None
+    for u, v, name in _pairs(species):
+        sub = sq_table.filter(pl.col("pair") == name).sort("q")
+        if sub.height == 0:
+            raise ValueError(f"the S(q) table has no rows for pair {name}")
+        if q is None:
+            q = sub["q"].to_numpy()
+            mats = np.zeros((len(q), ns, ns))
+        elif len(sub) != len(q) or not np.allclose(sub["q"].to_numpy(), q, rtol=0, atol=1e-12):
+            raise ValueError(f"pair {name} of the S(q) table is on a different q grid")
+        mats[:, u, v] = mats[:, v, u] = sub["s"].to_numpy()
+    return q, mats
+
+
+def caging_potential(s: pl.DataFrame | Trajectory | Frame, *, dr_max: float = 1.5, n_dr: int = 301,
+                     dr_fit: float = 0.1, q_min: float = 0.0, q_max: float | None = None,
+                     paper_units: bool = False, **sq_kwargs) -> pl.DataFrame:
+    """Mean-field caging potential βΦ(Δr) in q space (SPEC 2.10), its softness and τ_mfpt.
+
+    βΦ(Δr) = −(1/ρ) ∫ d³q/(2π)³ Σ_uv C_uv(q) √(x_u x_v)(S_uv(q) − δ_uv) e^{−q²Δr²/6}, C = 1 − S⁻¹,
+    trapezoid rule over the q points of the S table with q_min ≤ q ≤ q_max — the integral is
+    truncated there (report it with the result). ``s`` is a table from :func:`sq` /
+    :func:`sq_from_rdf`, or a trajectory (then :func:`sq` is called with ``sq_kwargs``).
+    ``paper_units=True`` drops the 1/ρ as the seeds do. For mixtures the integrand is dominated by
+    small q (nearly singular S(q) matrix of the partials; for KA at T = 0.8, N = 1000, q < 5 σ⁻¹
+    gives ~80 % of βΦ(0)), so use the reciprocal-lattice S(q) of a large enough box — the Fourier
+    transform of a truncated g(r) is unreliable there. The Gaussian factor is e^{−q²Δr²/6}
+    (SPEC 2.10; seed 001 Eq. 1 prints e^{−q²r²/2}).
+
+    Returns columns ``dr`` (Δr grid 0…dr_max, σ) and ``beta_phi``; parameters record
+    ``S_av`` (least-squares fit of βΦ(Δr) − βΦ(0) = Δr²/(2 S_av) on 0 < Δr ≤ dr_fit),
+    ``beta_phi_0``, ``tau_mfpt`` (D0 = 1) and ``r_max`` (grid point of the maximum of βΦ; for a
+    monotonic potential that is the grid end and τ_mfpt depends on ``dr_max``).
+    """
+    if not isinstance(s, pl.DataFrame):
+        s = sq(s, **sq_kwargs)
+    p = params(s)
+    for k in ("species", "counts", "density"):
+        if k not in p:
+            raise ValueError(f"the S(q) table lacks parameter '{k}'; use glassrs.structure.sq or sq_from_rdf")
+    species = p["species"]
+    x = np.asarray(p["counts"], float) / np.sum(p["counts"])
+    rho = float(p["density"])
+    q, mats = _s_matrix(s, species)
+    keep = (q >= q_min) & (q <= (np.inf if q_max is None else q_max))
+    q, mats = q[keep], mats[keep]
+    grid = np.linspace(0.0, dr_max, n_dr)
+    phi = np.asarray(_core.caging_potential(q.tolist(), mats.ravel().tolist(), x.tolist(), rho, grid.tolist(),
+                                            paper_units))
+    fit = (grid > 0) & (grid <= dr_fit)
+    if fit.sum() < 2:
+        raise ValueError(f"dr_fit = {dr_fit} holds fewer than two grid points (grid step {grid[1]:.4g})")
+    xx, yy = grid[fit] ** 2, phi[fit] - phi[0]
+    slope = float(xx @ yy / (xx @ xx))
+    s_av = 1.0 / (2.0 * slope) if slope != 0 else np.inf
+    tau, imax = _core.mfpt(grid.tolist(), phi.tolist())
+    return make_table({"dr": grid, "beta_phi": phi}, {
+        "kind": "caging_potential", "S_av": s_av, "beta_phi_0": float(phi[0]), "tau_mfpt": tau,
+        "r_max": float(grid[imax]), "dr_fit": dr_fit, "q_range": [float(q[0]), float(q[-1])],
+        "paper_units": paper_units, "density": rho, "species": species, "sq_method": p.get("method")})
+
+
+def _linfit(x, y) -> dict[str, float]:
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    if len(x) < 2:
+        raise ValueError("a linear fit needs at least two points")
+    A = np.column_stack([np.ones_like(x), x])
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    res = y - A @ coef
+    dof = len(x) - 2
+    if dof > 0:
+        cov = np.linalg.inv(A.T @ A) * (res @ res) / dof
+        err = np.sqrt(np.diag(cov))
+    else:
+        err = np.array([np.nan, np.nan])
+    return {"intercept": float(coef[0]), "slope": float(coef[1]), "intercept_err": float(err[0]),
+            "slope_err": float(err[1])}
+
+
+def softness_calibration(S_av: Sequence[float], beta_Phi_macro: Sequence[float]) -> dict[str, float]:
+    """Local-softness calibration (SPEC 2.11): linear fit 1/S_av = c0 + c1 |βΦ| over a series of
+    state points of one system (βΦ macroscopic, HNC closure). Returns c0, c1 and their standard errors."""
+    f = _linfit(np.abs(np.asarray(beta_Phi_macro, float)), 1.0 / np.asarray(S_av, float))
+    return {"c0": f["intercept"], "c1": f["slope"], "c0_err": f["intercept_err"], "c1_err": f["slope_err"]}
+
+
+def local_softness(table: pl.DataFrame, c0: float, c1: float) -> pl.DataFrame:
+    """Add ``softness`` S_i = 1/(c0 + c1 |βφ_i|) (SPEC 2.11) to a :func:`local` table computed with
+    the HNC closure."""
+    p = params(table)
+    if p.get("closure") not in (None, "hnc"):
+        raise ValueError(f"local softness needs βφ_i from the hnc closure; the table used '{p.get('closure')}'")
+    out = table.with_columns((1.0 / (c0 + c1 * pl.col("beta_phi").abs())).alias("softness"))
+    p.update({"softness": {"c0": c0, "c1": c1}})
+    return make_table(out, p)
+
+
+def sop_temperature_fit(T: Sequence[float], sop: Sequence[float]) -> dict[str, float]:
+    """Linear fit sop = sop0 + γ T (SPEC §5: (βΦ)⁻¹ = (βΦ0)⁻¹ + γT; γ′ for ⟨(βφ)⁻¹⟩).
+    Returns gamma, gamma_err, sop0, sop0_err."""
+    f = _linfit(T, sop)
+    return {"gamma": f["slope"], "gamma_err": f["slope_err"], "sop0": f["intercept"], "sop0_err": f["intercept_err"]}

@@ -1,0 +1,315 @@
+//! Static structure (SPEC §2): partial g_uv(r) and S_uv(q), the per-particle Gaussian-smoothed
+//! g^i_uv(r) with the structural order parameter, two-body entropy and local energy, spatial
+//! coarse-graining of per-particle columns, and the q-space caging potential.
+//!
+//! One file per concept: [`rdf`], [`sq`], [`local`], [`coarse`], [`caging`]. Shared helpers
+//! (cell-list iteration over neighbours, thread pools, species counts, trapezoid weights) live here.
+
+pub mod caging;
+pub mod coarse;
+pub mod local;
+pub mod rdf;
+pub mod sq;
+
+use crate::error::Result;
+use crate::invalid;
+use crate::neighbors::{check_positions, CellGrid};
+use crate::simbox::{SimBox, Vec3};
+
+/// One configuration: positions and its box (the particle set and species are shared).
+pub struct FrameData {
+    pub pos: Vec<Vec3>,
+    pub sbox: SimBox,
+}
+
+/// Run `f` in a rayon pool of `n_threads` threads (None or 0: the global pool, all cores).
+pub fn with_threads<T: Send>(n_threads: Option<usize>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    match n_threads {
+        None | Some(0) => f(),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| invalid!("cannot build a pool of {n} threads: {e}"))?;
+            pool.install(f)
+        }
+    }
+}
+
+/// Particles per species; error if a type index is ≥ `ns`.
+pub fn species_counts(types: &[u32], ns: usize) -> Result<Vec<usize>> {
+    let mut c = vec![0usize; ns];
+    for (i, &t) in types.iter().enumerate() {
+        if t as usize >= ns {
+            return Err(invalid!("particle {i} has species index {t}, but only {ns} species are declared"));
+        }
+        c[t as usize] += 1;
+    }
+    Ok(c)
+}
+
+/// Error naming the first species without particles.
+pub fn require_all_species(counts: &[usize], what: &str) -> Result<()> {
+    if let Some(u) = counts.iter().position(|&c| c == 0) {
+        return Err(invalid!(
+            "species index {u} has no particles; {what} needs every species to be present (counts {counts:?})"
+        ));
+    }
+    Ok(())
+}
+
+/// Cell list plus de-duplicated stencils, built once per frame and shared by the kernels.
+///
+/// Built on [`CellGrid`] with cells at least r_max/2 thick and a ±2-cell stencil when the box
+/// holds ≥ 5 such cells per direction (fewer candidate pairs), else r_max-thick cells and ±1.
+/// Positions are wrapped once into the box (Cartesian for orthorhombic boxes, fractional
+/// otherwise) and stored in cell order, so the minimum image of a pair is one conditional
+/// shift per axis instead of a rounding — identical to `SimBox::min_image` up to the last bit.
+pub struct Cells {
+    grid: CellGrid,
+    stencils: Vec<Vec<usize>>,
+    /// wrapped coordinates in cell order (index = position in `grid.particles`), one array per axis
+    xs: [Vec<f64>; 3],
+    /// slot of particle i in `sorted`
+    slot: Vec<u32>,
+    /// box matrix (columns = box vectors), for triclinic fractional → Cartesian
+    h: [[f64; 3]; 3],
+    len: Vec3,
+    half_len: Vec3,
+    ortho: bool,
+    r2max: f64,
+}
+
+impl Cells {
+    /// Cell list for pairs closer than `r_max` (checked against half the smallest box height).
+    pub fn new(pos: &[Vec3], sbox: &SimBox, r_max: f64, what: &str) -> Result<Self> {
+        sbox.check_cutoff(r_max, what)?;
+        check_positions(pos)?;
+        let h = sbox.heights();
+        let fine = h.iter().all(|&x| (x / (0.5 * r_max)).floor() >= 5.0);
+        let (grid, reach) = if fine {
+            (CellGrid::new(pos, sbox, 0.5 * r_max), 2i64)
+        } else {
+            (CellGrid::new(pos, sbox, r_max), 1i64)
+        };
+        let n = grid.n;
+        // with the grid capped (tiny r_max) cells may be thinner than r_max / reach: widen the stencil
+        let reach_k: Vec<i64> = (0..3)
+            .map(|k| {
+                let cell = h[k] / n[k] as f64;
+                ((r_max / cell).ceil() as i64).max(reach).min(n[k] as i64)
+            })
+            .collect();
+        let ncell = grid.start.len() - 1;
+        let stencils = (0..ncell)
+            .map(|c| {
+                let cz = c % n[2];
+                let cy = (c / n[2]) % n[1];
+                let cx = c / (n[1] * n[2]);
+                let mut out = Vec::new();
+                for dx in -reach_k[0]..=reach_k[0] {
+                    for dy in -reach_k[1]..=reach_k[1] {
+                        for dz in -reach_k[2]..=reach_k[2] {
+                            let x = (cx as i64 + dx).rem_euclid(n[0] as i64) as usize;
+                            let y = (cy as i64 + dy).rem_euclid(n[1] as i64) as usize;
+                            let z = (cz as i64 + dz).rem_euclid(n[2] as i64) as usize;
+                            out.push((x * n[1] + y) * n[2] + z);
+                        }
+                    }
+                }
+                out.sort_unstable();
+                out.dedup();
+                out
+            })
+            .collect();
+        let ortho = sbox.is_orthorhombic();
+        let m = sbox.matrix();
+        let (len, half_len) = if ortho {
+            ([m[0][0], m[1][1], m[2][2]], [0.5 * m[0][0], 0.5 * m[1][1], 0.5 * m[2][2]])
+        } else {
+            ([1.0; 3], [0.5; 3])
+        };
+        let wrap = |x: &Vec3| {
+            let s = sbox.wrapped_fractional(x);
+            if ortho {
+                [s[0] * len[0], s[1] * len[1], s[2] * len[2]]
+            } else {
+                s
+            }
+        };
+        let sorted: Vec<Vec3> = grid.particles.iter().map(|&j| wrap(&pos[j as usize])).collect();
+        let xs = [0, 1, 2].map(|a| sorted.iter().map(|x| x[a]).collect::<Vec<f64>>());
+        let mut slot = vec![0u32; pos.len()];
+        for (k, &j) in grid.particles.iter().enumerate() {
+            slot[j as usize] = k as u32;
+        }
+        let hm = sbox.matrix();
+        Ok(Cells { grid, stencils, xs, slot, h: hm, len, half_len, ortho, r2max: r_max * r_max })
+    }
+
+    /// Call `f(j, r)` for every j ≠ i with r_ij < r_max (`half`: only j > i).
+    ///
+    /// Candidates of a cell are processed in blocks: squared distances first (branch-free,
+    /// structure-of-arrays, vectorisable), then the filter.
+    #[inline]
+    pub fn for_each(&self, i: usize, half: bool, mut f: impl FnMut(usize, f64)) {
+        const B: usize = 64;
+        let si = self.slot[i] as usize;
+        let xi = [self.xs[0][si], self.xs[1][si], self.xs[2][si]];
+        let (l, hl) = (self.len, self.half_len);
+        let mut r2 = [0.0f64; B];
+        for &c in &self.stencils[self.grid.cell_of[i] as usize] {
+            let (mut a, end) = (self.grid.start[c], self.grid.start[c + 1]);
+            while a < end {
+                let b = (a + B).min(end);
+                let n = b - a;
+                let (x0, x1, x2) = (&self.xs[0][a..b], &self.xs[1][a..b], &self.xs[2][a..b]);
+                if self.ortho {
+                    for t in 0..n {
+                        let mut d0 = x0[t] - xi[0];
+                        let mut d1 = x1[t] - xi[1];
+                        let mut d2 = x2[t] - xi[2];
+                        d0 = if d0 > hl[0] { d0 - l[0] } else if d0 < -hl[0] { d0 + l[0] } else { d0 };
+                        d1 = if d1 > hl[1] { d1 - l[1] } else if d1 < -hl[1] { d1 + l[1] } else { d1 };
+                        d2 = if d2 > hl[2] { d2 - l[2] } else if d2 < -hl[2] { d2 + l[2] } else { d2 };
+                        r2[t] = d0 * d0 + d1 * d1 + d2 * d2;
+                    }
+                } else {
+                    let h = &self.h;
+                    for t in 0..n {
+                        let mut s = [x0[t] - xi[0], x1[t] - xi[1], x2[t] - xi[2]];
+                        for v in s.iter_mut() {
+                            *v = if *v > 0.5 { *v - 1.0 } else if *v < -0.5 { *v + 1.0 } else { *v };
+                        }
+                        let d0 = h[0][0] * s[0] + h[0][1] * s[1] + h[0][2] * s[2];
+                        let d1 = h[1][0] * s[0] + h[1][1] * s[1] + h[1][2] * s[2];
+                        let d2 = h[2][0] * s[0] + h[2][1] * s[1] + h[2][2] * s[2];
+                        r2[t] = d0 * d0 + d1 * d1 + d2 * d2;
+                    }
+                }
+                let ids = &self.grid.particles[a..b];
+                for t in 0..n {
+                    if r2[t] < self.r2max {
+                        let j = ids[t] as usize;
+                        if j != i && !(half && j < i) {
+                            f(j, r2[t].sqrt());
+                        }
+                    }
+                }
+                a = b;
+            }
+        }
+    }
+}
+
+/// exp(x) for x ≤ 709 (named for its main use, x ≤ 0) as straight-line arithmetic that vectorises (Cody–Waite reduction to
+/// |f| ≤ ln2/2 and a degree-13 Taylor polynomial evaluated by Estrin's scheme): relative error ≤ 3e-16 on [−708, 0];
+/// returns 0 below −708 (where libm gives subnormals or 0).
+#[inline(always)]
+pub fn exp_neg(x: f64) -> f64 {
+    exp_neg4([x; 4])[0]
+}
+
+/// [`exp_neg`] on four lanes, written lane-wise so the SLP vectoriser packs it into SIMD.
+#[inline(always)]
+pub fn exp_neg4(x: [f64; 4]) -> [f64; 4] {
+    const LOG2E: f64 = std::f64::consts::LOG2_E;
+    const SHIFTER: f64 = 6755399441055744.0;
+    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
+    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    /// 1/n!, n = 0…13
+    const C: [f64; 14] = [
+        1.0,
+        1.0,
+        0.5,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5_040.0,
+        1.0 / 40_320.0,
+        1.0 / 362_880.0,
+        1.0 / 3_628_800.0,
+        1.0 / 39_916_800.0,
+        1.0 / 479_001_600.0,
+        1.0 / 6_227_020_800.0,
+    ];
+    let mut xc = [0.0; 4];
+    let mut t = [0.0; 4];
+    let mut f = [0.0; 4];
+    let mut p = [0.0; 4];
+    let mut out = [0.0; 4];
+    for l in 0..4 {
+        xc[l] = if x[l] < -708.0 { -708.0 } else { x[l] };
+    }
+    for l in 0..4 {
+        t[l] = xc[l] * LOG2E + SHIFTER;
+    }
+    for l in 0..4 {
+        let kf = t[l] - SHIFTER;
+        f[l] = (xc[l] - kf * LN2_HI) - kf * LN2_LO;
+    }
+    // Σ_{n≤13} fⁿ/n! by Estrin's scheme (short dependency chains)
+    for l in 0..4 {
+        let x = f[l];
+        let x2 = x * x;
+        let x4 = x2 * x2;
+        let x8 = x4 * x4;
+        let q0 = C[0] + C[1] * x;
+        let q1 = C[2] + C[3] * x;
+        let q2 = C[4] + C[5] * x;
+        let q3 = C[6] + C[7] * x;
+        let q4 = C[8] + C[9] * x;
+        let q5 = C[10] + C[11] * x;
+        let q6 = C[12] + C[13] * x;
+        let r0 = q0 + q1 * x2;
+        let r1 = q2 + q3 * x2;
+        let r2 = q4 + q5 * x2;
+        let s0 = r0 + r1 * x4;
+        let s1 = r2 + q6 * x4;
+        p[l] = s0 + s1 * x8;
+    }
+    for l in 0..4 {
+        let k = (t[l].to_bits() as i64).wrapping_sub(SHIFTER.to_bits() as i64);
+        let two_k = f64::from_bits(((k + 1023) as u64) << 52);
+        out[l] = if x[l] < -708.0 { 0.0 } else { p[l] * two_k };
+    }
+    out
+}
+
+/// Trapezoid weights on the points `r[k]` (uniform spacing `h`) lying inside [lo, hi], endpoints
+/// included (SPEC 2.3): returns (first index, weights). No points or one point → zero integral.
+pub fn trapezoid_window(r: &[f64], h: f64, lo: f64, hi: f64) -> (usize, Vec<f64>) {
+    let inside: Vec<usize> = (0..r.len()).filter(|&k| r[k] >= lo && r[k] <= hi).collect();
+    if inside.len() < 2 {
+        return (0, Vec::new());
+    }
+    let (a, b) = (inside[0], inside[inside.len() - 1]);
+    let mut w = vec![h; b - a + 1];
+    w[0] = 0.5 * h;
+    w[b - a] = 0.5 * h;
+    (a, w)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn exp_neg_accuracy() {
+        let mut worst: f64 = 0.0;
+        for i in 0..200_000 {
+            let x = -(i as f64) * 0.00354 - 1e-7 * (i % 7) as f64;
+            let (a, b) = (super::exp_neg(x), x.exp());
+            if b > 0.0 && x >= -708.0 {
+                worst = worst.max(((a - b) / b).abs());
+            }
+        }
+        assert!(worst < 5e-16, "{worst}");
+        assert_eq!(super::exp_neg(-800.0), 0.0);
+        assert_eq!(super::exp_neg(0.0), 1.0);
+        let x = [-0.3, -12.7, -800.0, -700.1];
+        let y = super::exp_neg4(x);
+        for l in 0..4 {
+            assert_eq!(y[l], super::exp_neg(x[l]));
+        }
+    }
+}
