@@ -140,8 +140,10 @@ def test_run_outputs_and_frames_are_consistent():
     assert list(isr["step"]) == [0, 500, 1000] and isr["transition"].dtype == pl.Boolean
     assert (isr["u_is_per_particle"] < th["potential"].max()).all()
     p = gr.params(isr)
-    assert p["rate"] == pytest.approx(isr["transition"].sum() / 5.0)
-    assert p["rate_reduced"] == pytest.approx(p["rate"] * 0.1 * 1000 / 300)
+    assert p["n_transitions"] == p["transitions"] == isr["transition"].sum()
+    assert p["gamma"] == pytest.approx(isr["transition"].sum() / 5.0)
+    t0 = (traj.n_particles / traj[0].box.volume) ** (-1 / 3) / np.sqrt(0.9)  # SPEC §6: t0 = a0/√T
+    assert p["gamma_reduced"] == pytest.approx(p["gamma"] * 0.1 * t0 * 1000 / 300)
 
 
 def test_schedule():

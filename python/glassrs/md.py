@@ -498,7 +498,7 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     traj.last_velocities = sim._sim.velocities()
     if quench_every is not None:
         sel = [k for k, s_ in enumerate(traj.steps) if s_ % int(quench_every) == 0]
-        traj.inherent = inherent_structures(traj[sel], model, n_threads=n_threads)[1]
+        traj.inherent = inherent_structures(traj[sel], model, n_threads=n_threads, temperature=T)[1]
     if out is not None:
         write(traj, out)
     return traj
@@ -593,32 +593,37 @@ def load_npz(path: str) -> Trajectory:
 # -- inherent structures along a trajectory ---------------------------------------------------
 
 def inherent_structures(traj: Trajectory | Sequence[Frame], model: Model, *, every: int = 1,
-                        threshold: float = 1e-5, f_tol: float = 1e-10, n_threads: int | None = None,
-                        t_ballistic: float = 0.1, n0: int = 1000) -> tuple[list[Frame], pl.DataFrame]:
+                        threshold: float = 1e-5, f_tol: float = 1e-10, max_iter: int = 100_000,
+                        n_threads: int | None = None, temperature: float | None = None,
+                        n0: int = 1000) -> tuple[list[Frame], pl.DataFrame]:
     """Quench every ``every``-th frame with FIRE (parallel over frames) → U_IS(t) (SPEC §6).
     For "every k MD steps", pass frames written every k steps (``gr.md.run(quench_every=k)``).
 
     Returns (IS frames, table: frame, step, time, u_is (total, ε), u_is_per_particle,
-    delta (U_IS − previous U_IS), transition (|ΔU_IS| > ``threshold``, total energy), and in
-    the parameters the transition rate ``rate`` = transitions / elapsed time and the reduced
-    ``rate_reduced`` = rate · t_ballistic · N0/N (t_ballistic = 0.1 τ, N0 = 1000)).
+    delta (U_IS − previous U_IS), transition (|ΔU_IS| > ``threshold``, total energy)). The
+    parameters record the number of transitions and, when the parent ``temperature`` is given,
+    the rate Γ and the reduced rate Γ·t_ballistic·N0/N of SPEC §6 (t_ballistic = 0.1 t0,
+    t0 = a0/√T) from :func:`glassrs.elastic.is_transition_rate` — the one place they are computed.
     """
     from glassrs.minimize import fire_batch
 
     frames = list(traj)[:: int(every)]
-    is_frames, info = fire_batch(frames, model, f_tol=f_tol, n_threads=n_threads)
+    is_frames, info = fire_batch(frames, model, f_tol=f_tol, max_iter=max_iter, n_threads=n_threads)
     u = info["energy"].to_numpy()
     n = frames[0].n_particles
     delta = np.r_[np.nan, np.diff(u)]
     trans = np.abs(np.nan_to_num(delta)) > threshold
     steps = np.array([-1 if f.step is None else f.step for f in frames], dtype=np.int64)
     times = np.array([np.nan if f.time is None else f.time for f in frames])
-    span = times[-1] - times[0] if len(times) > 1 else np.nan
-    rate = float(trans.sum() / span) if span and np.isfinite(span) and span > 0 else float("nan")
-    table = make_table({
+    columns = {
         "frame": np.arange(len(frames), dtype=np.int64) * int(every), "step": steps, "time": times,
         "u_is": u, "u_is_per_particle": u / n, "delta": delta, "transition": trans,
-    }, {"kind": "inherent_structure_trajectory", "model": model.name, "every": int(every), "threshold": threshold,
-        "f_tol": f_tol, "transitions": int(trans.sum()), "rate": rate,
-        "rate_reduced": rate * t_ballistic * n0 / n, "t_ballistic": t_ballistic, "n0": n0})
-    return is_frames, table
+    }
+    meta = {"kind": "inherent_structure_trajectory", "model": model.name, "every": int(every),
+            "threshold": threshold, "f_tol": f_tol, "transitions": int(trans.sum())}
+    if temperature is not None and len(frames) > 1 and np.all(np.isfinite(times)):
+        from glassrs.elastic import is_transition_rate
+
+        meta.update(is_transition_rate(times, u, n_particles=n, temperature=temperature,
+                                       density=frames[0].density, threshold=threshold, n0=n0))
+    return is_frames, make_table(columns, meta)

@@ -14,6 +14,8 @@ def add_parser(sub) -> None:
     p.add_argument("--max-iter", type=int, default=100_000)
     p.add_argument("--dt", type=float, default=None, help="MD timestep to convert steps to times")
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--T", type=float, default=None,
+                   help="parent temperature: also report the IS transition rate Γ and its reduced form (SPEC §6)")
     p.add_argument("--out", required=True, help="table of IS energies (.parquet)")
     p.add_argument("--out-frames", default=None, help="also write the IS configurations (.npz/.gsd/.lammpstrj)")
     p.set_defaults(func=run)
@@ -30,7 +32,8 @@ def run(args) -> int:
     else:
         import glassrs as gr
         traj = gr.read(args.trajectory, dt=args.dt)
-    frames, table = md.inherent_structures(traj, model, every=args.every, f_tol=args.f_tol, n_threads=args.threads)
+    frames, table = md.inherent_structures(traj, model, every=args.every, f_tol=args.f_tol,
+                                           max_iter=args.max_iter, n_threads=args.threads, temperature=args.T)
     write_parquet(table, args.out)
     print(f"{len(frames)} inherent structures; energies in {args.out}")
     if args.out_frames:
