@@ -356,7 +356,7 @@ impl<'a> Kernel<'a> {
     fn eval(&self, a: u32, b: u32, r2: f64) -> (f64, f64) {
         match self {
             Kernel::Lj { n, p } => {
-                let q = unsafe { p.get_unchecked(a as usize * n + b as usize) };
+                let q = &p[a as usize * n + b as usize];
                 let mask = if r2 < q.rc2 { 1.0 } else { 0.0 };
                 let ir2 = 1.0 / r2;
                 let ir6 = ir2 * ir2 * ir2;
