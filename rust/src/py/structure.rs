@@ -59,9 +59,11 @@ fn rdf_sum<'py>(
     Ok(g.into_pyarray(py))
 }
 
-/// sq_shells(positions, boxes, types, n_species, q_max, dq, stride=1) -> (Σ S flat (ns,ns,nb), count, Σ|q|)
+/// sq_shells(positions, boxes, types, n_species, q_max, dq, stride=1, ..., chunk_particles=None)
+/// -> (Σ S flat (ns,ns,nb), count, Σ|q|); chunk_particles overrides the memory-bounded default
 #[pyfunction]
-#[pyo3(signature = (positions, boxes, types, n_species, q_max, dq, stride = 1, n_threads = None, progress = None))]
+#[pyo3(signature = (positions, boxes, types, n_species, q_max, dq, stride = 1, n_threads = None, progress = None,
+                    chunk_particles = None))]
 #[allow(clippy::too_many_arguments)]
 fn sq_shells<'py>(
     py: Python<'py>,
@@ -74,12 +76,13 @@ fn sq_shells<'py>(
     stride: usize,
     n_threads: Option<usize>,
     progress: Option<Py<PyAny>>,
+    chunk_particles: Option<usize>,
 ) -> PyResult<(Arr<'py>, Bound<'py, PyArray1<u64>>, Arr<'py>)> {
     let fr = frames(&positions, &boxes)?;
     let n = fr.first().map_or(0, |f| f.pos.len());
     let t = species(&types, n)?;
     let mon = PyMonitor::new(progress);
-    let r = py.detach(|| sq::sq_shells(&fr, &t, n_species, q_max, dq, stride, n_threads, &mon))?;
+    let r = py.detach(|| sq::sq_shells(&fr, &t, n_species, q_max, dq, stride, chunk_particles, n_threads, &mon))?;
     Ok((r.sum.into_pyarray(py), r.count.into_pyarray(py), r.sum_q.into_pyarray(py)))
 }
 

@@ -17,6 +17,7 @@ use crate::neighbors::{check_positions, CellGrid};
 use crate::simbox::{SimBox, Vec3};
 
 /// One configuration: positions and its box (the particle set and species are shared).
+#[derive(Clone)]
 pub struct FrameData {
     pub pos: Vec<Vec3>,
     pub sbox: SimBox,
