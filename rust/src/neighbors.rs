@@ -584,13 +584,7 @@ fn half_list(g: &FineGrid, n: usize, expect: usize) -> NeighborList {
 mod tests {
     use super::*;
 
-    fn lcg(seed: u64) -> impl FnMut() -> f64 {
-        let mut s = seed;
-        move || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64) / ((1u64 << 53) as f64)
-        }
-    }
+    use crate::testutil::lcg;
 
     fn brute(pos: &[Vec3], b: &SimBox, rc: f64) -> Vec<(u32, u32, f64)> {
         let mut out = vec![];

@@ -217,11 +217,7 @@ mod tests {
     #[test]
     fn matches_direct_sum() {
         let b = SimBox::lammps([6.0, 7.0, 8.0], 0.5, 0.3, -0.4).unwrap();
-        let mut s = 11u64;
-        let mut rnd = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64) / ((1u64 << 53) as f64)
-        };
+        let mut rnd = crate::testutil::lcg(11);
         let n = 60;
         let pos: Vec<_> = (0..n).map(|_| b.to_cartesian(&[rnd(), rnd(), rnd()])).collect();
         let types: Vec<u32> = (0..n).map(|i| (i % 4 == 0) as u32).collect();
