@@ -8,10 +8,7 @@ throughout (σ_AA, ε_AA, m, k_B = 1). See SPEC.md for every definition.
 >>> gr.neighbors(traj[0], r_max=2.5)
 """
 
-from glassrs import elastic, fits, md, minimize, models, stats
-from glassrs import dynamics
-from glassrs import structure
-from glassrs import isoconf
+from glassrs import datasets, dynamics, elastic, fits, isoconf, md, minimize, models, stats, structure
 from glassrs import tables as _tables  # registers the ``df.glass`` namespace
 from glassrs._core import __version__
 from glassrs.box import Box
@@ -23,7 +20,7 @@ from glassrs.tables import params, read_parquet, write_parquet
 from glassrs.trajectory import Frame, Trajectory
 
 __all__ = [
-    "elastic", "md", "minimize", "isoconf", "models", "structure", "fits", "stats", "dynamics", "forces", "Box", "ConvergenceError",
-    "FormatError", "Frame", "Trajectory", "__version__", "neighbors",
+    "datasets", "dynamics", "elastic", "fits", "forces", "isoconf", "md", "minimize", "models", "stats", "structure",
+    "Box", "ConvergenceError", "FormatError", "Frame", "Trajectory", "__version__", "neighbors",
     "params", "read", "read_parquet", "write_parquet",
 ]

@@ -110,6 +110,7 @@ def fire(
     params: dict | None = None,
     n_threads: int | None = None,
     progress: object | None = None,
+    require_convergence: bool = True,
 ) -> tuple[npt.NDArray[np.float64], float, float, int, int]:
     """FIRE to max|F| < f_tol: (positions, energy, max_force, iterations, n_evals)."""
 
@@ -131,6 +132,58 @@ def fire_batch(
 ]:
     """FIRE over frames (F, N, 3) with boxes (F, 3, 3): (positions, energy, max_force, iterations,
     n_evals, errors) — errors[k] is None or the frame's non-convergence message."""
+
+def maxwell_boltzmann_velocities(masses: list[float], t: float, seed: int) -> npt.NDArray[np.float64]:
+    """(N, 3) velocities at temperature t, zero momentum, exactly t with N_f = 3N − 3."""
+
+class MdSim:
+    """A running MD simulation (state in Rust); see glassrs.md.Simulation."""
+    def __init__(
+        self,
+        model: Model,
+        positions: npt.NDArray[np.float64],
+        box_matrix: npt.NDArray[np.float64],
+        types: npt.NDArray[np.int64],
+        velocities: npt.NDArray[np.float64],
+        dt: float,
+        ensemble_kind: str,
+        t_start: float,
+        t_stop: float,
+        t_damp: float,
+        chain: int = 3,
+        skin: float = 0.3,
+        seed: int = 0,
+        state: dict | None = None,
+        chunks: int = 8,
+    ) -> None: ...
+    def set_ensemble(self, ensemble_kind: str, t_start: float, t_stop: float, t_damp: float, chain: int = 3,
+                     ramp: tuple[int, int] | None = None) -> None: ...
+    def init_velocities(self, t: float) -> None: ...
+    @property
+    def step(self) -> int: ...
+    @property
+    def temperature(self) -> float: ...
+    @property
+    def n_builds(self) -> int: ...
+    def positions(self) -> npt.NDArray[np.float64]: ...
+    def velocities(self) -> npt.NDArray[np.float64]: ...
+    def state(self) -> dict: ...
+    def run(
+        self,
+        n_steps: int,
+        output_steps: list[int],
+        thermo_every: int = 0,
+        n_threads: int | None = None,
+        progress: object | None = None,
+        velocities: bool = False,
+    ) -> tuple[
+        npt.NDArray[np.uint64],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.float64] | None,
+        npt.NDArray[np.float64],
+    ]:
+        """(steps, positions (F,N,3) unwrapped, velocities or None, thermo (R,12): step, T, U, K, P,
+        conserved, Pxx, Pyy, Pzz, Pxy, Pxz, Pyz)."""
 
 class Hessian:
     """Sparse Hessian of one structure (SPEC §6) with its cached solvers (``glassrs.elastic``)."""

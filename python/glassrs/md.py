@@ -276,6 +276,9 @@ def _atomic_savez(path: str, **arrays) -> None:
     try:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -342,6 +345,8 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     (``melt_steps`` NVT at ``melt_T``) → optional linear quench (``quench_steps``, melt_T → T)
     → ``equilibrate`` steps NVT at T → ``steps`` of production in ``ensemble`` with frames at
     :func:`schedule` (``every`` and/or ``log_block``/``log_base``; default every steps/100).
+    ``quench_every`` = k: also output every k-th MD step and FIRE-quench those frames
+    (``.inherent``: U_IS(t), transitions, rate; SPEC §6).
 
     Frame steps and times count from the start of production (time = step·dt). The returned
     Trajectory carries ``.thermo`` (Polars: stage, step, time, temperature, potential/N,
@@ -353,8 +358,8 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     from it and the result is bit-identical to an uninterrupted run (same ``n_threads``).
     ``out``: also write the trajectory (``.gsd``/``.lammpstrj`` through glassrs.io when
     available, else ``.parquet`` as a long table). ``progress``: True for a rich progress bar,
-    or a callback ``(done_steps, total_steps)``. Ctrl-C raises KeyboardInterrupt (after saving
-    the checkpoint if one is configured).
+    or a callback ``(done_steps, total_steps)``. Ctrl-C raises KeyboardInterrupt; calling ``run``
+    again with the same arguments resumes from the last checkpoint written.
     """
     T = float(T)
     if not T > 0:
@@ -371,6 +376,10 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     if every is None and log_block is None:
         every = max(1, int(steps) // 100)
     outs = schedule(steps, every=every, log_block=log_block, log_base=log_base)
+    if quench_every is not None:
+        if int(quench_every) <= 0:
+            raise ValueError(f"quench_every must be a positive number of MD steps, got {quench_every}")
+        outs = np.union1d(outs, np.arange(0, int(steps) + 1, int(quench_every), dtype=np.int64))
     stages = []
     if melt_steps:
         stages.append(Stage("melt", int(melt_steps), "nvt", melt_T, melt_T))
@@ -444,6 +453,11 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
             else:
                 sim.set_thermostat(st.ensemble, st.T)
             want = (outs + b) if st.output else np.zeros(0, dtype=np.int64)
+            if st.output and st.steps == 0 and sim.step == b and not frames:
+                fr, _ = sim.run(0, output=[b], thermo_every=0, velocities=velocities)
+                for f in fr:
+                    f.step, f.time = 0, 0.0
+                frames.extend(fr)
             while sim.step < e:
                 seg = e - sim.step
                 if checkpoint is not None and checkpoint_every:
@@ -459,10 +473,7 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
                     if cb is not None:
                         cb(_here + done, total)
 
-                try:
-                    fr, th = sim.run(seg, output=sel, thermo_every=thermo_every, velocities=velocities, progress=_progress)
-                except KeyboardInterrupt:
-                    raise
+                fr, th = sim.run(seg, output=sel, thermo_every=thermo_every, velocities=velocities, progress=_progress)
                 for f in fr:
                     f.step = int(f.step) - b
                     f.time = f.step * dt
@@ -484,8 +495,10 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     traj.thermo = _thermo_table(thermo, stages, begin_of, sim, params)
     traj.model = model
     traj.params = params
+    traj.last_velocities = sim._sim.velocities()
     if quench_every is not None:
-        traj.inherent = inherent_structures(traj, model, every=quench_every, n_threads=n_threads)[1]
+        sel = [k for k, s_ in enumerate(traj.steps) if s_ % int(quench_every) == 0]
+        traj.inherent = inherent_structures(traj[sel], model, n_threads=n_threads, temperature=T)[1]
     if out is not None:
         write(traj, out)
     return traj
@@ -531,9 +544,9 @@ def write(traj: Trajectory, path: str) -> None:
     raise ValueError(f"{path}: cannot write this format (use .parquet, .npz, or .gsd/.lammpstrj with glassrs.io writers)")
 
 
-def save_npz(traj: Trajectory, path: str) -> None:
+def save_npz(traj: Trajectory, path: str, *, velocities_last: bool = True) -> None:
     """Exact float64 archive of an in-memory trajectory (unwrapped positions, steps, types,
-    species, box, dt; thermo if present). Atomic."""
+    species, box, dt; thermo, parameters and the final velocities if present). Atomic."""
     f0 = traj[0]
     arrays = {
         "positions": traj.unwrapped(), "steps": traj.steps, "types": f0.types, "species": np.array(f0.species),
@@ -548,6 +561,9 @@ def save_npz(traj: Trajectory, path: str) -> None:
     params = getattr(traj, "params", None)
     if params is not None:
         arrays["params"] = np.array(json.dumps(params, default=str))
+    lv = getattr(traj, "last_velocities", None)
+    if velocities_last and lv is not None:
+        arrays["last_velocities"] = np.asarray(lv, dtype=float)
     _atomic_savez(path, **arrays)
 
 
@@ -569,37 +585,45 @@ def load_npz(path: str) -> Trajectory:
         traj.thermo = pl.DataFrame({"stage": d["thermo_stage"].astype(str), **{c: d["thermo_" + c] for c in cols[1:]}})
     if "params" in d:
         traj.params = json.loads(str(d["params"]))
+    if "last_velocities" in d:
+        traj.last_velocities = d["last_velocities"]
     return traj
 
 
 # -- inherent structures along a trajectory ---------------------------------------------------
 
 def inherent_structures(traj: Trajectory | Sequence[Frame], model: Model, *, every: int = 1,
-                        threshold: float = 1e-5, f_tol: float = 1e-10, n_threads: int | None = None,
-                        t_ballistic: float = 0.1, n0: int = 1000) -> tuple[list[Frame], pl.DataFrame]:
+                        threshold: float = 1e-5, f_tol: float = 1e-10, max_iter: int = 100_000,
+                        n_threads: int | None = None, temperature: float | None = None,
+                        n0: int = 1000) -> tuple[list[Frame], pl.DataFrame]:
     """Quench every ``every``-th frame with FIRE (parallel over frames) → U_IS(t) (SPEC §6).
+    For "every k MD steps", pass frames written every k steps (``gr.md.run(quench_every=k)``).
 
     Returns (IS frames, table: frame, step, time, u_is (total, ε), u_is_per_particle,
-    delta (U_IS − previous U_IS), transition (|ΔU_IS| > ``threshold``, total energy), and in
-    the parameters the transition rate ``rate`` = transitions / elapsed time and the reduced
-    ``rate_reduced`` = rate · t_ballistic · N0/N (t_ballistic = 0.1 τ, N0 = 1000)).
+    delta (U_IS − previous U_IS), transition (|ΔU_IS| > ``threshold``, total energy)). The
+    parameters record the number of transitions and, when the parent ``temperature`` is given,
+    the rate Γ and the reduced rate Γ·t_ballistic·N0/N of SPEC §6 (t_ballistic = 0.1 t0,
+    t0 = a0/√T) from :func:`glassrs.elastic.is_transition_rate` — the one place they are computed.
     """
     from glassrs.minimize import fire_batch
 
     frames = list(traj)[:: int(every)]
-    is_frames, info = fire_batch(frames, model, f_tol=f_tol, n_threads=n_threads)
+    is_frames, info = fire_batch(frames, model, f_tol=f_tol, max_iter=max_iter, n_threads=n_threads)
     u = info["energy"].to_numpy()
     n = frames[0].n_particles
     delta = np.r_[np.nan, np.diff(u)]
     trans = np.abs(np.nan_to_num(delta)) > threshold
     steps = np.array([-1 if f.step is None else f.step for f in frames], dtype=np.int64)
     times = np.array([np.nan if f.time is None else f.time for f in frames])
-    span = times[-1] - times[0] if len(times) > 1 else np.nan
-    rate = float(trans.sum() / span) if span and np.isfinite(span) and span > 0 else float("nan")
-    table = make_table({
+    columns = {
         "frame": np.arange(len(frames), dtype=np.int64) * int(every), "step": steps, "time": times,
         "u_is": u, "u_is_per_particle": u / n, "delta": delta, "transition": trans,
-    }, {"kind": "inherent_structure_trajectory", "model": model.name, "every": int(every), "threshold": threshold,
-        "f_tol": f_tol, "transitions": int(trans.sum()), "rate": rate,
-        "rate_reduced": rate * t_ballistic * n0 / n, "t_ballistic": t_ballistic, "n0": n0})
-    return is_frames, table
+    }
+    meta = {"kind": "inherent_structure_trajectory", "model": model.name, "every": int(every),
+            "threshold": threshold, "f_tol": f_tol, "transitions": int(trans.sum())}
+    if temperature is not None and len(frames) > 1 and np.all(np.isfinite(times)):
+        from glassrs.elastic import is_transition_rate
+
+        meta.update(is_transition_rate(times, u, n_particles=n, temperature=temperature,
+                                       density=frames[0].density, threshold=threshold, n0=n0))
+    return is_frames, make_table(columns, meta)

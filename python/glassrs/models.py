@@ -109,6 +109,9 @@ class Model:
             for j in range(i, len(sp)):
                 rc = self.cutoff(i, j)
                 lo = 0.25 * rc if r_min is None else float(r_min)
+                pp = self.pair_params(i, j)
+                if pp["kind"] == "table":  # do not extrapolate a tabulated model below its first node
+                    lo = max(lo, pp["r_min"])
                 r = np.linspace(lo, rc, n)
                 u, du, _ = self.eval(i, j, np.r_[r[:-1], np.nextafter(rc, 0)])
                 key = f"{sp[i]}_{sp[j]}"

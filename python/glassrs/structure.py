@@ -601,21 +601,12 @@ def caging_potential(s: pl.DataFrame | Trajectory | Frame, *, dr_max: float = 1.
 
 
 def _linfit(x, y) -> dict[str, float]:
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
-    if len(x) < 2:
-        raise ValueError("a linear fit needs at least two points")
-    A = np.column_stack([np.ones_like(x), x])
-    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
-    res = y - A @ coef
-    dof = len(x) - 2
-    if dof > 0:
-        cov = np.linalg.inv(A.T @ A) * (res @ res) / dof
-        err = np.sqrt(np.diag(cov))
-    else:
-        err = np.array([np.nan, np.nan])
-    return {"intercept": float(coef[0]), "slope": float(coef[1]), "intercept_err": float(err[0]),
-            "slope_err": float(err[1])}
+    """Ordinary least squares y = intercept + slope·x through :func:`glassrs.fits.linear`."""
+    from glassrs.fits import linear
+
+    f = linear(x, y)
+    return {"intercept": f["intercept"], "slope": f["slope"], "intercept_err": f.stderr["intercept"],
+            "slope_err": f.stderr["slope"]}
 
 
 def softness_calibration(S_av: Sequence[float], beta_Phi_macro: Sequence[float]) -> dict[str, float]:

@@ -9,8 +9,6 @@
 //! run bit-identical to an uninterrupted one (for the same thread count, which fixes the
 //! force summation order).
 
-use rayon::prelude::*;
-
 use crate::error::Result;
 use crate::forces::{check_inputs, Engine, ForceResult, Want};
 use crate::invalid;
@@ -18,9 +16,7 @@ use crate::models::Model;
 use crate::monitor::Monitor;
 use crate::simbox::{SimBox, Vec3};
 
-/// Default number of chunks of the force loop. Fixed (not the thread count) so that a run
-/// gives bit-identical results whatever the number of threads; see [`Md::set_chunks`].
-pub const DEFAULT_CHUNKS: usize = 8;
+pub use crate::forces::DEFAULT_CHUNKS;
 
 /// xoshiro256** (Blackman & Vigna), seeded through splitmix64. Small, fast, reproducible.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,12 +244,8 @@ impl Md {
 
     fn kinetic2(&self) -> f64 {
         // 2K = Σ m v²
-        let f = |(v, m): (&Vec3, &f64)| m * (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
-        if self.state.vel.len() >= 8192 {
-            self.state.vel.par_iter().zip(self.mass.par_iter()).map(f).sum()
-        } else {
-            self.state.vel.iter().zip(self.mass.iter()).map(f).sum()
-        }
+        let (v, m) = (&self.state.vel, &self.mass);
+        crate::forces::det_sum(v.len(), |i| m[i] * (v[i][0] * v[i][0] + v[i][1] * v[i][1] + v[i][2] * v[i][2]))
     }
 
     pub fn temperature(&self) -> f64 {
@@ -628,5 +620,60 @@ mod drift_debug {
         md.run(2000, &[], 100, &mut th, &mut |_| Ok(()), &Silent).unwrap();
         let e: Vec<f64> = th.iter().map(|t| t.conserved / 512.0).collect();
         println!("nvt: {:?}", e.iter().map(|x| format!("{:.6}", x - e[0])).collect::<Vec<_>>());
+    }
+}
+
+#[cfg(test)]
+mod perf_md {
+    use super::*;
+    use crate::monitor::Silent;
+
+    /// Process CPU seconds (user + system) from /proc/self/stat: robust to a loaded machine.
+    fn cpu() -> f64 {
+        let s = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let f: Vec<&str> = s.rsplit(')').next().unwrap().split_whitespace().collect();
+        (f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap()) / 100.0
+    }
+    #[test]
+    #[ignore]
+    fn perf_md_steps() {
+        for n_side in [10usize, 16] {
+            let (model, sbox, types, st) = super::tests::setup_pub(n_side, 1, 0.8);
+            let ens = Ensemble::Nvt { t_start: 0.8, t_stop: 0.8, t_damp: 0.5, chain: 3 };
+            let n = types.len();
+            for threads in [1usize, 2] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                pool.install(|| {
+                    let mut md = Md::new(&model, sbox.clone(), types.clone(), st.clone(), 0.005, ens, 0.3).unwrap();
+                    md.run(3000, &[], 0, &mut vec![], &mut |_| Ok(()), &Silent).unwrap();
+                    let b0 = md.n_builds();
+                    let c0 = cpu();
+                    md.run(4000, &[], 0, &mut vec![], &mut |_| Ok(()), &Silent).unwrap();
+                    let el = (cpu() - c0) / 2.0;
+                    // eval only
+                    let mut out = ForceResult::default();
+                    let pos = md.state.pos.clone();
+                    let c2 = cpu();
+                    for _ in 0..1000 {
+                        md.engine.compute(&pos, Want { per_particle: false, virial: false }, &mut out).unwrap();
+                    }
+                    let ev = (cpu() - c2) / 1000.0;
+                    let c3 = cpu();
+                    for _ in 0..200 {
+                        md.engine.invalidate();
+                        md.engine.compute(&pos, Want { per_particle: false, virial: false }, &mut out).unwrap();
+                    }
+                    let bu = (cpu() - c3) / 200.0 - ev;
+                    println!(
+                        "N={n} threads={threads} (CPU time): {:.0} us/step, {:.3e} atom-steps/s, builds/1000 steps {:.0}, eval {:.0} us, build {:.0} us",
+                        el / 2000.0 * 1e6,
+                        n as f64 * 2000.0 / el,
+                        (md.n_builds() - b0) as f64 / 2.0,
+                        ev * 1e6,
+                        bu * 1e6
+                    );
+                });
+            }
+        }
     }
 }

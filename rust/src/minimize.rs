@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::forces::{check_inputs, Engine, ForceResult, Want};
+use crate::forces::{check_inputs, det_sum, Engine, ForceResult, Want};
 use crate::invalid;
 use crate::models::Model;
 use crate::monitor::Monitor;
@@ -141,14 +141,7 @@ pub fn fire_with(
     let mut n_negative = 0usize;
     let mut flagv0 = true;
     let mut last_dtv = 0.0;
-    let par = n_chunks != 1 && n >= 2048;
-    let dot = |a: &[Vec3], b: &[Vec3]| -> f64 {
-        if par {
-            a.par_iter().zip(b.par_iter()).map(|(x, y)| x[0] * y[0] + x[1] * y[1] + x[2] * y[2]).sum()
-        } else {
-            a.iter().zip(b).map(|(x, y)| x[0] * y[0] + x[1] * y[1] + x[2] * y[2]).sum()
-        }
-    };
+    let dot = |a: &[Vec3], b: &[Vec3]| -> f64 { det_sum(a.len(), |i| a[i][0] * b[i][0] + a[i][1] * b[i][1] + a[i][2] * b[i][2]) };
     for iter in 1..=p.max_iter {
         if iter % 1000 == 0 {
             monitor.progress(iter, p.max_iter)?;
@@ -250,13 +243,14 @@ pub fn fire_with(
     )))
 }
 
-/// Minimise one configuration (all rayon threads on its force loop).
+/// Minimise one configuration (fixed force-loop chunking: the result does not depend on the
+/// thread count, and equals the batch form's).
 pub fn fire(pos: &mut [Vec3], types: &[u32], sbox: &SimBox, model: &Model, p: &FireParams, monitor: &dyn Monitor) -> Result<FireInfo> {
-    fire_with(pos, types, sbox, model, p, 0, monitor)
+    fire_with(pos, types, sbox, model, p, crate::forces::DEFAULT_CHUNKS, monitor)
 }
 
-/// Minimise many configurations of the same particle set in parallel (rayon over frames,
-/// each frame serial). Results are per frame: `Ok` with the info, or the frame's error
+/// Minimise many configurations of the same particle set in parallel (rayon over frames;
+/// each frame gives the same bits as [`fire`]). Results are per frame: `Ok` with the info, or the frame's error
 /// (non-convergence does not stop the other frames). The monitor is called between groups.
 pub fn fire_batch(
     frames: &mut [Vec<Vec3>],
@@ -277,7 +271,7 @@ pub fn fire_batch(
         let r: Vec<Result<FireInfo>> = chunk
             .par_iter_mut()
             .zip(bchunk.par_iter())
-            .map(|(pos, b)| fire_with(pos, types, b, model, p, 1, &crate::monitor::Silent))
+            .map(|(pos, b)| fire_with(pos, types, b, model, p, crate::forces::DEFAULT_CHUNKS, &crate::monitor::Silent))
             .collect();
         done += r.len();
         out.extend(r);
@@ -348,7 +342,7 @@ mod tests {
         let mut frames = vec![p0.clone(), p1.clone()];
         let r = fire_batch(&mut frames, &types, &[sbox.clone(), sbox.clone()], &m, &FireParams::default(), &crate::monitor::Silent).unwrap();
         let mut single = p1.clone();
-        let info = fire_with(&mut single, &types, &sbox, &m, &FireParams::default(), 1, &crate::monitor::Silent).unwrap();
+        let info = fire(&mut single, &types, &sbox, &m, &FireParams::default(), &crate::monitor::Silent).unwrap();
         assert_eq!(r[1].as_ref().unwrap().energy, info.energy);
         assert_eq!(frames[1], single);
     }
