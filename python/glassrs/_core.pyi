@@ -270,8 +270,8 @@ def sq_shells(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64], npt.NDArray[np.float64]]:
     """(Σ S_uv flat (ns, ns, n_bins), number of (vector, frame) terms per shell, Σ|q| per shell).
 
-    Particles are processed in chunks of ``chunk_particles`` (default: a phase table of at most
-    64 MiB); the result does not depend on the chunk size."""
+    Particles are processed in chunks of ``chunk_particles`` (default: a phase table of about
+    1 MiB, at least 64 particles); the result does not depend on the chunk size."""
 
 def local_frame(
     positions: npt.NDArray[np.float64],
