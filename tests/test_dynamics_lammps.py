@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import glassrs as gr
-from conftest import load_lammps
+from conftest import KA_LAMMPS, load_lammps
 
 pp = pytest.importorskip("atooms.postprocessing", reason="atooms-pp (dynamics oracle) is not installed")
 from atooms.postprocessing.helpers import filter_species  # noqa: E402
@@ -27,20 +27,14 @@ lattice fcc 1.2
 region box block 0 4 0 4 0 4
 create_box 2 box
 create_atoms 1 box
-set type 1 type/fraction 2 0.2 999
-mass * 1.0
-pair_style lj/cut 2.5
-pair_coeff 1 1 1.0 1.0 2.5
-pair_coeff 1 2 1.5 0.8 2.0
-pair_coeff 2 2 0.5 0.88 2.2
-pair_modify shift yes
+{ka}
 velocity all create 2.0 87287 loop geom
 timestep 0.005
 fix 1 all nvt temp 2.0 2.0 0.5
 run 1000
 reset_timestep 0
 variable logsteps equal logfreq3(1,40,1500)
-"""
+""".replace("{ka}", KA_LAMMPS)
 
 COLUMNS = {"xu": "id type xu yu zu", "image": "id type x y z ix iy iz", "wrapped": "id type x y z"}
 

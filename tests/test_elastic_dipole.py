@@ -14,17 +14,6 @@ import glassrs as gr
 import _elastic_oracle as oracle
 
 
-@pytest.fixture(scope="module")
-def ka_is():
-    x, t, H = oracle.inherent_structure(300, 0)
-    return gr.Frame(positions=x, types=t, box=gr.Box(H), species=("A", "B"))
-
-
-@pytest.fixture(scope="module")
-def ka():
-    return gr.models.kob_andersen()
-
-
 def dipole_vector(frame, i, j):
     d = frame.box.min_image(frame.positions[j] - frame.positions[i])
     n = d / np.linalg.norm(d)

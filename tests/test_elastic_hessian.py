@@ -13,17 +13,6 @@ import glassrs as gr
 import _elastic_oracle as oracle
 
 
-@pytest.fixture(scope="module")
-def ka_is():
-    x, t, H = oracle.inherent_structure(300, 0)
-    return gr.Frame(positions=x, types=t, box=gr.Box(H), species=("A", "B"))
-
-
-@pytest.fixture(scope="module")
-def ka():
-    return gr.models.kob_andersen()
-
-
 def test_hessian_times_vector_equals_force_finite_difference(ka_is, ka):
     h = gr.elastic.hessian(ka_is, ka)
     rng = np.random.default_rng(1)

@@ -10,17 +10,6 @@ import glassrs as gr
 import _elastic_oracle as oracle
 
 
-@pytest.fixture(scope="module")
-def ka_is():
-    x, t, H = oracle.inherent_structure(300, 0)
-    return gr.Frame(positions=x, types=t, box=gr.Box(H), species=("A", "B"))
-
-
-@pytest.fixture(scope="module")
-def ka():
-    return gr.models.kob_andersen()
-
-
 def sheared(frame, g, a=0, b=1):
     """Affinely sheared copy: x_a += g x_b for positions and box vectors."""
     F = np.eye(3)

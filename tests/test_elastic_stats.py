@@ -12,17 +12,6 @@ import glassrs as gr
 import _elastic_oracle as oracle
 
 
-@pytest.fixture(scope="module")
-def ka_is():
-    x, t, H = oracle.inherent_structure(300, 0)
-    return gr.Frame(positions=x, types=t, box=gr.Box(H), species=("A", "B"))
-
-
-@pytest.fixture(scope="module")
-def ka():
-    return gr.models.kob_andersen()
-
-
 def test_bootstrap_ci_brackets_the_mean_and_shrinks():
     rng = np.random.default_rng(0)
     v = rng.normal(3.0, 1.0, 400)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import glassrs as gr
-from conftest import load_lammps, random_frame
+from conftest import KA_LAMMPS, load_lammps, random_frame
 
 KA = """
 units lj
@@ -15,19 +15,13 @@ atom_style atomic
 {region}
 create_box 2 box
 create_atoms 1 random {n} 4321 NULL overlap 0.75 maxtry 200
-set type 1 type/fraction 2 0.2 999
-mass * 1.0
-pair_style lj/cut 2.5
-pair_coeff 1 1 1.0 1.0 2.5
-pair_coeff 1 2 1.5 0.8 2.0
-pair_coeff 2 2 0.5 0.88 2.2
-pair_modify shift yes
+{ka}
 velocity all create 1.5 87287 loop geom
 minimize 1e-4 1e-6 200 2000
 reset_timestep 0
 fix 1 all nve
 timestep 0.002
-"""
+""".replace("{ka}", KA_LAMMPS)
 
 ORTHO = "region box block 0 7.5 0 7.0 0 6.5"
 TRICLINIC = "region box prism 0 7.5 0 7.0 0 6.5 1.5 -1.0 0.8"

@@ -266,8 +266,12 @@ def sq_shells(
     stride: int = 1,
     n_threads: int | None = None,
     progress: object | None = None,
+    chunk_particles: int | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.uint64], npt.NDArray[np.float64]]:
-    """(Σ S_uv flat (ns, ns, n_bins), number of (vector, frame) terms per shell, Σ|q| per shell)."""
+    """(Σ S_uv flat (ns, ns, n_bins), number of (vector, frame) terms per shell, Σ|q| per shell).
+
+    Particles are processed in chunks of ``chunk_particles`` (default: a phase table of about
+    1 MiB, at least 64 particles); the result does not depend on the chunk size."""
 
 def local_frame(
     positions: npt.NDArray[np.float64],

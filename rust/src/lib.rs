@@ -16,6 +16,8 @@ pub mod monitor;
 pub mod neighbors;
 pub mod simbox;
 pub mod structure;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 #[cfg(feature = "python")]
 pub mod py;

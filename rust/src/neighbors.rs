@@ -99,16 +99,22 @@ impl CellGrid {
         CellGrid { n, start, particles, cell_of }
     }
 
-    /// The distinct cells adjacent to (and including) cell `c`.
+    /// The distinct cells adjacent to (and including) cell `c`: [`Self::stencil_reach`] with reach 1.
     pub fn stencil(&self, c: usize) -> Vec<usize> {
+        self.stencil_reach(c, [1, 1, 1])
+    }
+
+    /// The distinct cells within ±`reach[a]` cells of cell `c` along each axis a (periodic),
+    /// sorted; cells that coincide through the periodic wrap are listed once.
+    pub fn stencil_reach(&self, c: usize, reach: [i64; 3]) -> Vec<usize> {
         let n = self.n;
         let cz = c % n[2];
         let cy = (c / n[2]) % n[1];
         let cx = c / (n[1] * n[2]);
-        let mut out = Vec::with_capacity(27);
-        for dx in -1i64..=1 {
-            for dy in -1i64..=1 {
-                for dz in -1i64..=1 {
+        let mut out = Vec::with_capacity(((2 * reach[0] + 1) * (2 * reach[1] + 1) * (2 * reach[2] + 1)) as usize);
+        for dx in -reach[0]..=reach[0] {
+            for dy in -reach[1]..=reach[1] {
+                for dz in -reach[2]..=reach[2] {
                     let x = (cx as i64 + dx).rem_euclid(n[0] as i64) as usize;
                     let y = (cy as i64 + dy).rem_euclid(n[1] as i64) as usize;
                     let z = (cz as i64 + dz).rem_euclid(n[2] as i64) as usize;
@@ -578,13 +584,7 @@ fn half_list(g: &FineGrid, n: usize, expect: usize) -> NeighborList {
 mod tests {
     use super::*;
 
-    fn lcg(seed: u64) -> impl FnMut() -> f64 {
-        let mut s = seed;
-        move || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64) / ((1u64 << 53) as f64)
-        }
-    }
+    use crate::testutil::lcg;
 
     fn brute(pos: &[Vec3], b: &SimBox, rc: f64) -> Vec<(u32, u32, f64)> {
         let mut out = vec![];

@@ -223,11 +223,8 @@ mod tests {
     fn min_image_matches_brute_force_triclinic() {
         let b = SimBox::lammps([5.0, 6.0, 7.0], 2.0, -1.5, 1.2).unwrap();
         let half = 0.5 * b.min_height();
-        let mut state = 12345u64;
-        let mut rnd = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((state >> 11) as f64) / ((1u64 << 53) as f64) * 20.0 - 10.0
-        };
+        let mut u = crate::testutil::lcg(12345);
+        let mut rnd = move || u() * 20.0 - 10.0;
         let mut checked = 0;
         for _ in 0..20000 {
             let d = [rnd(), rnd(), rnd()];

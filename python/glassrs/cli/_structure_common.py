@@ -6,6 +6,14 @@ from __future__ import annotations
 import contextlib
 
 
+def add_frame_options(p) -> None:
+    """The options shared by the structure commands: --frames, --dt, --threads, --out."""
+    p.add_argument("--frames", default=None, help="frame selection: 'a:b:c' slice or comma list (default all)")
+    p.add_argument("--dt", type=float, default=None, help="MD timestep to convert steps to times")
+    p.add_argument("--threads", type=int, default=None, help="worker threads (default all cores)")
+    p.add_argument("--out", default=None, help="output Parquet file (default: print the table)")
+
+
 def parse_frames(spec: str | None):
     """``"a:b:c"`` → slice, ``"3"`` → [3], None → all frames."""
     if spec is None:

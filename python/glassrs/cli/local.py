@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from glassrs.cli._structure_common import add_frame_options
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("local", help="per-particle structural order parameter, s2 and local energies",
@@ -20,10 +22,7 @@ def add_parser(sub) -> None:
     p.add_argument("--r-s", type=float, default=3.0, help="upper limit of the s2 integral (σ), default 3")
     p.add_argument("--coarse-grain", default=None, metavar="L1,L2,…",
                    help="also add coarse-grained sop columns sop_L… for these lengths (SPEC 2.9)")
-    p.add_argument("--frames", default=None, help="frame selection: 'a:b:c' slice or comma list (default all)")
-    p.add_argument("--dt", type=float, default=None, help="MD timestep to convert steps to times")
-    p.add_argument("--threads", type=int, default=None, help="worker threads (default all cores)")
-    p.add_argument("--out", default=None, help="output Parquet file (default: print the table)")
+    add_frame_options(p)
     p.set_defaults(func=run)
 
 

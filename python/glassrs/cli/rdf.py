@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from glassrs.cli._structure_common import add_frame_options
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("rdf", help="partial radial distribution functions g_uv(r) (SPEC 2.1)",
@@ -13,10 +15,7 @@ def add_parser(sub) -> None:
     p.add_argument("--sq", action="store_true", help="compute S_uv(q) instead of g_uv(r)")
     p.add_argument("--q-max", type=float, default=12.0, help="with --sq: largest |q| (σ⁻¹), default 12")
     p.add_argument("--dq", type=float, default=0.1, help="with --sq: shell width (σ⁻¹), default 0.1")
-    p.add_argument("--frames", default=None, help="frame selection: 'a:b:c' slice or comma list (default all)")
-    p.add_argument("--dt", type=float, default=None, help="MD timestep to convert steps to times")
-    p.add_argument("--threads", type=int, default=None, help="worker threads (default all cores)")
-    p.add_argument("--out", default=None, help="output Parquet file (default: print the table)")
+    add_frame_options(p)
     p.set_defaults(func=run)
 
 

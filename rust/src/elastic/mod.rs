@@ -63,11 +63,8 @@ mod tests {
     /// fcc crystal of KA A particles (a stable minimum), optionally with small displacements.
     fn crystal(ncell: usize, a: f64, jitter: f64) -> (Vec<[f64; 3]>, Vec<u32>, SimBox) {
         let basis = [[0.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.5, 0.0, 0.5], [0.0, 0.5, 0.5]];
-        let mut s: u64 = 7;
-        let mut rnd = move || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64) / ((1u64 << 53) as f64) - 0.5
-        };
+        let mut u = crate::testutil::lcg(7);
+        let mut rnd = move || u() - 0.5;
         let mut pos = vec![];
         for x in 0..ncell {
             for y in 0..ncell {

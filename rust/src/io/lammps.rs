@@ -373,17 +373,7 @@ fn digit_run(b: &[u8], mut i: usize) -> (u64, usize) {
 #[inline(always)]
 fn scan_dec(b: &[u8], mut i: usize) -> Option<(f64, usize)> {
     let n = b.len();
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let neg = scan_sign(b, &mut i);
     let (mut mant, nint) = digit_run(b, i);
     i += nint;
     let mut ndig = nint;
@@ -405,17 +395,7 @@ fn scan_dec(b: &[u8], mut i: usize) -> Option<(f64, usize)> {
     }
     if i < n && (b[i] | 0x20) == b'e' {
         i += 1;
-        let eneg = match b.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
+        let eneg = scan_sign(b, &mut i);
         let e0 = i;
         let mut e: i64 = 0;
         while i < n {
@@ -439,21 +419,27 @@ fn scan_dec(b: &[u8], mut i: usize) -> Option<(f64, usize)> {
     Some((if neg { -r } else { r }, i))
 }
 
+/// An optional sign at `b[i]`: true for '-'; advances `i` past a '-' or '+'.
+#[inline(always)]
+fn scan_sign(b: &[u8], i: &mut usize) -> bool {
+    match b.get(*i) {
+        Some(b'-') => {
+            *i += 1;
+            true
+        }
+        Some(b'+') => {
+            *i += 1;
+            false
+        }
+        _ => false,
+    }
+}
+
 /// An integer of at most 18 digits starting at `b[i]` and ending at a byte ≤ b' ' (or the end).
 #[inline(always)]
 fn scan_int(b: &[u8], mut i: usize) -> Option<(i64, usize)> {
     let n = b.len();
-    let neg = match b.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let neg = scan_sign(b, &mut i);
     let d0 = i;
     let mut v: i64 = 0;
     while i < n {

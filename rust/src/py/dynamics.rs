@@ -22,6 +22,18 @@ fn chunk<'a>(a: &'a PyReadonlyArray3<'_, f64>) -> PyResult<(&'a [Vec3], usize)> 
     Ok((pts, shape[1]))
 }
 
+/// The common inputs of the pair kernels: positions (points, n), species, frame pairs.
+type PairInputs<'a> = (&'a [Vec3], usize, Vec<u32>, Vec<[u32; 2]>);
+
+fn pair_inputs<'a>(
+    positions: &'a PyReadonlyArray3<'_, f64>,
+    types: &PyReadonlyArray1<'_, i64>,
+    pairs: &PyReadonlyArray2<'_, i64>,
+) -> PyResult<PairInputs<'a>> {
+    let (pos, n) = chunk(positions)?;
+    Ok((pos, n, species_u32(types, n)?, pairs_of(pairs)?))
+}
+
 fn pairs_of(a: &PyReadonlyArray2<'_, i64>) -> PyResult<Vec<[u32; 2]>> {
     let v = a.as_array();
     if v.ncols() != 2 {
@@ -50,9 +62,7 @@ fn dynamics_pair_sums<'py>(
     kvecs: PyReadonlyArray2<'py, f64>,
     callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyArray3<f64>>> {
-    let (pos, n) = chunk(&positions)?;
-    let sp = species_u32(&types, n)?;
-    let pr = pairs_of(&pairs)?;
+    let (pos, n, sp, pr) = pair_inputs(&positions, &types, &pairs)?;
     let kv = super::points(&kvecs, "kvecs")?;
     let params = correlations::CorrParams { a, kvecs: kv };
     let mon = PyMonitor::new(callback);
@@ -83,9 +93,7 @@ fn dynamics_max_displacement<'py>(
     n_species: usize,
     pairs: PyReadonlyArray2<'py, i64>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let (pos, n) = chunk(&positions)?;
-    let sp = species_u32(&types, n)?;
-    let pr = pairs_of(&pairs)?;
+    let (pos, n, sp, pr) = pair_inputs(&positions, &types, &pairs)?;
     let out = py.detach(|| vanhove::max_displacement(pos, n, &sp, n_species, &pr))?;
     Ok(out.into_pyarray(py))
 }
@@ -104,9 +112,7 @@ fn dynamics_displacement_histogram<'py>(
     log10: bool,
     callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let (pos, n) = chunk(&positions)?;
-    let sp = species_u32(&types, n)?;
-    let pr = pairs_of(&pairs)?;
+    let (pos, n, sp, pr) = pair_inputs(&positions, &types, &pairs)?;
     let e = edges.as_array().to_vec();
     let mon = PyMonitor::new(callback);
     let out = py.detach(|| vanhove::displacement_histogram(pos, n, &sp, n_species, &pr, &e, log10, &mon))?;

@@ -36,6 +36,18 @@ fn frames(positions: &PyReadonlyArray3<'_, f64>, boxes: &PyReadonlyArray3<'_, f6
         .collect()
 }
 
+/// Frames plus the species of their particles (checked against the particle count).
+fn frames_and_species(
+    positions: &PyReadonlyArray3<'_, f64>,
+    boxes: &PyReadonlyArray3<'_, f64>,
+    types: &PyReadonlyArray1<'_, i64>,
+) -> PyResult<(Vec<FrameData>, Vec<u32>)> {
+    let fr = frames(positions, boxes)?;
+    let n = fr.first().map_or(0, |f| f.pos.len());
+    let t = species(types, n)?;
+    Ok((fr, t))
+}
+
 /// rdf_sum(positions (F,N,3), boxes (F,3,3), types, n_species, r_max, n_bins) -> Σ_frames g, flat (ns, ns, n_bins)
 #[pyfunction]
 #[pyo3(signature = (positions, boxes, types, n_species, r_max, n_bins, n_threads = None, progress = None))]
@@ -51,17 +63,17 @@ fn rdf_sum<'py>(
     n_threads: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Arr<'py>> {
-    let fr = frames(&positions, &boxes)?;
-    let n = fr.first().map_or(0, |f| f.pos.len());
-    let t = species(&types, n)?;
+    let (fr, t) = frames_and_species(&positions, &boxes, &types)?;
     let mon = PyMonitor::new(progress);
     let g = py.detach(|| rdf::rdf_sum(&fr, &t, n_species, rdf::RdfBins { r_max, n_bins }, n_threads, &mon))?;
     Ok(g.into_pyarray(py))
 }
 
-/// sq_shells(positions, boxes, types, n_species, q_max, dq, stride=1) -> (Σ S flat (ns,ns,nb), count, Σ|q|)
+/// sq_shells(positions, boxes, types, n_species, q_max, dq, stride=1, ..., chunk_particles=None)
+/// -> (Σ S flat (ns,ns,nb), count, Σ|q|); chunk_particles overrides the memory-bounded default
 #[pyfunction]
-#[pyo3(signature = (positions, boxes, types, n_species, q_max, dq, stride = 1, n_threads = None, progress = None))]
+#[pyo3(signature = (positions, boxes, types, n_species, q_max, dq, stride = 1, n_threads = None, progress = None,
+                    chunk_particles = None))]
 #[allow(clippy::too_many_arguments)]
 fn sq_shells<'py>(
     py: Python<'py>,
@@ -74,12 +86,11 @@ fn sq_shells<'py>(
     stride: usize,
     n_threads: Option<usize>,
     progress: Option<Py<PyAny>>,
+    chunk_particles: Option<usize>,
 ) -> PyResult<(Arr<'py>, Bound<'py, PyArray1<u64>>, Arr<'py>)> {
-    let fr = frames(&positions, &boxes)?;
-    let n = fr.first().map_or(0, |f| f.pos.len());
-    let t = species(&types, n)?;
+    let (fr, t) = frames_and_species(&positions, &boxes, &types)?;
     let mon = PyMonitor::new(progress);
-    let r = py.detach(|| sq::sq_shells(&fr, &t, n_species, q_max, dq, stride, n_threads, &mon))?;
+    let r = py.detach(|| sq::sq_shells(&fr, &t, n_species, q_max, dq, stride, chunk_particles, n_threads, &mon))?;
     Ok((r.sum.into_pyarray(py), r.count.into_pyarray(py), r.sum_q.into_pyarray(py)))
 }
 

@@ -130,11 +130,7 @@ mod tests {
     #[test]
     fn coarse_matches_direct_sum() {
         let b = SimBox::lammps([7.0, 8.0, 9.0], 1.0, 0.0, -0.5).unwrap();
-        let mut s = 5u64;
-        let mut rnd = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64) / ((1u64 << 53) as f64)
-        };
+        let mut rnd = crate::testutil::lcg(5);
         let n = 300;
         let pos: Vec<_> = (0..n).map(|_| b.to_cartesian(&[rnd(), rnd(), rnd()])).collect();
         let x: Vec<f64> = (0..n).map(|i| if i == 7 { f64::NAN } else { rnd() }).collect();

@@ -435,11 +435,8 @@ mod timing {
         let a = (4.0f64 / 1.2).cbrt();
         let l = a * cells_n as f64;
         let b = SimBox::orthorhombic([l; 3]).unwrap();
-        let mut s = 3u64;
-        let mut rnd = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64) / ((1u64 << 53) as f64) - 0.5
-        };
+        let mut u = crate::testutil::lcg(3);
+        let mut rnd = move || u() - 0.5;
         let base = [[0.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.5, 0.0, 0.5], [0.0, 0.5, 0.5]];
         let mut pos = vec![];
         for i in 0..cells_n {

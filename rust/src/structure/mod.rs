@@ -17,6 +17,7 @@ use crate::neighbors::{check_positions, CellGrid};
 use crate::simbox::{SimBox, Vec3};
 
 /// One configuration: positions and its box (the particle set and species are shared).
+#[derive(Clone)]
 pub struct FrameData {
     pub pos: Vec<Vec3>,
     pub sbox: SimBox,
@@ -94,34 +95,12 @@ impl Cells {
         };
         let n = grid.n;
         // with the grid capped (tiny r_max) cells may be thinner than r_max / reach: widen the stencil
-        let reach_k: Vec<i64> = (0..3)
-            .map(|k| {
-                let cell = h[k] / n[k] as f64;
-                ((r_max / cell).ceil() as i64).max(reach).min(n[k] as i64)
-            })
-            .collect();
+        let reach_k: [i64; 3] = std::array::from_fn(|k| {
+            let cell = h[k] / n[k] as f64;
+            ((r_max / cell).ceil() as i64).max(reach).min(n[k] as i64)
+        });
         let ncell = grid.start.len() - 1;
-        let stencils = (0..ncell)
-            .map(|c| {
-                let cz = c % n[2];
-                let cy = (c / n[2]) % n[1];
-                let cx = c / (n[1] * n[2]);
-                let mut out = Vec::new();
-                for dx in -reach_k[0]..=reach_k[0] {
-                    for dy in -reach_k[1]..=reach_k[1] {
-                        for dz in -reach_k[2]..=reach_k[2] {
-                            let x = (cx as i64 + dx).rem_euclid(n[0] as i64) as usize;
-                            let y = (cy as i64 + dy).rem_euclid(n[1] as i64) as usize;
-                            let z = (cz as i64 + dz).rem_euclid(n[2] as i64) as usize;
-                            out.push((x * n[1] + y) * n[2] + z);
-                        }
-                    }
-                }
-                out.sort_unstable();
-                out.dedup();
-                out
-            })
-            .collect();
+        let stencils = (0..ncell).map(|c| grid.stencil_reach(c, reach_k)).collect();
         let ortho = sbox.is_orthorhombic();
         let m = sbox.matrix();
         let (len, half_len) = if ortho {

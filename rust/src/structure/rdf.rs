@@ -144,11 +144,7 @@ mod tests {
     #[test]
     fn counts_match_brute_force() {
         let b = SimBox::lammps([8.0, 9.0, 10.0], 1.0, 0.5, -0.7).unwrap();
-        let mut s = 7u64;
-        let mut rnd = || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64) / ((1u64 << 53) as f64)
-        };
+        let mut rnd = crate::testutil::lcg(7);
         let n = 400;
         let pos: Vec<_> = (0..n).map(|_| b.to_cartesian(&[rnd(), rnd(), rnd()])).collect();
         let types: Vec<u32> = (0..n).map(|i| (i % 3 == 0) as u32).collect();
