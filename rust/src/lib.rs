@@ -4,6 +4,9 @@
 //! and return plain columns; they know nothing of files, Python or Polars. The Python
 //! bindings live in [`py`] behind the `python` feature, so `cargo test` runs without Python.
 
+// Safe Rust only: SIMD dispatch goes through `multiversion`, buffer views through `bytemuck`.
+#![deny(unsafe_code)]
+
 pub mod dynamics;
 pub mod elastic;
 pub mod error;

@@ -16,9 +16,9 @@ fn chunk<'a>(a: &'a PyReadonlyArray3<'_, f64>) -> PyResult<(&'a [Vec3], usize)> 
         return Err(PyValueError::new_err(format!("positions must have shape (frames, N, 3), got {shape:?}")));
     }
     let flat = a.as_slice().map_err(|_| PyValueError::new_err("positions must be C-contiguous"))?;
-    // SAFETY: [f64; 3] has the size of three f64 and the alignment of f64; `flat` is contiguous
-    // with a length that is a multiple of 3 (last axis has length 3).
-    let pts = unsafe { std::slice::from_raw_parts(flat.as_ptr() as *const Vec3, flat.len() / 3) };
+    // [f64; 3] is plain old data with f64 alignment: a zero-copy, checked reinterpretation.
+    let pts: &[Vec3] = bytemuck::try_cast_slice(flat)
+        .map_err(|e| PyValueError::new_err(format!("positions buffer cannot be viewed as 3-vectors: {e}")))?;
     Ok((pts, shape[1]))
 }
 

@@ -33,20 +33,9 @@ fn weighted_sums_body(r: &[f64], x: &[f64], il: f64) -> (f64, f64) {
     (a, b)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn weighted_sums_avx2(r: &[f64], x: &[f64], il: f64) -> (f64, f64) {
-    weighted_sums_body(r, x, il)
-}
-
+/// `weighted_sums_body`, also compiled for AVX2 and chosen at run time (via `multiversion`).
+#[multiversion::multiversion(targets("x86_64+avx2"))]
 fn weighted_sums(r: &[f64], x: &[f64], il: f64) -> (f64, f64) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 is available (checked just above).
-            return unsafe { weighted_sums_avx2(r, x, il) };
-        }
-    }
     weighted_sums_body(r, x, il)
 }
 

@@ -197,22 +197,10 @@ fn sweep_body(row: &mut [f64], t: &[f64], a: f64, b: f64) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn sweep_avx2(row: &mut [f64], t: &[f64], a: f64, b: f64) {
-    sweep_body(row, t, a, b)
-}
-
-/// `sweep_body`, compiled for AVX2 when the CPU has it (same arithmetic, wider registers).
-#[inline]
+/// `sweep_body`, also compiled for AVX2 and chosen at run time when the CPU has it (same
+/// arithmetic, wider registers; dispatch by the `multiversion` crate, no `unsafe` here).
+#[multiversion::multiversion(targets("x86_64+avx2"))]
 fn sweep(row: &mut [f64], t: &[f64], a: f64, b: f64) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above).
-            return unsafe { sweep_avx2(row, t, a, b) };
-        }
-    }
     sweep_body(row, t, a, b)
 }
 
