@@ -42,7 +42,7 @@ import polars as pl
 
 from glassrs import _core
 from glassrs.tables import make_table, params as table_params
-from glassrs.trajectory import Trajectory
+from glassrs.trajectory import Trajectory, unwrap_step
 
 __all__ = [
     "correlations", "van_hove", "log_displacements", "phop", "rearrangements", "tau_alpha",
@@ -123,18 +123,7 @@ def _unwrapped_chunk(traj: Trajectory, lo: int, hi: int) -> np.ndarray:
             raise ValueError(f"{traj.path or '<memory>'}: frame {k} has {f.n_particles} particles, "
                              f"frame {k - 1} has {n0}")
         cur = f.positions[lo:hi]
-        step = f.box.min_image(cur - prev)
-        lim = f.box.max_cutoff
-        dist = np.linalg.norm(step, axis=1)
-        bad = np.flatnonzero(dist > lim)
-        if bad.size:
-            i = int(bad[0])
-            raise ValueError(
-                f"{traj.path or '<memory>'}: particle {lo + i} (and {bad.size - 1} others) moved {dist[i]:.4g} "
-                f"between frames {k - 1} and {k}, more than half the box height ({lim:.4g}); "
-                "the unwrapped path is ambiguous. Write unwrapped coordinates (xu yu zu) or image "
-                "flags (ix iy iz), or dump more often.")
-        out[k] = out[k - 1] + step
+        out[k] = out[k - 1] + unwrap_step(prev, cur, f.box, k, traj.path, first_particle=lo)
         prev = cur
     return out
 

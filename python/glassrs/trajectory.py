@@ -92,6 +92,25 @@ class Frame:
         return {s: int(k) for s, k in zip(self.species, c)}
 
 
+def unwrap_step(prev: np.ndarray, cur: np.ndarray, box: Box, k: int, path: str | None,
+                first_particle: int = 0) -> np.ndarray:
+    """Minimum-image displacement (n, 3) from frame k−1 (``prev``) to frame k (``cur``) for
+    unwrapping (SPEC §3). Raises ``ValueError`` naming the particle (index offset by
+    ``first_particle``) if a step exceeds half the box height: the path is then ambiguous."""
+    step = box.min_image(cur - prev)
+    lim = box.max_cutoff
+    dist = np.linalg.norm(step, axis=1)
+    bad = np.flatnonzero(dist > lim)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"{path or '<memory>'}: particle {first_particle + i} (and {bad.size - 1} others) moved "
+            f"{dist[i]:.4g} between frames {k - 1} and {k}, more than half the box height ({lim:.4g}); "
+            "the unwrapped path is ambiguous. Write unwrapped coordinates (xu yu zu) or image "
+            "flags (ix iy iz), or dump more often.")
+    return step
+
+
 class FrameSource(Protocol):
     """What a reader provides to :class:`Trajectory`: a frame count and random access.
 
@@ -268,18 +287,7 @@ class Trajectory:
             if f1.n_particles != f0.n_particles:
                 raise ValueError(f"{self.path or '<memory>'}: frame {k} has {f1.n_particles} particles, "
                                  f"frame {k - 1} has {f0.n_particles}")
-            step = f1.box.min_image(f1.positions - f0.positions)
-            lim = f1.box.max_cutoff
-            dist = np.linalg.norm(step, axis=1)
-            bad = np.flatnonzero(dist > lim)
-            if bad.size:
-                i = int(bad[0])
-                raise ValueError(
-                    f"{self.path or '<memory>'}: particle {i} (and {bad.size - 1} others) moved {dist[i]:.4g} "
-                    f"between frames {k - 1} and {k}, more than half the box height ({lim:.4g}); "
-                    "the unwrapped path is ambiguous. Write unwrapped coordinates (xu yu zu) or image "
-                    "flags (ix iy iz), or dump more often.")
-            out[k] = out[k - 1] + step
+            out[k] = out[k - 1] + unwrap_step(f0.positions, f1.positions, f1.box, k, self.path)
         return out
 
     def to_polars(self):
