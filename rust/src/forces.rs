@@ -874,14 +874,8 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::lcg;
 
-    pub(crate) fn lcg(seed: u64) -> impl FnMut() -> f64 {
-        let mut s = seed;
-        move || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64) / ((1u64 << 53) as f64)
-        }
-    }
 
     fn config(n: usize, sbox: &SimBox, seed: u64) -> (Vec<Vec3>, Vec<u32>) {
         // jittered lattice so no pair overlaps

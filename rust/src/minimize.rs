@@ -283,15 +283,9 @@ pub fn fire_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::lcg;
     use crate::forces::compute;
 
-    fn lcg(seed: u64) -> impl FnMut() -> f64 {
-        let mut s = seed;
-        move || {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((s >> 11) as f64) / ((1u64 << 53) as f64)
-        }
-    }
 
     fn ka_config(n_side: usize, seed: u64) -> (Vec<Vec3>, Vec<u32>, SimBox) {
         let n = n_side.pow(3);

@@ -226,30 +226,28 @@ impl Hessian {
     pub fn matvec(&self, x: &[f64], y: &mut [f64]) {
         debug_assert_eq!(x.len(), 3 * self.n);
         y.par_chunks_mut(3).enumerate().with_min_len(64).for_each(|(i, yi)| {
-            let mut acc = [0.0; 3];
-            for k in self.row_ptr[i]..self.row_ptr[i + 1] {
-                let j = self.col[k] as usize;
-                let v = block_mul(&self.blocks[k], &x[3 * j..3 * j + 3]);
-                acc[0] += v[0];
-                acc[1] += v[1];
-                acc[2] += v[2];
-            }
-            yi.copy_from_slice(&acc);
+            yi.copy_from_slice(&self.row_times(i, x));
         });
+    }
+
+    /// Block row i of M times x: Σ_j M_ij x_j (3 numbers).
+    #[inline]
+    fn row_times(&self, i: usize, x: &[f64]) -> [f64; 3] {
+        let mut acc = [0.0; 3];
+        for k in self.row_ptr[i]..self.row_ptr[i + 1] {
+            let j = self.col[k] as usize;
+            let v = block_mul(&self.blocks[k], &x[3 * j..3 * j + 3]);
+            acc[0] += v[0];
+            acc[1] += v[1];
+            acc[2] += v[2];
+        }
+        acc
     }
 
     /// Serial y = M x (for use inside parallel loops over right-hand sides).
     pub fn matvec_serial(&self, x: &[f64], y: &mut [f64]) {
         for i in 0..self.n {
-            let mut acc = [0.0; 3];
-            for k in self.row_ptr[i]..self.row_ptr[i + 1] {
-                let j = self.col[k] as usize;
-                let v = block_mul(&self.blocks[k], &x[3 * j..3 * j + 3]);
-                acc[0] += v[0];
-                acc[1] += v[1];
-                acc[2] += v[2];
-            }
-            y[3 * i..3 * i + 3].copy_from_slice(&acc);
+            y[3 * i..3 * i + 3].copy_from_slice(&self.row_times(i, x));
         }
     }
 
