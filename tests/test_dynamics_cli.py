@@ -16,7 +16,7 @@ from _dynamics_data import random_walk
 
 def test_cli_writes_table_and_phop(tmp_path, monkeypatch, capsys):
     traj, _ = random_walk(n=40, n_frames=30, sigma=0.1, seed=1)
-    monkeypatch.setattr(gr, "read", lambda path, dt=None: traj)
+    monkeypatch.setattr(gr, "read", lambda path, **kw: traj)
     out, ph = tmp_path / "dyn.parquet", tmp_path / "phop.parquet"
     rc = main(["dynamics", "fake.lammpstrj", "--out", str(out), "--k", "7.0", "--dk", "0.3",
                "--phop-out", str(ph), "--window", "3.0", "--no-progress"])
@@ -34,7 +34,7 @@ def test_cli_writes_table_and_phop(tmp_path, monkeypatch, capsys):
 
 def test_cli_error_is_one_line(tmp_path, monkeypatch, capsys):
     traj, _ = random_walk(n=10, n_frames=5)
-    monkeypatch.setattr(gr, "read", lambda path, dt=None: traj)
+    monkeypatch.setattr(gr, "read", lambda path, **kw: traj)
     rc = main(["dynamics", "x", "--out", str(tmp_path / "o.parquet"), "--k", "0.01", "--dk", "0.001", "--no-progress"])
     assert rc == 1
     assert "increase dk" in capsys.readouterr().err

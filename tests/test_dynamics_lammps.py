@@ -71,7 +71,8 @@ def test_log_spaced_schedule_read(dumps):
 
 
 def test_unwrapping_sources_agree(dumps):
-    tabs = {name: gr.dynamics.correlations(gr.read(p), k=7.0, dk=0.3, nk=20, progress=False)
+    # the dumps have no ITEM: TIME: dt = 1 measures lags in steps (without dt there are no times)
+    tabs = {name: gr.dynamics.correlations(gr.read(p, dt=1.0), k=7.0, dk=0.3, nk=20, progress=False)
             for name, p in dumps.items()}
     for name in ("image", "wrapped"):
         for c in ["msd", "overlap", "chi4", "fs", "alpha2"]:
@@ -82,7 +83,7 @@ def test_unwrapping_sources_agree(dumps):
 @pytest.mark.parametrize("species", ["all", "A", "B"])
 def test_against_atooms_on_lammps_dump(dumps, species):
     path = str(dumps["xu"])
-    traj = gr.read(path, species=["A", "B"])
+    traj = gr.read(path, species=["A", "B"], dt=1.0)  # dt = 1: lags in steps, as atooms-pp reports them
     kv = gr.dynamics.shell_kvectors(traj.box, 7.0, dk=0.3, nk=None)
     ours = gr.dynamics.correlations(traj, kvectors=kv, progress=False)
     ours_o = gr.dynamics.correlations(traj, kvectors=kv, alpha2_average="origin", progress=False)
@@ -108,7 +109,7 @@ def test_against_atooms_on_lammps_dump(dumps, species):
         t_ref = np.asarray(c.grid[1] if col == "fs" else c.grid, dtype=float)
         v_ref = np.asarray(c.value[0] if col == "fs" else c.value, dtype=float)
         t, v = _ours(table, species, col)
-        np.testing.assert_array_equal(t, t_ref)          # lags in steps (no dt given) on both sides
+        np.testing.assert_array_equal(t, t_ref)          # lags in steps (dt = 1) on both sides
         # atooms-pp unfolds xu coordinates again by minimum-image accumulation (≤ 1 ulp per frame)
         np.testing.assert_allclose(v[1:], v_ref[1:], rtol=1e-10, atol=1e-14, err_msg=col)
 

@@ -14,7 +14,7 @@ def _stub(monkeypatch):
     f1 = gr.Frame(positions=perturbed_fcc(5, amp=0.1, seed=42).positions, types=f0.types, box=f0.box,
                   species=f0.species)
     traj = gr.Trajectory.from_frames([f0, f1])
-    monkeypatch.setattr(gr, "read", lambda path, dt=None: traj)
+    monkeypatch.setattr(gr, "read", lambda path, **kw: traj)
     return traj
 
 

@@ -41,19 +41,18 @@ FORCE_TOL = 1e-6
 def with_model_species(frame: Frame, model: Model) -> Frame:
     """``frame`` with its species named as the model's when it uses LAMMPS numeric types.
 
-    A LAMMPS dump names species '1', '2', …; if none of them is a model species, type k (in
-    numeric order) is taken to be the model's k-th species (1 → A, 2 → B for KA). Frames whose
-    species the model knows are returned unchanged.
+    A LAMMPS dump read without ``model=`` names species '1', '2', …; type k is then taken to be
+    the model's k-th species (1 → A, 2 → B for KA) — the rule of ``glassrs.read(path,
+    model=...)`` (:func:`glassrs.io._common.model_species`). Frames whose species the model
+    knows are returned unchanged; other names raise ``ValueError``.
     """
-    sp = frame.species
-    if all(s in model.species for s in sp) or not all(s.isdigit() for s in sp):
+    from glassrs.io._common import model_species
+
+    m = model_species(frame.species, model, what="type", path="frame")
+    if m is None:
         return frame
-    order = sorted(sp, key=int)
-    if int(order[-1]) > len(model.species) or int(order[0]) < 1:
-        raise ValueError(f"numeric types {list(sp)} cannot be mapped onto model '{model.name}' species "
-                         f"{list(model.species)} (type k → k-th species)")
     import dataclasses
-    return dataclasses.replace(frame, species=tuple(model.species[int(s) - 1] for s in sp))
+    return dataclasses.replace(frame, species=tuple(m[s] for s in frame.species))
 
 
 def _types(frame: Frame, model: Model) -> np.ndarray:

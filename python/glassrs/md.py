@@ -31,7 +31,7 @@ from glassrs.box import Box
 from glassrs.forces import model_types
 from glassrs.models import Model
 from glassrs.tables import make_table
-from glassrs.trajectory import Frame, Trajectory
+from glassrs.trajectory import Frame, Trajectory, species_params
 
 THERMO_COLUMNS = ["step", "temperature", "potential", "kinetic", "pressure", "conserved",
                   "pxx", "pyy", "pzz", "pxy", "pxz", "pyz"]
@@ -620,7 +620,7 @@ def inherent_structures(traj: Trajectory | Sequence[Frame], model: Model, *, eve
         "u_is": u, "u_is_per_particle": u / n, "delta": delta, "transition": trans,
     }
     meta = {"kind": "inherent_structure_trajectory", "model": model.name, "every": int(every),
-            "threshold": threshold, "f_tol": f_tol, "transitions": int(trans.sum())}
+            "threshold": threshold, "f_tol": f_tol, "transitions": int(trans.sum()), **species_params(traj)}
     if temperature is not None and len(frames) > 1 and np.all(np.isfinite(times)):
         from glassrs.elastic import is_transition_rate
 

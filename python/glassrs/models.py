@@ -344,17 +344,58 @@ def table(tables: dict, species: Sequence[str] = ("A", "B"), *, path: str | None
 BUILTIN = {"kob_andersen": kob_andersen, "ka_wca": ka_wca, "qp": qp, "wahnstrom": wahnstrom, "ipl10": ipl10}
 
 
+ALIASES = {"ka": "kob_andersen", "kob-andersen": "kob_andersen"}
+
+
+def _model_number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def available() -> str:
+    """The built-in model names with their parameters, for messages: ``ipl10, ka_wca, …, qp(q, p), …``."""
+    import inspect
+
+    out = []
+    for name in sorted(BUILTIN):
+        ps = list(inspect.signature(BUILTIN[name]).parameters)
+        out.append(f"{name}({', '.join(ps)})" if ps else name)
+    return ", ".join(out) + " (alias: ka = kob_andersen)"
+
+
 def get(name: str) -> Model:
-    """A built-in model by name: ``kob_andersen`` (alias ``ka``), ``ka_wca``, ``wahnstrom``,
-    ``ipl10``, ``qp`` or ``qp(q,p)`` e.g. ``qp(18,6)``."""
+    """A built-in model from a name with optional parameters: ``NAME[:k=v,...]``.
+
+    Names: ``kob_andersen`` (alias ``ka``), ``ka_wca``, ``wahnstrom``, ``ipl10``, ``qp``.
+    Parameters are passed to the factory as numbers, e.g. ``qp:q=18,p=6`` = ``qp(18, 6)``
+    (``qp(18,6)`` is accepted too). Raises ``ValueError`` listing the available models for an
+    unknown name, and the factory's parameters for an unknown or malformed one.
+    """
+    import inspect
     import re
 
-    key = name.strip().lower()
-    if key in ("ka", "kob-andersen"):
-        key = "kob_andersen"
-    m = re.fullmatch(r"qp\(\s*([0-9.eE+-]+)\s*,\s*([0-9.eE+-]+)\s*\)", key)
+    spec = name.strip()
+    m = re.fullmatch(r"(?i)qp\(\s*([0-9.eE+-]+)\s*,\s*([0-9.eE+-]+)\s*\)", spec)
     if m:
         return qp(float(m.group(1)), float(m.group(2)))
+    key, _, rest = spec.partition(":")
+    key = key.strip().lower()
+    key = ALIASES.get(key, key)
     if key not in BUILTIN:
-        raise ValueError(f"unknown model '{name}'; built-in models: {sorted(BUILTIN)} or qp(q,p)")
-    return BUILTIN[key]()
+        raise ValueError(f"unknown model '{name}'; available models: {available()}")
+    factory = BUILTIN[key]
+    accepted = list(inspect.signature(factory).parameters)
+    kwargs: dict[str, int | float] = {}
+    for item in filter(None, (x.strip() for x in rest.split(","))):
+        k, eq, v = item.partition("=")
+        k = k.strip()
+        if not eq or k not in accepted:
+            what = f"parameters {', '.join(accepted)} (as {key}:k=v,...)" if accepted else "no parameters"
+            raise ValueError(f"model '{name}': cannot use '{item}'; {key} takes {what}")
+        try:
+            kwargs[k] = _model_number(v.strip())
+        except ValueError:
+            raise ValueError(f"model '{name}': parameter {k} must be a number, got '{v.strip()}'") from None
+    return factory(**kwargs)

@@ -19,7 +19,7 @@ import polars as pl
 
 from glassrs import _core
 from glassrs.tables import make_table, params
-from glassrs.trajectory import Frame, Trajectory
+from glassrs.trajectory import Frame, Trajectory, species_params
 
 Progress = Callable[[int, int], None] | None
 
@@ -120,7 +120,7 @@ def rdf(traj: Trajectory | Frame, r_max: float | None = None, dr: float = 0.01, 
     return make_table(pl.concat(parts), {
         "kind": "rdf", "r_max": r_eff, "dr": dr, "n_frames": len(idx), "species": list(species),
         "counts": counts.tolist(), "density": float(np.mean(traj.n_particles / np.asarray(volumes))),
-        "frames": idx.tolist() if len(idx) <= 1000 else None})
+        "frames": idx.tolist() if len(idx) <= 1000 else None, **species_params(traj)})
 
 
 def _rdf_arrays(table: pl.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -175,7 +175,7 @@ def sq(traj: Trajectory | Frame, q_max: float = 12.0, dq: float = 0.1, *, frames
     return make_table(pl.concat(parts), {
         "kind": "sq", "method": "reciprocal lattice", "q_max": q_max, "dq": dq, "stride": stride,
         "n_frames": len(idx), "species": list(species), "counts": counts.tolist(),
-        "density": float(np.mean(traj.n_particles / np.asarray(volumes)))})
+        "density": float(np.mean(traj.n_particles / np.asarray(volumes))), **species_params(traj)})
 
 
 def first_peak(traj: Trajectory | Frame, species: str | None = None, *, frames: int = 3,
@@ -438,7 +438,7 @@ def local(traj: Trajectory | Frame, model=None, *, T: float | None = None, closu
         "windows_source": "auto (global g_uv of the same frames)" if auto else "given",
         "delta": delta, "dr": dr, "r_s": r_s, "rdf_dr": rdf_dr, "n_frames": len(idx),
         "beta_Phi_macro": bPhi, "sop_macro": sopm, "sop_mean": float(out["sop"].mean()),
-        "species": list(species), "density": gp["density"]})
+        "species": list(species), "density": gp["density"], **species_params(traj)})
 
 
 def local_g(traj: Trajectory | Frame, particles: Sequence[int], *, frame: int = 0, delta: float = 0.09,

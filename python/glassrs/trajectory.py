@@ -115,9 +115,11 @@ class FrameSource(Protocol):
     """What a reader provides to :class:`Trajectory`: a frame count and random access.
 
     Optional attributes a reader may add: ``steps`` (int64 array, one per frame, −1 unknown),
-    ``times`` (float array of stored times, or None), ``columns`` (names of the per-particle
-    columns found) and ``load_many(ks) -> list[Frame]`` (several frames at once, e.g. parsed
-    in parallel)."""
+    ``times`` (float array of stored times, or None: a source with this attribute is a file
+    whose frames carry no other times), ``columns`` (names of the per-particle columns found),
+    ``species_map`` (a :class:`glassrs.io._common.SpeciesMap`: how the file's type labels were
+    named) and ``load_many(ks) -> list[Frame]`` (several frames at once, e.g. parsed in
+    parallel)."""
 
     path: str | None
 
@@ -142,8 +144,11 @@ class Trajectory:
     """A sequence of frames of one particle set; lazy when backed by a file.
 
     ``len(traj)``, ``traj[k]`` (a :class:`Frame`), ``traj[a:b:c]`` / ``traj[[...]]``
-    (a view), iteration. ``times`` are in the model's time unit: ``step × dt`` when the
-    source stores steps and ``dt`` is known, else the stored time, else the frame index.
+    (a view), iteration. ``steps`` are always available (−1 where unknown); ``times`` are in
+    the model's time unit — ``step × dt`` when ``dt`` is known, else the times stored in the
+    file or the frames — and raise ``ValueError`` when neither is known (``has_times`` tells
+    which): MD steps are never taken for times. ``species_mapping`` / ``species_source`` record
+    how a file's type labels were named (see :func:`glassrs.read`).
     """
 
     def __init__(self, source: FrameSource, indices: np.ndarray | None = None, *, dt: float | None = None,
@@ -250,22 +255,89 @@ class Trajectory:
             return np.asarray(steps, dtype=np.int64)[self._idx]
         return np.array([(-1 if f.step is None else f.step) for f in self], dtype=np.int64)
 
+    def _known_times(self) -> np.ndarray | None:
+        """Frame times when they are known (dt × steps, stored, or carried by the frames), else None."""
+        steps = self.steps
+        if self.dt is not None and len(steps) and np.all(steps >= 0):
+            return steps * float(self.dt)
+        if hasattr(self._source, "times"):  # file readers: ``times`` is what the file stores (or None)
+            stored = self._source.times
+            return None if stored is None else np.asarray(stored, dtype=np.float64)[self._idx]
+        out = np.empty(len(self))
+        for k, f in enumerate(self):  # in-memory frames
+            if f.time is None:
+                return None
+            out[k] = f.time
+        return out
+
+    @property
+    def has_times(self) -> bool:
+        """True when frame times are known: ``dt`` was given (and every frame has a step), or the
+        file / the frames store times. False for e.g. a LAMMPS dump without ``ITEM: TIME`` read
+        without ``dt``; ``steps`` are available either way."""
+        return self._known_times() is not None
+
     @property
     def times(self) -> np.ndarray:
         """Frame times (float64, model time units): step × ``dt`` when ``dt`` is known, else the
-        times stored in the file, else the steps, else the frame index."""
-        out = np.empty(len(self))
+        times stored in the file (LAMMPS ``ITEM: TIME``, extended-XYZ ``Time=``) or carried by the
+        frames. Raises ``ValueError`` saying how to fix it when none is known — steps are never
+        used as times (they are in ``steps``)."""
+        t = self._known_times()
+        if t is None:
+            raise self._no_times_error()
+        return t
+
+    def _no_times_error(self) -> ValueError:
+        where = self.path or "<memory>"
         steps = self.steps
-        if self.dt is not None and np.all(steps >= 0):
-            return steps * float(self.dt)
-        stored = getattr(self._source, "times", None)
-        if stored is not None:
-            return np.asarray(stored, dtype=np.float64)[self._idx]
-        if hasattr(self._source, "steps") and np.all(steps >= 0):
-            return steps.astype(np.float64)
-        for k, f in enumerate(self):
-            out[k] = f.time if f.time is not None else (f.step if f.step is not None else k)
-        return out
+        known_steps = bool(len(steps)) and bool(np.all(steps >= 0))
+        fmt = getattr(self._source, "format", None)
+        if self.dt is not None and not known_steps:
+            why = "some frames have no MD step to multiply dt with, and the file stores no times"
+            fix = "give every frame a step (extended XYZ: Step=) or store the times (Time=)"
+        else:
+            why = {"lammps": "the LAMMPS dump has no ITEM: TIME",
+                   "gsd": "the GSD file stores no times",
+                   "extxyz": "the extended-XYZ comment lines have no Time="}.get(fmt, "the frames carry no times")
+            why += " and no MD timestep was given, so the frame times are unknown"
+            if known_steps:
+                why += f" (only the steps {int(steps[0])} … {int(steps[-1])})"
+            if self.path:
+                fix = ("pass dt= (API) or --dt (CLI) with the MD timestep, e.g. glassrs.read(path, dt=0.005) "
+                       "or --dt 0.005")
+            else:
+                fix = "pass dt= (Trajectory.from_frames(frames, dt=...)) or give the frames their times"
+            if fmt == "lammps":
+                fix += ", or write the dump with 'dump_modify ID time yes'"
+        return ValueError(f"{where}: {why}; {fix}")
+
+    # -- species naming ------------------------------------------------------------------
+    @property
+    def species_mapping(self) -> dict[str, str] | None:
+        """File type label → species name, e.g. ``{"1": "A", "2": "B"}`` (labels as strings), for a
+        trajectory read from a file; None for frames in memory."""
+        sm = getattr(self._source, "species_map", None)
+        return None if sm is None else dict(sm.mapping)
+
+    @property
+    def species_source(self) -> str | None:
+        """Where the species names come from: ``"file"`` (as stored), ``"species"`` (the
+        ``species=`` argument) or ``"model <name>"`` (numeric types 1..n mapped in order onto the
+        model's species); None for frames in memory."""
+        sm = getattr(self._source, "species_map", None)
+        return None if sm is None else sm.source
+
+    @property
+    def species_note(self) -> str | None:
+        """One line describing a renaming of the file's types, e.g. ``"types 1,2 → A,B (from
+        model kob_andersen)"``; None when the names are the file's own."""
+        src = self.species_source
+        if src is None or src == "file":
+            return None
+        m = self.species_mapping
+        via = "from species=" if src == "species" else f"from {src}"
+        return f"types {','.join(m)} → {','.join(m.values())} ({via})"
 
     # -- bulk arrays ---------------------------------------------------------------------
     def positions(self) -> np.ndarray:
@@ -297,20 +369,32 @@ class Trajectory:
         from glassrs.tables import make_table
 
         parts = []
-        times = self.times
+        times = self._known_times()  # None: the time column is null (steps are not times)
         steps = self.steps
         for k, f in enumerate(self):
             n = f.n_particles
             parts.append(pl.DataFrame({
                 "frame": np.full(n, k, dtype=np.int64),
                 "step": np.full(n, steps[k], dtype=np.int64),
-                "time": np.full(n, times[k]),
+                "time": pl.Series([None] * n, dtype=pl.Float64) if times is None else np.full(n, times[k]),
                 "particle": np.arange(n, dtype=np.int64) if f.ids is None else f.ids,
                 "species": pl.Series(np.asarray(f.species, dtype=object)[f.types], dtype=pl.String),
                 "x": f.positions[:, 0], "y": f.positions[:, 1], "z": f.positions[:, 2],
             }))
-        return make_table(pl.concat(parts), {"kind": "trajectory", "source": self.path})
+        return make_table(pl.concat(parts), {"kind": "trajectory", "source": self.path, **species_params(self)})
 
     def __repr__(self) -> str:
         return (f"Trajectory({self.path or '<memory>'}, frames={len(self)}, N={self.n_particles}, "
                 f"species={list(self.species)})")
+
+
+def species_params(data) -> dict:
+    """Entries for a result table's parameters recording how a file's types were named:
+    ``{"species_mapping": {"1": "A", …}, "species_source": "model kob_andersen"}`` when ``data``
+    is a Trajectory whose names were assigned on reading (``species=`` or ``model=``), else {}."""
+    if not isinstance(data, Trajectory):
+        return {}
+    src = data.species_source
+    if src is None or src == "file":
+        return {}
+    return {"species_mapping": data.species_mapping, "species_source": src}

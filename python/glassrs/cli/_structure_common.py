@@ -7,9 +7,9 @@ import contextlib
 
 
 def add_frame_options(p) -> None:
-    """The options shared by the structure commands: --frames, --dt, --threads, --out."""
+    """The options shared by the structure commands: --frames, --threads, --out (``--species``,
+    ``--model``, ``--dt`` come from :func:`glassrs.cli._common.add_data_options`)."""
     p.add_argument("--frames", default=None, help="frame selection: 'a:b:c' slice or comma list (default all)")
-    p.add_argument("--dt", type=float, default=None, help="MD timestep to convert steps to times")
     p.add_argument("--threads", type=int, default=None, help="worker threads (default all cores)")
     p.add_argument("--out", default=None, help="output Parquet file (default: print the table)")
 

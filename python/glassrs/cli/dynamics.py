@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from glassrs.cli._common import add_data_options
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("dynamics", help="time correlations: MSD, overlap q, chi4, F_s, alpha2 (SPEC §3)",
                        description="Compute MSD, overlap, χ4, F_s(k) and α2 per species and for all particles at "
                                    "every lag of the frame schedule, in one pass, and write a long table "
                                    "(species, lag, n_origins, msd, overlap, chi4, fs, alpha2). Prints τ_α, D and "
-                                   "the α2 peak. Optionally writes p_hop rearrangements.")
+                                   "the α2 peak. Optionally writes p_hop rearrangements. Needs frame times: "
+                                   "--dt unless the file stores them (LAMMPS ITEM: TIME).")
     p.add_argument("trajectory", nargs="+", help="trajectory file(s); several files = independent runs of one state point")
     p.add_argument("--out", required=True, help="output Parquet file")
-    p.add_argument("--dt", type=float, default=None, help="MD timestep (time units) to convert steps to times")
+    add_data_options(p, model_extra="; used only to name and check the species")
     p.add_argument("--a", type=float, default=0.3, help="overlap cutoff a (σ), default 0.3")
     p.add_argument("--k", type=float, default=None,
                    help="F_s wave number (σ⁻¹); default: first peak of S_AA estimated from the data")
@@ -31,12 +34,17 @@ def run(args) -> int:
 
     import glassrs as gr
     from glassrs import dynamics as dyn
+    from glassrs.cli._common import get_model, read_trajectory, require_times, with_species_params
 
-    trajs = [gr.read(path, dt=args.dt) for path in args.trajectory]
+    model = get_model(args.model)
+    trajs = [read_trajectory(path, args, model, dt=args.dt) for path in args.trajectory]
+    for t in trajs:
+        require_times(t)  # lags, τ_α, D and p_hop windows are times: no silent steps
     progress = False if args.no_progress else None
     table = dyn.correlations(trajs if len(trajs) > 1 else trajs[0], a=args.a, k=args.k, dk=args.dk, nk=args.nk,
                              origins=args.origins, max_lag=args.max_lag, max_memory_mb=args.memory_mb,
                              progress=progress)
+    table = with_species_params(table, trajs[0])
     gr.write_parquet(table, args.out)
     con = Console(stderr=False)
     rt = dyn.relaxation_times(table)
@@ -53,6 +61,7 @@ def run(args) -> int:
             raise ValueError("--phop-out needs a single trajectory")
         reb = dyn.rearrangements(trajs[0], window=args.window, p_c=msd_star, table=table, max_memory_mb=args.memory_mb,
                                  progress=progress)
+        reb = with_species_params(reb, trajs[0])
         gr.write_parquet(reb, args.phop_out)
         con.print(f"p_hop table written to {args.phop_out} (p_c = {gr.params(reb)['p_c']:.6g})")
     con.print(f"dynamics table written to {args.out} ({table.height} rows)")

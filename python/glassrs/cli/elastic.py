@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from glassrs.cli._common import add_data_options
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("elastic", help="shear modulus G and dipole stiffness κ of inherent structures",
@@ -10,7 +12,7 @@ def add_parser(sub) -> None:
                                    "stiffness κ_ij of sampled interacting pairs. Writes one row per dipole "
                                    "(frame, i, j, species, r, kappa) to --out; prints G and mean κ per frame.")
     p.add_argument("trajectory", help="trajectory file (any format glassrs.read knows, or .npz from simulate)")
-    p.add_argument("--model", default="kob_andersen", help="pair model name (default: kob_andersen)")
+    add_data_options(p, model="kob_andersen")
     p.add_argument("--every", type=int, default=1, help="use every K-th frame")
     p.add_argument("--max-frames", type=int, default=None, help="at most this many frames")
     p.add_argument("--minimize", action="store_true", help="quench each frame with FIRE first")
@@ -20,18 +22,9 @@ def add_parser(sub) -> None:
     p.add_argument("--solver", default="auto", choices=["auto", "cg", "cholesky"])
     p.add_argument("--force-tol", type=float, default=1e-6, help="largest residual force accepted as a minimum")
     p.add_argument("--local", action="store_true", help="write per-particle local κ_i instead of per-dipole rows")
-    p.add_argument("--dt", type=float, default=None, help="MD timestep to convert steps to times")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", required=True, help="output table (.parquet)")
     p.set_defaults(func=run)
-
-
-def _load(path: str, dt):
-    import glassrs as gr
-    if path.lower().endswith(".npz"):
-        from glassrs import md
-        return md.load_npz(path)
-    return gr.read(path, dt=dt)
 
 
 def run(args) -> int:
@@ -39,12 +32,13 @@ def run(args) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
-    from glassrs import elastic, models
+    from glassrs import elastic
+    from glassrs.cli._common import get_model, read_trajectory
     from glassrs.tables import make_table, write_parquet
+    from glassrs.trajectory import species_params
 
-    get = getattr(models, "get", None)
-    model = get(args.model) if get else getattr(models, args.model)()
-    traj = _load(args.trajectory, args.dt)
+    model = get_model(args.model, required=True)
+    traj = read_trajectory(args.trajectory, args, model, dt=args.dt)
     idx = list(range(0, len(traj), max(1, args.every)))[: args.max_frames]
     pairs = None if args.pairs == "all" else int(args.pairs)
     planes = "all" if args.planes == "all" else args.planes.split(",")
@@ -70,7 +64,7 @@ def run(args) -> int:
                       "trajectory": args.trajectory, "frames": idx, "pairs": args.pairs, "seed": args.seed,
                       "minimize": args.minimize, "force_tol": args.force_tol,
                       "G": {str(r[0]): r[1] for r in rows}, "born": {str(r[0]): r[2] for r in rows},
-                      "solver": rows[0][5] if rows else None})
+                      "solver": rows[0][5] if rows else None, **species_params(traj)})
     write_parquet(out, args.out)
     for k, G, born, km, nd, solver in rows:
         print(f"frame {k}: G = {G:.6g}  (Born {born:.6g})  <κ> = {km:.6g} over {nd} dipoles  [{solver}]")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
+from glassrs.cli._common import add_data_options
 
 
 def add_parser(sub) -> None:
@@ -10,9 +10,7 @@ def add_parser(sub) -> None:
                        description="Print a summary of a trajectory file: frames, particles, species counts, "
                                    "box, density, time span and the columns found.")
     p.add_argument("trajectory", help="LAMMPS dump, GSD or extended XYZ file")
-    p.add_argument("--dt", type=float, default=None, help="MD timestep (time units) to convert steps to times")
-    p.add_argument("--species", default=None,
-                   help="comma-separated species names for the types in order, e.g. A,B (LAMMPS type 1 → A, …)")
+    add_data_options(p, model_extra="; used only to name and check the species")
     p.add_argument("--format", default=None, choices=["lammps", "gsd", "extxyz"],
                    help="file format (default: guessed from the file name)")
     p.set_defaults(func=run)
@@ -22,25 +20,27 @@ def run(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    import glassrs as gr
+    from glassrs.cli._common import get_model, read_trajectory, species_note
 
-    species = [s.strip() for s in args.species.split(",")] if args.species else None
-    traj = gr.read(args.trajectory, dt=args.dt, species=species, format=args.format)
+    traj = read_trajectory(args.trajectory, args, get_model(args.model), dt=args.dt, quiet=True)
     f = traj[0]
     t = Table(title=f"glassrs info: {args.trajectory}", show_header=False)
     t.add_row("frames", str(len(traj)))
     t.add_row("particles", str(f.n_particles))
     t.add_row("species", ", ".join(f"{s}: {n}" for s, n in f.counts().items()))
+    note = species_note(traj)
+    if note:
+        t.add_row("species names", note)
     b = f.box
     t.add_row("box", repr(b))
     t.add_row("volume", f"{b.volume:.6g}")
     t.add_row("density N/V", f"{f.density:.6g}")
-    if args.dt is None and getattr(traj._source, "times", None) is None and np.all(traj.steps >= 0):
-        steps = traj.steps
-        t.add_row("steps", f"{steps[0]} … {steps[-1]} ({len(steps)} frames; pass --dt for times)")
-    else:
+    if traj.has_times:
         times = traj.times
         t.add_row("time span", f"{times[0]:.6g} … {times[-1]:.6g} ({len(times)} frames)")
+    else:
+        steps = traj.steps
+        t.add_row("steps", f"{steps[0]} … {steps[-1]} ({len(steps)} frames; no times: pass --dt)")
     cols = getattr(traj._source, "columns", None)
     if cols:
         t.add_row("columns", " ".join(cols))

@@ -4,6 +4,8 @@ optionally, C_R(X, μ) against local structure (SPEC §4)."""
 
 from __future__ import annotations
 
+from glassrs.cli._common import add_data_options
+
 
 def _floats(spec: str) -> list[float]:
     try:
@@ -20,12 +22,12 @@ def add_parser(sub) -> None:
                                    "and the Spearman C_R(X, mobility) of local structure X against t/tau_alpha and L.")
     p.add_argument("trajectory", help="trajectory file holding the initial configuration")
     p.add_argument("--frame", type=int, default=-1, help="frame index of the initial configuration (default: last)")
-    p.add_argument("--dt-file", type=float, default=None, help="MD timestep of the file (to convert steps to times)")
-    p.add_argument("--model", default="kob_andersen", help="model name (glassrs.models.get), default kob_andersen")
-    p.add_argument("--T", type=float, required=True, help="temperature of the velocities (and NVT thermostat)")
+    add_data_options(p, model="kob_andersen", temperature="required",
+                     temperature_help="temperature (ε/k_B) of the velocities (and NVT thermostat)", dt_flag="--dt-file")
     p.add_argument("--runs", type=int, default=20, help="number of runs N_IC (default 20)")
     p.add_argument("--steps", type=int, required=True, help="run length in MD steps (log-spaced output)")
-    p.add_argument("--dt", type=float, default=0.005, help="MD timestep (default 0.005)")
+    p.add_argument("--dt", type=float, default=0.005,
+                   help="MD timestep of the ensemble runs (default 0.005; the file's own is --dt-file)")
     p.add_argument("--thermostat", choices=["nve", "nvt"], default="nve", help="integrator (default nve)")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     p.add_argument("--a", type=float, default=0.3, help="overlap cutoff a (σ), default 0.3")
@@ -46,21 +48,22 @@ def run(args) -> int:
     from rich.console import Console
 
     import glassrs as gr
+    from glassrs.cli._common import get_model, read_trajectory, with_species_params
 
     con = Console()
-    traj = gr.read(args.trajectory, dt=args.dt_file)
+    model = get_model(args.model, required=True)
+    traj = read_trajectory(args.trajectory, args, model, dt=args.dt_file)
     frame = traj[args.frame]
-    model = gr.models.get(args.model)
     ens = gr.isoconf.ensemble(frame, model, T=args.T, n_runs=args.runs, steps=args.steps, dt=args.dt,
                               thermostat=args.thermostat, seed=args.seed, a=args.a, n_threads=args.threads,
                               progress=False if args.no_progress else None)
-    mob = gr.isoconf.mobility(ens)
+    mob = with_species_params(gr.isoconf.mobility(ens), traj)
     gr.write_parquet(mob, args.out)
     tau = gr.params(mob)["tau_alpha"]
     con.print("ensemble tau_alpha: " + ", ".join(f"{k} = {v:.5g}" for k, v in tau.items()))
     con.print(f"mobility table written to {args.out} ({mob.height} rows)")
     if args.tau_out:
-        ta = gr.isoconf.tau_alpha(mob)
+        ta = with_species_params(gr.isoconf.tau_alpha(mob), traj)
         gr.write_parquet(ta, args.tau_out)
         con.print(f"per-particle tau_alpha: {int(ta['crossed'].sum())}/{ta.height} relaxed; written to {args.tau_out}")
     if args.corr_out:
@@ -70,6 +73,7 @@ def run(args) -> int:
         loc = loc.with_columns(pl.lit(0, dtype=pl.Int64).alias("frame"))
         cr = gr.isoconf.correlate(loc, mob, [c.strip() for c in args.columns.split(",")], L=_floats(args.L),
                                   frames=frame, n_threads=args.threads)
+        cr = with_species_params(cr, traj)
         gr.write_parquet(cr, args.corr_out)
         near = (cr.with_columns((pl.col("t_over_tau_alpha").log() .abs()).alias("_d"))
                 .filter(pl.col("species") == "all").sort("_d").group_by("quantity", "L", maintain_order=True).first()

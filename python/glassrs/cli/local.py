@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from glassrs.cli._common import add_data_options
 from glassrs.cli._structure_common import add_frame_options
 
 
@@ -12,9 +13,6 @@ def add_parser(sub) -> None:
                                    "the table's Parquet metadata records closure, T, windows, δ and the "
                                    "macroscopic SOP.")
     p.add_argument("trajectory", help="LAMMPS dump, GSD or extended XYZ file")
-    p.add_argument("--model", default="kob_andersen", help="model name in glassrs.models (default kob_andersen); "
-                                                           "'none' skips the energies")
-    p.add_argument("--T", type=float, default=None, help="temperature of the state point (needed for --closure hnc)")
     p.add_argument("--closure", choices=["approx", "hnc"], default="approx")
     p.add_argument("--windows", default=None, help="integration windows, e.g. 'A-A=0.9:1.45,A-B=0.7:1.25,B-B=0.7:1.4'")
     p.add_argument("--delta", type=float, default=0.09, help="Gaussian width δ (σ), default 0.09")
@@ -22,21 +20,19 @@ def add_parser(sub) -> None:
     p.add_argument("--r-s", type=float, default=3.0, help="upper limit of the s2 integral (σ), default 3")
     p.add_argument("--coarse-grain", default=None, metavar="L1,L2,…",
                    help="also add coarse-grained sop columns sop_L… for these lengths (SPEC 2.9)")
+    add_data_options(p, model="kob_andersen", model_extra="; 'none' skips the energies", temperature="optional",
+                     temperature_help="temperature of the state point (ε/k_B; needed for --closure hnc)")
     add_frame_options(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     import glassrs as gr
+    from glassrs.cli._common import get_model, read_trajectory
     from glassrs.cli._structure_common import parse_frames, parse_windows, progress_bar, write_out
 
-    model = None
-    if args.model.lower() != "none":
-        factory = getattr(gr.models, args.model, None)
-        if factory is None or not callable(factory):
-            raise ValueError(f"unknown model '{args.model}' (see glassrs.models)")
-        model = factory()
-    traj = gr.read(args.trajectory, dt=args.dt)
+    model = get_model(args.model)
+    traj = read_trajectory(args.trajectory, args, model, dt=args.dt)
     with progress_bar("local SOP") as cb:
         df = gr.structure.local(traj, model, T=args.T, closure=args.closure, windows=parse_windows(args.windows),
                                 delta=args.delta, dr=args.dr, r_s=args.r_s, frames=parse_frames(args.frames),

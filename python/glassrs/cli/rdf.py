@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from glassrs.cli._common import add_data_options
 from glassrs.cli._structure_common import add_frame_options
 
 
@@ -15,15 +16,17 @@ def add_parser(sub) -> None:
     p.add_argument("--sq", action="store_true", help="compute S_uv(q) instead of g_uv(r)")
     p.add_argument("--q-max", type=float, default=12.0, help="with --sq: largest |q| (σ⁻¹), default 12")
     p.add_argument("--dq", type=float, default=0.1, help="with --sq: shell width (σ⁻¹), default 0.1")
+    add_data_options(p, model_extra="; used only to name and check the species")
     add_frame_options(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     import glassrs as gr
+    from glassrs.cli._common import get_model, read_trajectory
     from glassrs.cli._structure_common import parse_frames, progress_bar, write_out
 
-    traj = gr.read(args.trajectory, dt=args.dt)
+    traj = read_trajectory(args.trajectory, args, get_model(args.model), dt=args.dt)
     frames = parse_frames(args.frames)
     with progress_bar("S(q)" if args.sq else "g(r)") as cb:
         if args.sq:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from glassrs.cli._common import add_data_options
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("report", help="analyse a trajectory (or the embedded default dataset) into a report",
@@ -9,7 +11,9 @@ def add_parser(sub) -> None:
                                    "trajectory, uses the embedded Kob–Andersen dataset.")
     p.add_argument("trajectory", nargs="?", help="trajectory file (default: embedded Kob–Andersen data)")
     p.add_argument("--out", default="glassrs-report", help="output directory (default: glassrs-report)")
-    p.add_argument("--dt", type=float, default=None, help="MD timestep to convert steps to times")
+    add_data_options(p, model_extra="; the sections' default is kob_andersen", temperature="optional",
+                     temperature_help="temperature of the run (ε/k_B): parent temperature of the elasticity "
+                                      "section, needed by --isoconf")
     p.add_argument("--inherent-structures", action="store_true",
                    help="also quench frames to inherent structures and report their elasticity (κ, G)")
     p.add_argument("--isoconf", action="store_true",
@@ -18,9 +22,22 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
+    import sys
+
+    from glassrs.cli._common import get_model, read_trajectory
     from glassrs.report import make_report
 
-    path = make_report(args.trajectory, out=args.out, dt=args.dt,
+    model = get_model(args.model)
+    data = None
+    if args.trajectory is not None:
+        data = read_trajectory(args.trajectory, args, model, dt=args.dt)
+        if not data.has_times:
+            print(f"note: {args.trajectory} has no frame times (none stored in the file, no --dt): the dynamics "
+                  "section is skipped; pass --dt with the MD timestep", file=sys.stderr)
+    elif args.species or args.model or args.T is not None or args.dt is not None:
+        raise ValueError("--species, --model, --T and --dt describe a trajectory file; the embedded dataset "
+                         "needs none of them")
+    path = make_report(data, out=args.out, dt=args.dt, model=model, temperature=args.T,
                        inherent_structures=getattr(args, "inherent_structures", False),
                        extra=("correlations",) if getattr(args, "isoconf", False) else ())
     print(f"report written to {path}")

@@ -8,7 +8,8 @@ def add_parser(sub) -> None:
                        description="Simulate a built-in model with the glassrs MD engine: random start, push-off, "
                                    "optional melt and quench, equilibration, production with linear or log-spaced "
                                    "frames. Reduced units (σ, ε, τ).")
-    p.add_argument("--model", default="kob_andersen", help="kob_andersen (ka), ka_wca, wahnstrom, ipl10, qp(q,p)")
+    p.add_argument("--model", default="kob_andersen", metavar="NAME[:k=v,...]",
+                   help="pair model: kob_andersen (ka), ka_wca, wahnstrom, ipl10, qp:q=12,p=6 (default kob_andersen)")
     p.add_argument("-n", "--n", type=int, default=1000, help="number of particles (default 1000)")
     p.add_argument("-T", "--temperature", type=float, default=0.8, help="temperature (default 0.8)")
     p.add_argument("--density", type=float, default=None, help="number density (default: the model's)")
@@ -40,10 +41,11 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import os
 
-    from glassrs import md, models
+    from glassrs import md
+    from glassrs.cli._common import get_model
     from glassrs.tables import write_parquet
 
-    model = models.get(args.model)
+    model = get_model(args.model, required=True)
     traj = md.run(model, n=args.n, T=args.temperature, steps=args.steps, dt=args.dt, seed=args.seed,
                   density=args.density, start=args.start, melt_T=args.melt_T, melt_steps=args.melt_steps,
                   quench_steps=args.quench_steps, equilibrate=args.equilibrate, ensemble=args.ensemble,

@@ -11,12 +11,15 @@ Writers: :func:`write_lammps`, :func:`write_gsd` (atomic: temp file + rename).
 from __future__ import annotations
 
 import os
-from typing import Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Mapping, Sequence, Union
 
 from glassrs.io._common import SpeciesArg
 from glassrs.io.gsd import write_gsd
 from glassrs.io.lammps import write_lammps
 from glassrs.trajectory import Trajectory
+
+if TYPE_CHECKING:
+    from glassrs.models import Model
 
 __all__ = ["read", "write_lammps", "write_gsd", "SpeciesArg"]
 
@@ -24,7 +27,8 @@ FORMATS = ("lammps", "gsd", "extxyz")
 
 
 def read(path: str | os.PathLike, *, dt: float | None = None,
-         species: Union[Sequence[str], Mapping, None] = None, format: str | None = None) -> Trajectory:
+         species: Union[Sequence[str], Mapping, None] = None, format: str | None = None,
+         model: "Model | None" = None) -> Trajectory:
     """Open a trajectory lazily (frames are parsed when indexed).
 
     Parameters
@@ -33,13 +37,27 @@ def read(path: str | os.PathLike, *, dt: float | None = None,
         anything not recognised below), HOOMD-blue GSD (``.gsd``), extended XYZ (``.xyz``,
         ``.extxyz``); ``format=`` ("lammps", "gsd", "extxyz") overrides the guess.
     dt : MD timestep (model time units). ``traj.times`` = step × dt when given; otherwise the
-        times stored in the file (LAMMPS ``ITEM: TIME``, extended-XYZ ``Time=``) or, failing
-        that, the steps.
+        times stored in the file (LAMMPS ``ITEM: TIME``, extended-XYZ ``Time=``). Without
+        either, ``traj.times`` raises ``ValueError`` (``traj.has_times`` is False) and
+        everything that reports times (dynamics, τ_α, D, p_hop windows) fails with a message
+        saying to pass ``dt``; structure needs no times. ``traj.steps`` are always available.
     species : names for the particle types. A sequence gives the name of the k-th type
         (LAMMPS type k+1, GSD typeid k, the k-th extended-XYZ species in sorted order); a
         mapping maps file labels (LAMMPS type numbers, GSD/XYZ type names or GSD typeids) to
         names — several labels may share one name (types are then merged). Default: the
-        names in the file (GSD, XYZ) or the LAMMPS type numbers as strings ("1", "2", …).
+        names in the file (GSD, XYZ) or, without ``model``, the LAMMPS type numbers as
+        strings ("1", "2", …).
+    model : a :class:`glassrs.models.Model` the data belong to (e.g.
+        ``glassrs.models.kob_andersen()``). Without ``species``, numeric type labels
+        ("1", "2", …) are named after the model's species in order — type k → the k-th
+        species (KA: 1 → A, 2 → B) — and named labels must be species of the model. With
+        ``species``, those names win and are only checked against the model. Raises
+        ``ValueError`` for a type number beyond the model's species or an unknown name.
+
+    The naming is recorded: ``traj.species_mapping`` (e.g. ``{"1": "A", "2": "B"}``),
+    ``traj.species_source`` (``"file"``, ``"species"`` or ``"model kob_andersen"``) and
+    ``traj.species_note`` (one line, e.g. "types 1,2 → A,B (from model kob_andersen)");
+    result tables computed from the trajectory carry the mapping in their parameters.
 
     Raises ``FileNotFoundError`` for a missing file and :class:`glassrs.FormatError` (naming
     file, frame and line) for a malformed one.
@@ -52,15 +70,17 @@ def read(path: str | os.PathLike, *, dt: float | None = None,
     fmt = (format or _guess(path)).lower()
     if dt is not None and not (float(dt) > 0 and float(dt) < float("inf")):
         raise ValueError(f"dt must be a positive finite time step, got {dt}")
+    if model is not None and not hasattr(model, "species"):
+        raise TypeError(f"model must be a glassrs.models.Model (e.g. glassrs.models.kob_andersen()), got {model!r}")
     if fmt == "lammps":
         from glassrs.io.lammps import LammpsSource
-        src = LammpsSource(path, species=species)
+        src = LammpsSource(path, species=species, model=model)
     elif fmt == "gsd":
         from glassrs.io.gsd import GsdSource
-        src = GsdSource(path, species=species)
+        src = GsdSource(path, species=species, model=model)
     elif fmt in ("extxyz", "xyz"):
         from glassrs.io.xyz import XyzSource
-        src = XyzSource(path, species=species)
+        src = XyzSource(path, species=species, model=model)
     else:
         raise ValueError(f"unknown trajectory format '{format}'; expected one of {FORMATS}")
     return Trajectory(src, dt=dt)

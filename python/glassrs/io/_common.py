@@ -15,20 +15,72 @@ from glassrs.trajectory import Frame, Trajectory
 SpeciesArg = Union[Sequence[str], Mapping, None]
 
 
+def _numeric_label(lab) -> bool:
+    return isinstance(lab, (int, np.integer)) or (isinstance(lab, str) and lab.isdigit())
+
+
+def model_species(labels: Sequence, model, *, what: str = "type", path: str = "<memory>") -> dict | None:
+    """How a file's type labels name the species of ``model`` (a :class:`glassrs.models.Model`).
+
+    Numeric labels (LAMMPS types 1, 2, …; also "1", "2" in GSD/XYZ files) are mapped in order
+    onto the model's species — type k → ``model.species[k − 1]`` — and the mapping
+    ``{label: name}`` is returned (sorted by type). Named labels must be species of the model:
+    None is returned when they all are. Raises ``ValueError`` for a type number outside
+    1..len(model.species) or a name the model does not know.
+    """
+    labels = list(labels)
+    species = tuple(model.species)
+    if labels and all(_numeric_label(lab) for lab in labels):
+        ordered = sorted(labels, key=int)
+        bad = [lab for lab in ordered if not 1 <= int(lab) <= len(species)]
+        if bad:
+            raise ValueError(f"{path}: {what}s {[int(x) for x in ordered]} cannot be mapped onto model "
+                             f"'{model.name}', which has {len(species)} species {list(species)} ({what} k → its "
+                             f"k-th species, so {what}s must lie in 1..{len(species)}); pass species= "
+                             "(CLI --species) to name the types")
+        return {lab: species[int(lab) - 1] for lab in ordered}
+    unknown = [lab for lab in labels if str(lab) not in species]
+    if unknown:
+        raise ValueError(f"{path}: {what} {str(unknown[0])!r} is not a species of model '{model.name}' "
+                         f"(species: {list(species)}); pass species= (CLI --species) to name the types")
+    return None
+
+
 class SpeciesMap:
     """Maps file type labels (ints or names) to glassrs species indices and names.
 
     ``labels`` are the labels present in the file's first frame, in their default order;
     ``positional(k)`` gives the label that position k of a user-supplied sequence names
     (LAMMPS: type k+1; GSD/XYZ: the k-th label); ``index_keys`` lets integer keys of a mapping
-    address labels by position too (GSD typeids).
+    address labels by position too (GSD typeids). ``model``: with no ``species``, numeric
+    labels are named after the model's species in order (:func:`model_species`); with
+    ``species``, the names given must be species of the model.
+
+    Attributes: ``names`` (species names, index ↔ name), ``mapping`` (label as a string →
+    name, for the labels of frame 0) and ``source`` — ``"file"``, ``"species"`` or
+    ``"model <name>"``.
     """
 
     def __init__(self, labels: Sequence, species: SpeciesArg, *, what: str, path: str,
-                 positional=None, index_keys: bool = False):
+                 positional=None, index_keys: bool = False, model=None):
         labels = list(labels)
         self.path = path
         self.what = what
+        self.source = "file" if species is None else "species"
+        if species is None and model is not None:
+            species = model_species(labels, model, what=what, path=path)
+            if species is not None:
+                self.source = f"model {model.name}"
+        self._build(labels, species, positional, index_keys)
+        if model is not None and self.source == "species":
+            unknown = [n for n in self.names if n not in model.species]
+            if unknown:
+                raise ValueError(f"{path}: species name {unknown[0]!r} given for the {what}s is not a species of "
+                                 f"model '{model.name}' (species: {list(model.species)})")
+        self.mapping = {str(lab): self.names[self._map[lab]] for lab in labels}
+
+    def _build(self, labels: list, species: SpeciesArg, positional, index_keys: bool) -> None:
+        path, what = self.path, self.what
         if species is None:
             names = [str(lab) for lab in labels]
             self._map = {lab: k for k, lab in enumerate(labels)}
@@ -36,6 +88,9 @@ class SpeciesMap:
             return
         if isinstance(species, Mapping):
             pairs = list(species.items())
+            if labels and all(isinstance(lab, (int, np.integer)) for lab in labels):
+                # integer labels (LAMMPS types) may be keyed by their text too: {"1": "A"}
+                pairs = [(int(k) if isinstance(k, str) and k.strip().isdigit() else k, v) for k, v in pairs]
         else:
             seq = list(species)
             if isinstance(species, str) or not all(isinstance(s, str) for s in seq):

@@ -35,7 +35,7 @@ class GsdSource:
     format = "gsd"
     times = None
 
-    def __init__(self, path: str, species: SpeciesArg = None):
+    def __init__(self, path: str, species: SpeciesArg = None, model=None):
         import gsd.fl
         import gsd.hoomd
 
@@ -64,11 +64,15 @@ class GsdSource:
         self._n = int(f0.particles.N)
         self._species = SpeciesMap(self._types, species, what="type", path=path,
                                    positional=lambda k: self._types[k] if k < len(self._types) else k,
-                                   index_keys=True)
+                                   index_keys=True, model=model)
         self._lut = self._species.indices(self._types, 0)
 
     def __len__(self) -> int:
         return len(self.steps)
+
+    @property
+    def species_map(self) -> SpeciesMap:
+        return self._species
 
     def load(self, k: int) -> Frame:
         s = self._file[int(k)]

@@ -25,12 +25,13 @@ class LammpsSource:
     """A :class:`~glassrs.trajectory.FrameSource` over a LAMMPS text dump.
 
     Attributes: ``path``, ``steps`` (int64, one per frame), ``times`` (``ITEM: TIME`` values
-    or None), ``columns`` (names of ``ITEM: ATOMS``).
+    or None), ``columns`` (names of ``ITEM: ATOMS``), ``species_map`` (how the types were named).
+    ``species`` / ``model``: see :func:`glassrs.read`.
     """
 
     format = "lammps"
 
-    def __init__(self, path: str, species: SpeciesArg = None):
+    def __init__(self, path: str, species: SpeciesArg = None, model=None):
         self.path = path
         self._dump = _core.LammpsDump(path)
         self.steps = self._dump.steps
@@ -39,7 +40,7 @@ class LammpsSource:
         first = self._dump.read(0)
         t0 = first["types"]
         labels = [1] if t0 is None else np.unique(t0).tolist()
-        self._species = SpeciesMap(labels, species, what="type", path=path, positional=lambda k: k + 1)
+        self._species = SpeciesMap(labels, species, what="type", path=path, positional=lambda k: k + 1, model=model)
         self._first = first
         # dense lookup type value → species index for the types of frame 0 (−1: unknown)
         self._lut_lo = int(min(labels))
@@ -49,6 +50,10 @@ class LammpsSource:
 
     def __len__(self) -> int:
         return len(self._dump)
+
+    @property
+    def species_map(self) -> SpeciesMap:
+        return self._species
 
     def _frame(self, k: int, d: dict) -> Frame:
         t = d["types"]

@@ -71,7 +71,7 @@ class XyzSource:
 
     format = "extxyz"
 
-    def __init__(self, path: str, species: SpeciesArg = None):
+    def __init__(self, path: str, species: SpeciesArg = None, model=None):
         self.path = path
         offsets, lines, steps, times, counts = [], [], [], [], []
         with open(path, "rb") as fh:
@@ -128,6 +128,7 @@ class XyzSource:
         t = np.asarray(times)
         self.times = None if np.any(np.isnan(t)) else t
         self._species_arg = species
+        self._model = model
         self._species: SpeciesMap | None = None
         self.columns: list[str] = []
         f0 = self.load(0)
@@ -135,6 +136,10 @@ class XyzSource:
 
     def __len__(self) -> int:
         return len(self._offsets)
+
+    @property
+    def species_map(self) -> SpeciesMap | None:
+        return self._species
 
     def load(self, k: int) -> Frame:
         k = int(k)
@@ -215,7 +220,8 @@ class XyzSource:
         if self._species is None:
             distinct = sorted(set(labels))
             self._species = SpeciesMap(distinct, self._species_arg, what="species", path=path,
-                                       positional=lambda j: distinct[j] if j < len(distinct) else j)
+                                       positional=lambda j: distinct[j] if j < len(distinct) else j,
+                                       model=self._model)
         names = sorted(set(labels))
         code = dict(zip(names, self._species.indices(names, k).tolist()))
         types = np.fromiter((code[lab] for lab in labels), dtype=np.int64, count=n)

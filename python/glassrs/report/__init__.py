@@ -12,8 +12,12 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from glassrs.trajectory import Trajectory
+
+if TYPE_CHECKING:
+    from glassrs.models import Model
 
 SECTIONS = ["summary", "structure", "dynamics", "elastic"]
 #: sections that run extra simulations; enabled per call (``extra=``, CLI ``--isoconf``)
@@ -22,15 +26,29 @@ OPTIONAL_SECTIONS = ["correlations"]
 
 @dataclass
 class Run:
+    """One state point: a label, its temperature (ε/k_B, or None), the trajectory and the pair
+    model it was simulated with (None: Kob–Andersen, the sections' default)."""
+
     label: str
     temperature: float | None
     trajectory: Trajectory
+    model: "Model | None" = None
 
 
-def _runs(path: str | None, dt: float | None) -> list[Run]:
+def model_of(run: Run) -> "Model":
+    """The run's pair model (Kob–Andersen when the run names none)."""
+    from glassrs import models
+    m = getattr(run, "model", None)
+    return m if m is not None else models.kob_andersen()
+
+
+def _runs(path: str | Trajectory | None, dt: float | None, model=None, temperature: float | None = None,
+          species=None) -> list[Run]:
+    if isinstance(path, Trajectory):
+        return [Run(os.path.basename(path.path or "trajectory"), temperature, path, model)]
     if path is not None:
         import glassrs as gr
-        return [Run(os.path.basename(path), None, gr.read(path, dt=dt))]
+        return [Run(os.path.basename(path), temperature, gr.read(path, dt=dt, species=species, model=model), model)]
     try:
         from glassrs import datasets
     except ImportError as e:  # the engine is not built yet
@@ -40,17 +58,24 @@ def _runs(path: str | None, dt: float | None) -> list[Run]:
     return [Run(f"T={T:g}", T, traj) for T, traj in datasets.kob_andersen_series()]
 
 
-def make_report(path: str | None, out: str = "glassrs-report", dt: float | None = None,
-                inherent_structures: bool = False, extra: tuple[str, ...] = ()) -> str:
+def make_report(path: str | Trajectory | None, out: str = "glassrs-report", dt: float | None = None,
+                inherent_structures: bool = False, extra: tuple[str, ...] = (), *, model=None,
+                temperature: float | None = None, species=None) -> str:
     """Write ``out/report.md`` and figures in ``out/``; return the report path.
 
+    ``path``: a trajectory file (read with ``dt``, ``species`` and ``model`` as in
+    :func:`glassrs.read`), a Trajectory already open, or None for the embedded dataset.
+    ``model``: the pair model of the data (default Kob–Andersen); ``temperature``: the run's
+    temperature (ε/k_B), needed by the sections that use T (elasticity's parent temperature,
+    the isoconfigurational section). Without times (no ``dt`` and none in the file) the
+    dynamics section says how to fix it instead of reporting steps as times.
     ``inherent_structures``: sections that need quenched structures (elasticity) run only then.
     ``extra``: names from ``OPTIONAL_SECTIONS`` to add (e.g. ``("correlations",)``, which runs MD
     ensembles)."""
     unknown = [e for e in extra if e not in OPTIONAL_SECTIONS]
     if unknown:
         raise ValueError(f"unknown optional report sections {unknown}; available: {OPTIONAL_SECTIONS}")
-    runs = _runs(path, dt)
+    runs = _runs(path, dt, model, temperature, species)
     for r in runs:
         r.inherent_structures = inherent_structures
     os.makedirs(out, exist_ok=True)

@@ -43,25 +43,26 @@ def section(runs, figdir: str, n_runs: int = N_RUNS, max_steps: int = MAX_STEPS)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    import glassrs as gr
+    from glassrs.report import model_of
 
     lines = ["## Structure–dynamics correlation (isoconfigurational ensembles)", ""]
-    model = gr.models.kob_andersen()
     usable = []
     for r in runs:
         if r.temperature is None:
             lines.append(f"- {r.label}: no temperature known, no ensemble run (needs T for the velocities).")
             continue
+        model = model_of(r)
         try:
             model.type_map(r.trajectory.species)
         except ValueError:
-            lines.append(f"- {r.label}: species {list(r.trajectory.species)} are not those of the Kob–Andersen model.")
+            lines.append(f"- {r.label}: species {list(r.trajectory.species)} are not those of the model "
+                         f"'{model.name}' (species {list(model.species)}).")
             continue
         usable.append(r)
     results = []
     for r in usable:
         try:
-            results.append((r, *_run_one(r, model, n_runs, max_steps)))
+            results.append((r, *_run_one(r, model_of(r), n_runs, max_steps)))
         except (ValueError, RuntimeError) as e:
             lines.append(f"- {r.label}: not computed: {e}")
     if not results:

@@ -21,9 +21,9 @@ def _fmt(x) -> str:
 
 
 def _model(run):
-    from glassrs import models
+    from glassrs.report import model_of
     m = getattr(run.trajectory, "model", None)
-    return m if m is not None else models.kob_andersen()
+    return m if m is not None else model_of(run)
 
 
 def _tau_alpha(run):

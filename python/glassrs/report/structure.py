@@ -26,9 +26,11 @@ def section(runs, figdir: str) -> str:
     import glassrs as gr
 
     lines = ["## Static structure", ""]
+    from glassrs.report import model_of
+
     model = None
     try:
-        model = gr.models.kob_andersen()
+        model = model_of(runs[0]) if runs else None
         for r in runs:
             model.type_map(r.trajectory.species)
     except ValueError:
