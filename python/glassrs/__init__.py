@@ -16,11 +16,12 @@ from glassrs.errors import ConvergenceError, FormatError
 from glassrs.forces import forces
 from glassrs.io import read
 from glassrs.neighbors import neighbors
+from glassrs.parallel import get_num_threads, set_num_threads, threads
 from glassrs.tables import params, read_parquet, write_parquet
 from glassrs.trajectory import Frame, Trajectory
 
 __all__ = [
     "datasets", "dynamics", "elastic", "fits", "forces", "isoconf", "md", "minimize", "models", "stats", "structure",
     "Box", "ConvergenceError", "FormatError", "Frame", "Trajectory", "__version__", "neighbors",
-    "params", "read", "read_parquet", "write_parquet",
+    "params", "read", "read_parquet", "write_parquet", "get_num_threads", "set_num_threads", "threads",
 ]

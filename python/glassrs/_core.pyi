@@ -7,14 +7,23 @@ import numpy.typing as npt
 
 __version__: str
 
-class FormatError(ValueError): ...
-class ConvergenceError(RuntimeError): ...
+
+def set_num_threads(n: int | None = None) -> None:
+    """Process default thread count of every kernel (None: all cores); ValueError unless None or 1..8·cores."""
+
+def get_num_threads() -> int:
+    """Threads a kernel called with n_threads=None runs on."""
+
+def num_threads_setting() -> int | None:
+    """The process default as set: None (all cores) or the count given to set_num_threads."""
+
 
 def neighbor_list(
     positions: npt.NDArray[np.float64],
     box_matrix: npt.NDArray[np.float64],
     r_max: float,
     half: bool = False,
+    n_threads: int | None = None,
 ) -> tuple[
     npt.NDArray[np.uint32],
     npt.NDArray[np.uint32],
@@ -322,6 +331,7 @@ def dynamics_pair_sums(
     a: float,
     kvecs: npt.NDArray[np.float64],
     callback: object | None = None,
+    n_threads: int | None = None,
 ) -> npt.NDArray[np.float64]:
     """(P, 1 + n_species, 4): per pair Σ|Δr|², Σ|Δr|⁴, Σ Θ(a − |Δr|) (inclusive), Σ mean_k cos(k·Δr)."""
 
@@ -341,6 +351,7 @@ def dynamics_displacement_histogram(
     edges: npt.NDArray[np.float64],
     log10: bool,
     callback: object | None = None,
+    n_threads: int | None = None,
 ) -> npt.NDArray[np.float64]:
     """(1 + n_species, bins): counts of |Δr| (or log10|Δr|), numpy.histogram bin convention."""
 
@@ -350,5 +361,6 @@ def dynamics_phop(
     window: float,
     tol: float,
     callback: object | None = None,
+    n_threads: int | None = None,
 ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.float64]]:
     """(frames with a full window, p_hop values (n_frames, n)) in length²."""

@@ -277,7 +277,8 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
                  origins: int | Sequence[int] | None = None, max_lag: float | None = None,
                  lag_tol: float = 1e-9, dim: int | None = None, alpha2_average: str = "pooled",
                  max_memory_mb: float = 1024.0, chunk_particles: int | None = None,
-                 progress: bool | Callable[[int, int], None] | None = None) -> pl.DataFrame:
+                 progress: bool | Callable[[int, int], None] | None = None,
+                 n_threads: int | None = None) -> pl.DataFrame:
     """MSD, overlap, χ4, F_s and α2 at every lag of the frame schedule (SPEC §3), in one pass.
 
     Parameters
@@ -295,6 +296,7 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
         before the ratio) or ``"origin"`` (atooms-pp: the per-origin ratio averaged over origins).
     max_memory_mb, chunk_particles : particle-chunk size for streaming (see the module docs).
     progress : True/False, None (auto: when stderr is a terminal) or a callable ``cb(done, total)``.
+    n_threads : None (the process default, :func:`glassrs.set_num_threads`) or a positive count.
 
     Returns
     -------
@@ -345,7 +347,7 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
             for lo, hi in _chunks(n, len(r.traj), max_memory_mb, chunk_particles, len(kvectors)):
                 pos = _unwrapped_chunk(r.traj, lo, hi)
                 r.sums += _core.dynamics_pair_sums(pos, types[lo:hi], n_sp, r.pairs, float(a), kvectors,
-                                                   bar.callback(done))
+                                                   bar.callback(done), n_threads)
                 done += len(r.pairs)
                 del pos
     gid, gkeys, gtimes = _group(runs, exact_all, lag_tol)
@@ -490,7 +492,8 @@ def _default_lags(traj: Trajectory, lags) -> list[float]:
     return [tau_alpha(tab, "overlap")]
 
 
-def _histograms(traj, lags, origins, lag_tol, edges_fn, log10, max_memory_mb, chunk_particles, progress, n_bins=0):
+def _histograms(traj, lags, origins, lag_tol, edges_fn, log10, max_memory_mb, chunk_particles, progress, n_bins=0,
+                n_threads=None):
     species = list(traj.species)
     n_sp = len(species)
     types = np.ascontiguousarray(traj.types, dtype=np.int64)
@@ -515,11 +518,12 @@ def _histograms(traj, lags, origins, lag_tol, edges_fn, log10, max_memory_mb, ch
             for j, (lag, pairs) in enumerate(lp):
                 if edges_fn is not None:
                     h = _core.dynamics_displacement_histogram(pos, types[lo:hi], n_sp, pairs, edges[j][0], log10,
-                                                              bar.callback(done))
+                                                              bar.callback(done), n_threads)
                     hs = [h[s] for s in range(1 + n_sp)]
                 else:
                     hs = [_core.dynamics_displacement_histogram(pos, types[lo:hi], n_sp, pairs, edges[j][s], log10,
-                                                                bar.callback(done))[s] for s in range(1 + n_sp)]
+                                                                bar.callback(done), n_threads)[s]
+                          for s in range(1 + n_sp)]
                 hists[j] = hs if hists[j] is None else [x + y for x, y in zip(hists[j], hs)]
                 done += len(pairs)
     counts = [n] + [int(np.sum(types == u)) for u in range(n_sp)]
@@ -528,7 +532,8 @@ def _histograms(traj, lags, origins, lag_tol, edges_fn, log10, max_memory_mb, ch
 
 def van_hove(traj: Trajectory, lags: Sequence[float] | float | None = None, *, bins: int = 50,
              r_max: float | None = None, origins=None, lag_tol: float = 1e-9, dim: int | None = None,
-             max_memory_mb: float = 1024.0, chunk_particles: int | None = None, progress=None) -> pl.DataFrame:
+             max_memory_mb: float = 1024.0, chunk_particles: int | None = None, progress=None,
+             n_threads: int | None = None) -> pl.DataFrame:
     """Self van Hove function G_s(r, τ) (σ⁻³ in 3D), normalised so that ∫ 4πr² G_s dr = 1
     (2D: ∫ 2πr G_s dr = 1), at the available lags nearest to ``lags`` (default: τ_α of the
     overlap). ``bins`` equal bins on [0, r_max]; default r_max = the largest displacement at
@@ -539,7 +544,8 @@ def van_hove(traj: Trajectory, lags: Sequence[float] | float | None = None, *, b
     def edges_fn(lag):
         return np.linspace(0.0, float(r_max), bins + 1)
     species, lp, edges, hists, counts = _histograms(traj, lags, origins, lag_tol, None if r_max is None else edges_fn,
-                                                    False, max_memory_mb, chunk_particles, progress, n_bins=bins)
+                                                    False, max_memory_mb, chunk_particles, progress, n_bins=bins,
+                                                    n_threads=n_threads)
     rows = []
     for j, (lag, pairs) in enumerate(lp):
         for s, name in enumerate(["all"] + species):
@@ -557,14 +563,15 @@ def van_hove(traj: Trajectory, lags: Sequence[float] | float | None = None, *, b
 
 def log_displacements(traj: Trajectory, lags: Sequence[float] | float | None = None, *, bins: int = 60,
                       log_range: tuple[float, float] = (-3.0, 2.0), origins=None, lag_tol: float = 1e-9,
-                      max_memory_mb: float = 1024.0, chunk_particles: int | None = None, progress=None) -> pl.DataFrame:
+                      max_memory_mb: float = 1024.0, chunk_particles: int | None = None, progress=None,
+                      n_threads: int | None = None) -> pl.DataFrame:
     """P(log10 δr) at the available lags nearest to ``lags`` (default τ_α): a histogram of
     log10|Δr| on ``bins`` equal bins over ``log_range`` with unit area (counts outside the range
     are dropped; the ``fraction_in_range`` column says how much was kept). Equals
     ln(10)·4π δr³ G_s(δr, τ) (SPEC §3). Columns: species, lag, n_origins, log10_dr, p, fraction_in_range."""
     edges = np.linspace(log_range[0], log_range[1], bins + 1)
     species, lp, _, hists, counts = _histograms(traj, lags, origins, lag_tol, lambda lag: edges, True,
-                                                max_memory_mb, chunk_particles, progress)
+                                                max_memory_mb, chunk_particles, progress, n_threads=n_threads)
     rows = []
     w = np.diff(edges)
     for j, (lag, pairs) in enumerate(lp):
@@ -583,7 +590,7 @@ def log_displacements(traj: Trajectory, lags: Sequence[float] | float | None = N
 # p_hop
 # --------------------------------------------------------------------------------------------
 def phop(traj: Trajectory, window: float = 15.0, *, time_tol: float = 1e-9, max_memory_mb: float = 1024.0,
-         chunk_particles: int | None = None, progress=None) -> pl.DataFrame:
+         chunk_particles: int | None = None, progress=None, n_threads: int | None = None) -> pl.DataFrame:
     """p_hop(i, t) (σ², SPEC §3) with windows U = [t − Δt/2, t], V = [t, t + Δt/2] (``window`` = Δt
     in time units), at every frame whose whole window lies inside the trajectory.
     Columns: frame, particle, species, phop."""
@@ -598,7 +605,7 @@ def phop(traj: Trajectory, window: float = 15.0, *, time_tol: float = 1e-9, max_
     with _Progress(progress, "p_hop", len(chunks) * len(traj)) as bar:
         for c, (lo, hi) in enumerate(chunks):
             fr, vals = _core.dynamics_phop(_unwrapped_chunk(traj, lo, hi), times, float(window), tol,
-                                           bar.callback(c * len(traj)))
+                                           bar.callback(c * len(traj)), n_threads)
             frames = fr
             cols.append(vals)
     vals = np.concatenate(cols, axis=1) if len(cols) > 1 else cols[0]

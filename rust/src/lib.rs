@@ -19,6 +19,7 @@ pub mod monitor;
 pub mod neighbors;
 pub mod simbox;
 pub mod structure;
+pub mod threads;
 #[cfg(test)]
 pub(crate) mod testutil;
 

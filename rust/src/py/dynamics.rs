@@ -5,6 +5,8 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonl
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use super::NThreads;
+
 use super::{species as species_u32, PyMonitor};
 use crate::dynamics::{correlations, phop as phop_mod, schedule, vanhove};
 use crate::simbox::Vec3;
@@ -50,7 +52,7 @@ fn pairs_of(a: &PyReadonlyArray2<'_, i64>) -> PyResult<Vec<[u32; 2]>> {
 
 /// dynamics_pair_sums(positions, types, n_species, pairs, a, kvecs, callback=None) -> (P, 1+n_species, 4)
 #[pyfunction]
-#[pyo3(signature = (positions, types, n_species, pairs, a, kvecs, callback = None))]
+#[pyo3(signature = (positions, types, n_species, pairs, a, kvecs, callback = None, n_threads = NThreads(None)))]
 #[allow(clippy::too_many_arguments)]
 fn dynamics_pair_sums<'py>(
     py: Python<'py>,
@@ -61,12 +63,13 @@ fn dynamics_pair_sums<'py>(
     a: f64,
     kvecs: PyReadonlyArray2<'py, f64>,
     callback: Option<Py<PyAny>>,
+    n_threads: NThreads,
 ) -> PyResult<Bound<'py, PyArray3<f64>>> {
     let (pos, n, sp, pr) = pair_inputs(&positions, &types, &pairs)?;
     let kv = super::points(&kvecs, "kvecs")?;
     let params = correlations::CorrParams { a, kvecs: kv };
     let mon = PyMonitor::new(callback);
-    let out = py.detach(|| correlations::pair_sums(pos, n, &sp, n_species, &pr, &params, &mon))?;
+    let out = py.detach(|| crate::threads::try_install(n_threads.0, || correlations::pair_sums(pos, n, &sp, n_species, &pr, &params, &mon)))?;
     let np = pr.len();
     Ok(out.into_pyarray(py).reshape([np, 1 + n_species, correlations::N_COLS])?)
 }
@@ -100,7 +103,7 @@ fn dynamics_max_displacement<'py>(
 
 /// dynamics_displacement_histogram(positions, types, n_species, pairs, edges, log10, callback=None) -> (1+n_species, bins)
 #[pyfunction]
-#[pyo3(signature = (positions, types, n_species, pairs, edges, log10, callback = None))]
+#[pyo3(signature = (positions, types, n_species, pairs, edges, log10, callback = None, n_threads = NThreads(None)))]
 #[allow(clippy::too_many_arguments)]
 fn dynamics_displacement_histogram<'py>(
     py: Python<'py>,
@@ -111,18 +114,19 @@ fn dynamics_displacement_histogram<'py>(
     edges: PyReadonlyArray1<'py, f64>,
     log10: bool,
     callback: Option<Py<PyAny>>,
+    n_threads: NThreads,
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let (pos, n, sp, pr) = pair_inputs(&positions, &types, &pairs)?;
     let e = edges.as_array().to_vec();
     let mon = PyMonitor::new(callback);
-    let out = py.detach(|| vanhove::displacement_histogram(pos, n, &sp, n_species, &pr, &e, log10, &mon))?;
+    let out = py.detach(|| crate::threads::try_install(n_threads.0, || vanhove::displacement_histogram(pos, n, &sp, n_species, &pr, &e, log10, &mon)))?;
     let nb = e.len() - 1;
     Ok(out.into_pyarray(py).reshape([1 + n_species, nb])?)
 }
 
 /// dynamics_phop(positions, times, window, tol, callback=None) -> (frames, values (n_frames_valid, N))
 #[pyfunction]
-#[pyo3(signature = (positions, times, window, tol, callback = None))]
+#[pyo3(signature = (positions, times, window, tol, callback = None, n_threads = NThreads(None)))]
 fn dynamics_phop<'py>(
     py: Python<'py>,
     positions: PyReadonlyArray3<'py, f64>,
@@ -130,11 +134,12 @@ fn dynamics_phop<'py>(
     window: f64,
     tol: f64,
     callback: Option<Py<PyAny>>,
+    n_threads: NThreads,
 ) -> PyResult<(Bound<'py, PyArray1<u32>>, Bound<'py, PyArray2<f64>>)> {
     let (pos, n) = chunk(&positions)?;
     let t = times.as_array().to_vec();
     let mon = PyMonitor::new(callback);
-    let r = py.detach(|| phop_mod::phop(pos, n, &t, window, tol, &mon))?;
+    let r = py.detach(|| crate::threads::try_install(n_threads.0, || phop_mod::phop(pos, n, &t, window, tol, &mon)))?;
     let nf = r.frames.len();
     Ok((r.frames.into_pyarray(py), r.values.into_pyarray(py).reshape([nf, n])?))
 }

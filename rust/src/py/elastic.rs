@@ -7,6 +7,8 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, P
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use super::NThreads;
+
 use super::models::PyModel;
 use super::{points, simbox, species, PyMonitor};
 use crate::elastic::dipole::{dipole_response, dipole_stiffness};
@@ -15,17 +17,6 @@ use crate::elastic::solve::{Method, Solver, SolverOptions};
 use crate::elastic::{shear, shear_modulus};
 
 type F64s<'py> = Bound<'py, PyArray1<f64>>;
-
-fn pool(n_threads: Option<usize>) -> PyResult<rayon::ThreadPool> {
-    let mut b = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = n_threads {
-        if n == 0 {
-            return Err(PyValueError::new_err("n_threads must be ≥ 1"));
-        }
-        b = b.num_threads(n);
-    }
-    b.build().map_err(|e| PyValueError::new_err(format!("cannot start a thread pool: {e}")))
-}
 
 /// The Hessian of one structure (SPEC §6) plus its cached solver.
 #[pyclass(name = "Hessian", module = "glassrs._core", frozen)]
@@ -36,7 +27,7 @@ pub struct PyHessian {
 }
 
 impl PyHessian {
-    fn get_solver(&self, py: Python<'_>, method: &str, rtol: f64, max_iter: usize, n_threads: Option<usize>) -> PyResult<Arc<Solver>> {
+    fn get_solver(&self, py: Python<'_>, method: &str, rtol: f64, max_iter: usize, n_threads: NThreads) -> PyResult<Arc<Solver>> {
         let m = Method::parse(method)?;
         {
             let g = self.solvers.lock().map_err(|_| PyValueError::new_err("solver lock poisoned"))?;
@@ -49,8 +40,7 @@ impl PyHessian {
         }
         let opts = SolverOptions { method: m, rtol, max_iter, max_factor_values: self.max_factor_values };
         let h = self.h.clone();
-        let p = pool(n_threads)?;
-        let s = Arc::new(py.detach(|| p.install(|| Solver::new(&h, &opts)))?);
+        let s = Arc::new(py.detach(|| crate::threads::install(n_threads.0, || Solver::new(&h, &opts)))??);
         let mut g = self.solvers.lock().map_err(|_| PyValueError::new_err("solver lock poisoned"))?;
         match s.method() {
             Method::Cholesky => g.cholesky = Some(s.clone()),
@@ -71,14 +61,14 @@ impl PyHessian {
     /// Hessian(positions, types, box_matrix, model, n_threads=None, max_factor_gb=1.6)
     /// `max_factor_gb`: solver "auto" factorises when the Cholesky factor fits in this memory.
     #[new]
-    #[pyo3(signature = (positions, types, box_matrix, model, n_threads = None, max_factor_gb = 1.6))]
+    #[pyo3(signature = (positions, types, box_matrix, model, n_threads = NThreads(None), max_factor_gb = 1.6))]
     fn new(
         py: Python<'_>,
         positions: PyReadonlyArray2<'_, f64>,
         types: PyReadonlyArray1<'_, i64>,
         box_matrix: PyReadonlyArray2<'_, f64>,
         model: &PyModel,
-        n_threads: Option<usize>,
+        n_threads: NThreads,
         max_factor_gb: f64,
     ) -> PyResult<Self> {
         if !(max_factor_gb >= 0.0) {
@@ -88,8 +78,7 @@ impl PyHessian {
         let t = species(&types, pos.len())?;
         let b = simbox(&box_matrix)?;
         let m = model.inner.clone();
-        let p = pool(n_threads)?;
-        let h = py.detach(|| p.install(|| Hessian::new(&pos, &t, &b, &m)))?;
+        let h = py.detach(|| crate::threads::install(n_threads.0, || Hessian::new(&pos, &t, &b, &m)))??;
         let max_factor_values = (max_factor_gb * 1e9 / 8.0) as usize;
         Ok(PyHessian { h: Arc::new(h), solvers: Mutex::new(Solvers::default()), max_factor_values })
     }
@@ -167,18 +156,18 @@ impl PyHessian {
         Ok((shear::born(&self.h, alpha, beta) / self.h.volume, shear::xi(&self.h, alpha, beta).into_pyarray(py), shear::stress(&self.h, alpha, beta)))
     }
     /// Name of the solver method a call with `method` would use ("cg" or "cholesky"); builds it.
-    #[pyo3(signature = (method = "auto", rtol = 1e-12, max_iter = 0, n_threads = None))]
-    fn prepare(&self, py: Python<'_>, method: &str, rtol: f64, max_iter: usize, n_threads: Option<usize>) -> PyResult<String> {
+    #[pyo3(signature = (method = "auto", rtol = 1e-12, max_iter = 0, n_threads = NThreads(None)))]
+    fn prepare(&self, py: Python<'_>, method: &str, rtol: f64, max_iter: usize, n_threads: NThreads) -> PyResult<String> {
         Ok(self.get_solver(py, method, rtol, max_iter, n_threads)?.method().name().to_string())
     }
     /// (method, number of stored factor values) of the current solver, building it if needed.
-    #[pyo3(signature = (method = "auto", rtol = 1e-12, max_iter = 0, n_threads = None))]
-    fn solver_info(&self, py: Python<'_>, method: &str, rtol: f64, max_iter: usize, n_threads: Option<usize>) -> PyResult<(String, usize)> {
+    #[pyo3(signature = (method = "auto", rtol = 1e-12, max_iter = 0, n_threads = NThreads(None)))]
+    fn solver_info(&self, py: Python<'_>, method: &str, rtol: f64, max_iter: usize, n_threads: NThreads) -> PyResult<(String, usize)> {
         let s = self.get_solver(py, method, rtol, max_iter, n_threads)?;
         Ok((s.method().name().to_string(), s.factor_len()))
     }
     /// z = M⁺ b for b (3N,) or (m, 3N) orthogonal to translations; returns the same shape.
-    #[pyo3(signature = (b, method = "auto", rtol = 1e-12, max_iter = 0, n_threads = None))]
+    #[pyo3(signature = (b, method = "auto", rtol = 1e-12, max_iter = 0, n_threads = NThreads(None)))]
     fn solve<'py>(
         &self,
         py: Python<'py>,
@@ -186,7 +175,7 @@ impl PyHessian {
         method: &str,
         rtol: f64,
         max_iter: usize,
-        n_threads: Option<usize>,
+        n_threads: NThreads,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let s = self.get_solver(py, method, rtol, max_iter, n_threads)?;
         let v = b.as_array();
@@ -202,7 +191,7 @@ impl PyHessian {
         Ok(flat.into_pyarray(py).reshape([m, dim])?)
     }
     /// Shear moduli of planes [(alpha, beta), …]: (G, Born) arrays (ε/σ³).
-    #[pyo3(signature = (planes, method = "auto", rtol = 1e-12, max_iter = 0, n_threads = None))]
+    #[pyo3(signature = (planes, method = "auto", rtol = 1e-12, max_iter = 0, n_threads = NThreads(None)))]
     fn shear_modulus<'py>(
         &self,
         py: Python<'py>,
@@ -210,12 +199,11 @@ impl PyHessian {
         method: &str,
         rtol: f64,
         max_iter: usize,
-        n_threads: Option<usize>,
+        n_threads: NThreads,
     ) -> PyResult<(F64s<'py>, F64s<'py>)> {
         let s = self.get_solver(py, method, rtol, max_iter, n_threads)?;
         let h = self.h.clone();
-        let p = pool(n_threads)?;
-        let res = py.detach(|| p.install(|| shear_modulus(&h, &s, &planes)))?;
+        let res = py.detach(|| crate::threads::install(n_threads.0, || shear_modulus(&h, &s, &planes)))??;
         Ok((
             res.iter().map(|r| r.g).collect::<Vec<_>>().into_pyarray(py),
             res.iter().map(|r| r.born).collect::<Vec<_>>().into_pyarray(py),
@@ -223,7 +211,7 @@ impl PyHessian {
     }
     /// κ_ij for pairs (i[k], j[k]): (kappa, iterations, method).
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (i, j, method = "auto", rtol = 1e-12, max_iter = 0, batch = 0, n_threads = None, progress = None))]
+    #[pyo3(signature = (i, j, method = "auto", rtol = 1e-12, max_iter = 0, batch = 0, n_threads = NThreads(None), progress = None))]
     fn dipole_stiffness<'py>(
         &self,
         py: Python<'py>,
@@ -233,7 +221,7 @@ impl PyHessian {
         rtol: f64,
         max_iter: usize,
         batch: usize,
-        n_threads: Option<usize>,
+        n_threads: NThreads,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<(F64s<'py>, Bound<'py, PyArray1<u64>>, String)> {
         let pairs = pair_list(&i, &j)?;
@@ -245,8 +233,7 @@ impl PyHessian {
         };
         let h = self.h.clone();
         let mon = PyMonitor::new(progress);
-        let p = pool(n_threads)?;
-        let res = py.detach(|| p.install(|| dipole_stiffness(&h, &s, &pairs, batch, &mon)))?;
+        let res = py.detach(|| crate::threads::install(n_threads.0, || dipole_stiffness(&h, &s, &pairs, batch, &mon)))??;
         Ok((
             res.kappa.into_pyarray(py),
             res.iterations.into_iter().map(|v| v as u64).collect::<Vec<_>>().into_pyarray(py),
@@ -265,7 +252,7 @@ impl PyHessian {
         max_iter: usize,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let pairs = pair_list(&i, &j)?;
-        let s = self.get_solver(py, method, rtol, max_iter, None)?;
+        let s = self.get_solver(py, method, rtol, max_iter, NThreads(None))?;
         let h = self.h.clone();
         let z = py.detach(|| dipole_response(&h, &s, &pairs))?;
         Ok(z.into_pyarray(py).reshape([pairs.len(), self.h.dim()])?)

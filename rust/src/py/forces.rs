@@ -1,26 +1,12 @@
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+
+use super::NThreads;
 
 use super::models::PyModel;
 use super::{points, simbox, species};
 use crate::forces::{compute, Want};
 use crate::simbox::Vec3;
-
-/// Run `f` on a rayon pool with `n` threads (None → the global pool, all cores).
-pub fn in_pool<T: Send>(n_threads: Option<usize>, f: impl FnOnce() -> T + Send) -> PyResult<T> {
-    match n_threads {
-        None => Ok(f()),
-        Some(0) => Err(PyValueError::new_err("n_threads must be ≥ 1")),
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| PyValueError::new_err(format!("cannot start {n} threads: {e}")))?;
-            Ok(pool.install(f))
-        }
-    }
-}
 
 /// (N, 3) array from points.
 pub fn to_array2<'py>(py: Python<'py>, v: &[Vec3]) -> Bound<'py, PyArray2<f64>> {
@@ -32,20 +18,20 @@ type ForcesOut<'py> = (f64, Bound<'py, PyArray1<f64>>, Bound<'py, PyArray2<f64>>
 
 /// forces(positions, box, types, model, n_threads=None) -> (energy, per_particle, forces, virial)
 #[pyfunction]
-#[pyo3(signature = (positions, box_matrix, types, model, n_threads = None))]
+#[pyo3(signature = (positions, box_matrix, types, model, n_threads = NThreads(None)))]
 fn forces<'py>(
     py: Python<'py>,
     positions: PyReadonlyArray2<'py, f64>,
     box_matrix: PyReadonlyArray2<'py, f64>,
     types: PyReadonlyArray1<'py, i64>,
     model: &PyModel,
-    n_threads: Option<usize>,
+    n_threads: NThreads,
 ) -> PyResult<ForcesOut<'py>> {
     let pos = points(&positions, "positions")?;
     let b = simbox(&box_matrix)?;
     let t = species(&types, pos.len())?;
     let m = &model.inner;
-    let res = py.detach(|| in_pool(n_threads, || compute(&pos, &t, &b, m, Want { per_particle: true, virial: true })))??;
+    let res = py.detach(|| crate::threads::install(n_threads.0, || compute(&pos, &t, &b, m, Want { per_particle: true, virial: true })))??;
     let w: Vec<f64> = res.virial.iter().flat_map(|r| r.iter().copied()).collect();
     Ok((
         res.energy,

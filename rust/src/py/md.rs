@@ -1,9 +1,11 @@
 use numpy::{IntoPyArray, PyArray1, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+
+use super::NThreads;
 use pyo3::types::PyDict;
 
-use super::forces::{in_pool, to_array2};
+use super::forces::to_array2;
 use super::models::PyModel;
 use super::{points, simbox, species, PyMonitor};
 use crate::md::{maxwell_boltzmann, Ensemble, Md, MdState, Rng, Thermo};
@@ -152,7 +154,7 @@ impl PyMd {
     /// run(n_steps, output_steps, thermo_every=0, n_threads=None, progress=None, velocities=False)
     ///   -> (steps, positions (F,N,3) unwrapped, velocities (F,N,3) or None, thermo (R, 12) array:
     ///       step, T, U, K, P, conserved, Pxx, Pyy, Pzz, Pxy, Pxz, Pyz)
-    #[pyo3(signature = (n_steps, output_steps, thermo_every = 0, n_threads = None, progress = None, velocities = false))]
+    #[pyo3(signature = (n_steps, output_steps, thermo_every = 0, n_threads = NThreads(None), progress = None, velocities = false))]
     #[allow(clippy::type_complexity)]
     fn run<'py>(
         &mut self,
@@ -160,7 +162,7 @@ impl PyMd {
         n_steps: u64,
         output_steps: Vec<u64>,
         thermo_every: u64,
-        n_threads: Option<usize>,
+        n_threads: NThreads,
         progress: Option<Py<PyAny>>,
         velocities: bool,
     ) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray3<f64>>, Option<Bound<'py, PyArray3<f64>>>, Bound<'py, numpy::PyArray2<f64>>)> {
@@ -175,7 +177,7 @@ impl PyMd {
         let mut thermo: Vec<Thermo> = Vec::new();
         let md = &mut self.inner;
         let res = py.detach(|| {
-            in_pool(n_threads, || {
+            crate::threads::install(n_threads.0, || {
                 md.run(n_steps, &output_steps, thermo_every, &mut thermo, &mut |s: &MdState| {
                     steps.push(s.step);
                     frames.extend(s.pos.iter().flat_map(|x| x.iter().copied()));

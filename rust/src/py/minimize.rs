@@ -1,9 +1,11 @@
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+
+use super::NThreads;
 use pyo3::types::PyDict;
 
-use super::forces::{in_pool, to_array2};
+use super::forces::to_array2;
 use super::models::PyModel;
 use super::{points, simbox, species, PyMonitor};
 use crate::minimize::{fire as fire_core, fire_batch as fire_batch_core, FireParams};
@@ -49,7 +51,7 @@ type FireOut<'py> = (Bound<'py, PyArray2<f64>>, f64, f64, usize, usize);
 ///   -> (positions, energy, max_force, iterations, n_evals). With require_convergence=False a
 ///   run that stops early returns its last positions (iterations = -1 is not used; n_evals 0).
 #[pyfunction]
-#[pyo3(signature = (positions, box_matrix, types, model, params = None, n_threads = None, progress = None, require_convergence = true))]
+#[pyo3(signature = (positions, box_matrix, types, model, params = None, n_threads = NThreads(None), progress = None, require_convergence = true))]
 #[allow(clippy::too_many_arguments)]
 fn fire<'py>(
     py: Python<'py>,
@@ -58,7 +60,7 @@ fn fire<'py>(
     types: PyReadonlyArray1<'py, i64>,
     model: &PyModel,
     params: Option<&Bound<'py, PyDict>>,
-    n_threads: Option<usize>,
+    n_threads: NThreads,
     progress: Option<Py<PyAny>>,
     require_convergence: bool,
 ) -> PyResult<FireOut<'py>> {
@@ -68,11 +70,11 @@ fn fire<'py>(
     let p = fire_params(params)?;
     let mon = PyMonitor::new(progress);
     let m = &model.inner;
-    let res = py.detach(|| in_pool(n_threads, || fire_core(&mut pos, &t, &b, m, &p, &mon)))?;
+    let res = py.detach(|| crate::threads::install(n_threads.0, || fire_core(&mut pos, &t, &b, m, &p, &mon)))?;
     match res {
         Ok(info) => Ok((to_array2(py, &pos), info.energy, info.max_force, info.iterations, info.n_evals)),
         Err(crate::Error::NotConverged(_)) if !require_convergence => {
-            let r = py.detach(|| in_pool(n_threads, || crate::forces::compute(&pos, &t, &b, m, crate::forces::Want { per_particle: false, virial: false })))??;
+            let r = py.detach(|| crate::threads::install(n_threads.0, || crate::forces::compute(&pos, &t, &b, m, crate::forces::Want { per_particle: false, virial: false })))??;
             let fmax = r.forces.iter().map(|f| (f[0] * f[0] + f[1] * f[1] + f[2] * f[2]).sqrt()).fold(0.0, f64::max);
             Ok((to_array2(py, &pos), r.energy, fmax, p.max_iter, 0))
         }
@@ -92,7 +94,7 @@ type BatchOut<'py> = (
 /// fire_batch(positions (F,N,3), boxes (F,3,3), types, model, params=None, n_threads=None, progress=None)
 ///   -> (positions, energy, max_force, iterations, n_evals, errors) with errors[k] None or a message.
 #[pyfunction]
-#[pyo3(signature = (positions, boxes, types, model, params = None, n_threads = None, progress = None))]
+#[pyo3(signature = (positions, boxes, types, model, params = None, n_threads = NThreads(None), progress = None))]
 #[allow(clippy::too_many_arguments)]
 fn fire_batch<'py>(
     py: Python<'py>,
@@ -101,7 +103,7 @@ fn fire_batch<'py>(
     types: PyReadonlyArray1<'py, i64>,
     model: &PyModel,
     params: Option<&Bound<'py, PyDict>>,
-    n_threads: Option<usize>,
+    n_threads: NThreads,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<BatchOut<'py>> {
     let a = positions.as_array();
@@ -125,7 +127,7 @@ fn fire_batch<'py>(
     let p = fire_params(params)?;
     let mon = PyMonitor::new(progress);
     let m = &model.inner;
-    let res = py.detach(|| in_pool(n_threads, || fire_batch_core(&mut frames, &t, &sboxes, m, &p, &mon)))??;
+    let res = py.detach(|| crate::threads::install(n_threads.0, || fire_batch_core(&mut frames, &t, &sboxes, m, &p, &mon)))??;
     let mut e = Vec::with_capacity(nf);
     let mut fm = Vec::with_capacity(nf);
     let mut it = Vec::with_capacity(nf);

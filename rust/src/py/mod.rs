@@ -2,7 +2,7 @@
 //! shared glue (error mapping, array conversion, progress/cancellation) lives here.
 
 use numpy::{PyReadonlyArray1, PyReadonlyArray2};
-use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::error::Error;
@@ -19,20 +19,71 @@ mod io;
 mod neighbors;
 mod structure;
 
-pyo3::create_exception!(_core, FormatError, PyValueError, "A trajectory or input file is malformed; the message names the file, frame and line.");
-pyo3::create_exception!(_core, ConvergenceError, PyRuntimeError, "An iterative minimiser or solver did not converge.");
+// The exception classes are defined in Python (`glassrs.errors`) so that they pickle with their
+// message and location (Dask workers, process pools); the core raises those very classes.
+pyo3::import_exception!(glassrs.errors, FormatError);
+pyo3::import_exception!(glassrs.errors, ConvergenceError);
 
 impl From<Error> for PyErr {
     fn from(e: Error) -> PyErr {
         let msg = e.to_string();
         match e {
             Error::Invalid(_) => PyValueError::new_err(msg),
-            Error::Format { .. } => FormatError::new_err(msg),
+            Error::Format { file, frame, line, .. } => FormatError::new_err((msg, file, frame, line)),
             Error::NotConverged(_) => ConvergenceError::new_err(msg),
             Error::Interrupted => PyKeyboardInterrupt::new_err(msg),
             Error::Io(_) => PyOSError::new_err(msg),
         }
     }
+}
+
+/// The `n_threads` argument of every binding, converted once (see [`crate::threads`]):
+/// `None` = the process default, a positive int = exactly that many threads; anything else
+/// (0, negative, too large, not an int) is a `ValueError` saying what is accepted.
+#[derive(Clone, Copy, Default)]
+pub struct NThreads(pub Option<usize>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for NThreads {
+    type Error = PyErr;
+
+    fn extract(obj: pyo3::Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_none() {
+            return Ok(NThreads(None));
+        }
+        let bad = || {
+            PyValueError::new_err(format!(
+                "n_threads must be None (the process default) or an integer from 1 to {} (8 per core), got {}",
+                crate::threads::max_threads(),
+                obj.repr().map(|r| r.to_string()).unwrap_or_else(|_| "?".into())
+            ))
+        };
+        if obj.is_instance_of::<pyo3::types::PyBool>() {
+            return Err(bad());
+        }
+        let v: i64 = obj.extract().map_err(|_| bad())?;
+        let n = usize::try_from(v).map_err(|_| bad())?;
+        crate::threads::check(n).map_err(|_| bad())?;
+        Ok(NThreads(Some(n)))
+    }
+}
+
+/// set_num_threads(n=None): the process default for every kernel (None: all cores).
+#[pyfunction]
+#[pyo3(signature = (n = NThreads(None)))]
+fn set_num_threads(n: NThreads) -> PyResult<()> {
+    Ok(crate::threads::set_default(n.0)?)
+}
+
+/// get_num_threads() -> int: the threads a kernel called with n_threads=None runs on.
+#[pyfunction]
+fn get_num_threads() -> PyResult<usize> {
+    Ok(crate::threads::effective(None)?)
+}
+
+/// The process default as set: None (all cores) or the count given to set_num_threads.
+#[pyfunction]
+fn num_threads_setting() -> Option<usize> {
+    crate::threads::default_setting()
 }
 
 /// Progress + Ctrl-C for kernels running with the GIL released. `progress` is called from
@@ -102,9 +153,10 @@ pub fn species(a: &PyReadonlyArray1<'_, i64>, n: usize) -> PyResult<Vec<u32>> {
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("FormatError", m.py().get_type::<FormatError>())?;
-    m.add("ConvergenceError", m.py().get_type::<ConvergenceError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(num_threads_setting, m)?)?;
     elastic::register(m)?;
     forces::register(m)?;
     md::register(m)?;

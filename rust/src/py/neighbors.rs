@@ -1,6 +1,8 @@
 use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray2};
 use pyo3::prelude::*;
 
+use super::NThreads;
+
 use super::{points, simbox};
 use crate::neighbors::neighbor_list as nl;
 
@@ -15,17 +17,18 @@ type NeighborColumns<'py> = (
 
 /// neighbor_list(positions, box, r_max, half=False) -> (i, j, r, dx, dy, dz)
 #[pyfunction]
-#[pyo3(signature = (positions, box_matrix, r_max, half = false))]
+#[pyo3(signature = (positions, box_matrix, r_max, half = false, n_threads = NThreads(None)))]
 fn neighbor_list<'py>(
     py: Python<'py>,
     positions: PyReadonlyArray2<'py, f64>,
     box_matrix: PyReadonlyArray2<'py, f64>,
     r_max: f64,
     half: bool,
+    n_threads: NThreads,
 ) -> PyResult<NeighborColumns<'py>> {
     let pos = points(&positions, "positions")?;
     let b = simbox(&box_matrix)?;
-    let list = py.detach(|| nl(&pos, &b, r_max, half))?;
+    let list = py.detach(|| crate::threads::try_install(n_threads.0, || nl(&pos, &b, r_max, half)))?;
     let i = list.i_column();
     let n = list.d.len();
     // d as one (P, 3) array without copying; dx, dy, dz are its column views

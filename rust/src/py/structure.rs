@@ -4,6 +4,8 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyReadonl
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
+use super::NThreads;
+
 use super::models::PyModel;
 use super::{points, simbox, species, PyMonitor};
 use crate::simbox::SimBox;
@@ -50,7 +52,7 @@ fn frames_and_species(
 
 /// rdf_sum(positions (F,N,3), boxes (F,3,3), types, n_species, r_max, n_bins) -> Σ_frames g, flat (ns, ns, n_bins)
 #[pyfunction]
-#[pyo3(signature = (positions, boxes, types, n_species, r_max, n_bins, n_threads = None, progress = None))]
+#[pyo3(signature = (positions, boxes, types, n_species, r_max, n_bins, n_threads = NThreads(None), progress = None))]
 #[allow(clippy::too_many_arguments)]
 fn rdf_sum<'py>(
     py: Python<'py>,
@@ -60,19 +62,19 @@ fn rdf_sum<'py>(
     n_species: usize,
     r_max: f64,
     n_bins: usize,
-    n_threads: Option<usize>,
+    n_threads: NThreads,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Arr<'py>> {
     let (fr, t) = frames_and_species(&positions, &boxes, &types)?;
     let mon = PyMonitor::new(progress);
-    let g = py.detach(|| rdf::rdf_sum(&fr, &t, n_species, rdf::RdfBins { r_max, n_bins }, n_threads, &mon))?;
+    let g = py.detach(|| rdf::rdf_sum(&fr, &t, n_species, rdf::RdfBins { r_max, n_bins }, n_threads.0, &mon))?;
     Ok(g.into_pyarray(py))
 }
 
 /// sq_shells(positions, boxes, types, n_species, q_max, dq, stride=1, ..., chunk_particles=None)
 /// -> (Σ S flat (ns,ns,nb), count, Σ|q|); chunk_particles overrides the memory-bounded default
 #[pyfunction]
-#[pyo3(signature = (positions, boxes, types, n_species, q_max, dq, stride = 1, n_threads = None, progress = None,
+#[pyo3(signature = (positions, boxes, types, n_species, q_max, dq, stride = 1, n_threads = NThreads(None), progress = None,
                     chunk_particles = None))]
 #[allow(clippy::too_many_arguments)]
 fn sq_shells<'py>(
@@ -84,20 +86,20 @@ fn sq_shells<'py>(
     q_max: f64,
     dq: f64,
     stride: usize,
-    n_threads: Option<usize>,
+    n_threads: NThreads,
     progress: Option<Py<PyAny>>,
     chunk_particles: Option<usize>,
 ) -> PyResult<(Arr<'py>, Bound<'py, PyArray1<u64>>, Arr<'py>)> {
     let (fr, t) = frames_and_species(&positions, &boxes, &types)?;
     let mon = PyMonitor::new(progress);
-    let r = py.detach(|| sq::sq_shells(&fr, &t, n_species, q_max, dq, stride, chunk_particles, n_threads, &mon))?;
+    let r = py.detach(|| sq::sq_shells(&fr, &t, n_species, q_max, dq, stride, chunk_particles, n_threads.0, &mon))?;
     Ok((r.sum.into_pyarray(py), r.count.into_pyarray(py), r.sum_q.into_pyarray(py)))
 }
 
 /// local_frame(...) -> (beta_phi, s2, e_loc, r, curves flat (P, ns, K))
 #[pyfunction]
 #[pyo3(signature = (positions, box_matrix, types, n_species, windows, delta, dr, r_s, closure, temperature = None,
-                    model = None, species_map = None, curves = None, n_threads = None))]
+                    model = None, species_map = None, curves = None, n_threads = NThreads(None)))]
 #[allow(clippy::too_many_arguments)]
 fn local_frame<'py>(
     py: Python<'py>,
@@ -114,7 +116,7 @@ fn local_frame<'py>(
     model: Option<PyRef<'py, PyModel>>,
     species_map: Option<PyReadonlyArray1<'py, i64>>,
     curves: Option<PyReadonlyArray1<'py, i64>>,
-    n_threads: Option<usize>,
+    n_threads: NThreads,
 ) -> PyResult<(Arr<'py>, Arr<'py>, Arr<'py>, Arr<'py>, Arr<'py>)> {
     let pos = points(&positions, "positions")?;
     let b = simbox(&box_matrix)?;
@@ -154,7 +156,7 @@ fn local_frame<'py>(
             (Some(_), None) => return Err(crate::invalid!("a model needs species_map (trajectory species → model species)")),
             _ => None,
         };
-        local::local_frame(&fr, &t, n_species, mm.as_ref(), &p, &curves, n_threads)
+        local::local_frame(&fr, &t, n_species, mm.as_ref(), &p, &curves, n_threads.0)
     })?;
     Ok((
         res.beta_phi.into_pyarray(py),
@@ -167,7 +169,7 @@ fn local_frame<'py>(
 
 /// coarse_grain(positions, box, types, x, ls, r_cg, species_mask=None) -> flat (nL, N)
 #[pyfunction]
-#[pyo3(signature = (positions, box_matrix, types, x, ls, r_cg, species_mask = None, n_threads = None))]
+#[pyo3(signature = (positions, box_matrix, types, x, ls, r_cg, species_mask = None, n_threads = NThreads(None)))]
 #[allow(clippy::too_many_arguments)]
 fn coarse_grain<'py>(
     py: Python<'py>,
@@ -178,14 +180,14 @@ fn coarse_grain<'py>(
     ls: Vec<f64>,
     r_cg: f64,
     species_mask: Option<Vec<bool>>,
-    n_threads: Option<usize>,
+    n_threads: NThreads,
 ) -> PyResult<Arr<'py>> {
     let pos = points(&positions, "positions")?;
     let b = simbox(&box_matrix)?;
     let t = species(&types, pos.len())?;
     let x: Vec<f64> = x.as_array().iter().copied().collect();
     let fr = FrameData { pos, sbox: b };
-    let out = py.detach(|| coarse::coarse_grain(&fr, &t, &x, &ls, r_cg, species_mask.as_deref(), n_threads))?;
+    let out = py.detach(|| coarse::coarse_grain(&fr, &t, &x, &ls, r_cg, species_mask.as_deref(), n_threads.0))?;
     Ok(out.into_pyarray(py))
 }
 

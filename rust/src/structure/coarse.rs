@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use super::{exp_neg, exp_neg4, with_threads, Cells, FrameData};
+use super::{exp_neg, exp_neg4, Cells, FrameData};
 use crate::error::Result;
 use crate::invalid;
 
@@ -65,7 +65,7 @@ pub fn coarse_grain(
     let allowed = |j: usize| x[j].is_finite() && species_mask.map_or(true, |m| m[types[j] as usize]);
     let inv: Vec<f64> = ls.iter().map(|&l| if l > 0.0 { 1.0 / l } else { 0.0 }).collect();
     let nl = ls.len();
-    let rows: Vec<Vec<f64>> = with_threads(n_threads, || {
+    let rows: Vec<Vec<f64>> = crate::threads::try_install(n_threads, || {
         Ok((0..n)
             .into_par_iter()
             .with_min_len(16)

@@ -14,7 +14,7 @@
 
 use rayon::prelude::*;
 
-use super::{exp_neg4, require_all_species, species_counts, trapezoid_window, with_threads, Cells, FrameData};
+use super::{exp_neg4, require_all_species, species_counts, trapezoid_window, Cells, FrameData};
 use crate::error::Result;
 use crate::invalid;
 use crate::models::Model;
@@ -337,7 +337,7 @@ pub fn local_frame(
     let cells = Cells::new(&fr.pos, &fr.sbox, rc, "local g^i(r) neighbour range (grid end + 5δ)")?;
     let (delta, dr, closure) = (p.delta, p.dr, p.closure);
     let width = ns * s.k;
-    let rows: Vec<(f64, f64, f64)> = with_threads(n_threads, || {
+    let rows: Vec<(f64, f64, f64)> = crate::threads::try_install(n_threads, || {
         Ok((0..n)
             .into_par_iter()
             .with_min_len(16)

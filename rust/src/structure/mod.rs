@@ -23,20 +23,6 @@ pub struct FrameData {
     pub sbox: SimBox,
 }
 
-/// Run `f` in a rayon pool of `n_threads` threads (None or 0: the global pool, all cores).
-pub fn with_threads<T: Send>(n_threads: Option<usize>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
-    match n_threads {
-        None | Some(0) => f(),
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| invalid!("cannot build a pool of {n} threads: {e}"))?;
-            pool.install(f)
-        }
-    }
-}
-
 /// Particles per species; error if a type index is ≥ `ns`.
 pub fn species_counts(types: &[u32], ns: usize) -> Result<Vec<usize>> {
     let mut c = vec![0usize; ns];

@@ -8,7 +8,7 @@
 
 use rayon::prelude::*;
 
-use super::{require_all_species, species_counts, with_threads, Cells, FrameData};
+use super::{require_all_species, species_counts, Cells, FrameData};
 use crate::error::Result;
 use crate::invalid;
 use crate::monitor::Monitor;
@@ -110,7 +110,7 @@ pub fn rdf_sum(
     }
     let mut total = vec![0.0; ns * ns * bins.n_bins];
     let chunk = (2 * rayon::current_num_threads()).max(2);
-    with_threads(n_threads, || {
+    crate::threads::try_install(n_threads, || {
         let chunk = chunk.max(2 * rayon::current_num_threads());
         let mut done = 0;
         for part in frames.chunks(chunk) {

@@ -10,7 +10,7 @@
 
 use rayon::prelude::*;
 
-use super::{require_all_species, species_counts, with_threads, FrameData};
+use super::{require_all_species, species_counts, FrameData};
 use crate::error::Result;
 use crate::invalid;
 use crate::monitor::Monitor;
@@ -128,7 +128,7 @@ pub fn sq_shells(
     let n_bins = (q_max / dq).ceil() as usize;
     let mut out = SqShells { n_bins, sum: vec![0.0; ns * ns * n_bins], count: vec![0; n_bins], sum_q: vec![0.0; n_bins] };
     let two_pi = 2.0 * std::f64::consts::PI;
-    with_threads(n_threads, || {
+    crate::threads::try_install(n_threads, || {
         for (f, fr) in frames.iter().enumerate() {
             if fr.pos.len() != types.len() {
                 return Err(invalid!("frame {f} has {} particles but {} species entries", fr.pos.len(), types.len()));
