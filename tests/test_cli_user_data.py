@@ -148,6 +148,14 @@ def test_times_unknown_without_dt(dump, ka):
     np.testing.assert_allclose(timed.times, timed.steps * DT)
 
 
+def test_isoconf_runs_from_files_need_times(dump, ka):
+    runs = [gr.read(dump, model=ka), gr.read(dump, model=ka)]
+    with pytest.raises(ValueError, match=NO_TIME):
+        gr.isoconf.mobility(runs)
+    with pytest.raises(ValueError, match=NO_TIME):
+        gr.dynamics.phop(runs[0], window=0.5)
+
+
 def test_in_memory_frames_without_times():
     f = random_frame(20, gr.Box.cube(4.0), seed=1)
     frames = [gr.Frame(positions=f.positions, types=f.types, box=f.box, species=f.species, step=100 * k)
