@@ -146,6 +146,9 @@ def test_times_unknown_without_dt(dump, ka):
     timed = gr.read(dump, model=ka, dt=DT)
     assert timed.has_times
     np.testing.assert_allclose(timed.times, timed.steps * DT)
+    tab = gr.dynamics.correlations(timed, k=7.2, progress=False)
+    assert gr.params(tab)["species_mapping"] == {"1": "A", "2": "B"}
+    assert gr.params(gr.dynamics.phop(timed, window=0.5))["species_source"] == "model kob_andersen"
 
 
 def test_isoconf_runs_from_files_need_times(dump, ka):

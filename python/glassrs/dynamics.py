@@ -42,7 +42,7 @@ import polars as pl
 
 from glassrs import _core
 from glassrs.tables import make_table, params as table_params
-from glassrs.trajectory import Trajectory, unwrap_step
+from glassrs.trajectory import Trajectory, species_params, unwrap_step
 
 __all__ = [
     "correlations", "van_hove", "log_displacements", "phop", "rearrangements", "tau_alpha",
@@ -395,6 +395,7 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
                                                           else "explicit"),
         "max_lag": max_lag, "lag_grouping": "timestep difference" if exact_all else f"time difference, tol {lag_tol} x span",
         "n_runs": len(trajs), "n_particles": n, "species": species, "sources": [t.path for t in trajs],
+        **species_params(trajs[0]),
     })
 
 
@@ -558,7 +559,7 @@ def van_hove(traj: Trajectory, lags: Sequence[float] | float | None = None, *, b
             rows.append(pl.DataFrame({"species": name, "lag": lag, "n_origins": len(pairs), "r_lo": es[:-1],
                                       "r_hi": es[1:], "r": 0.5 * (es[1:] + es[:-1]), "gs": gs}))
     return make_table(pl.concat(rows), {"kind": "van_hove", "bins": bins, "r_max": r_max, "dim": dim,
-                                        "normalisation": "integral of 4 pi r^2 G_s dr = 1"})
+                                        "normalisation": "integral of 4 pi r^2 G_s dr = 1", **species_params(traj)})
 
 
 def log_displacements(traj: Trajectory, lags: Sequence[float] | float | None = None, *, bins: int = 60,
@@ -583,7 +584,8 @@ def log_displacements(traj: Trajectory, lags: Sequence[float] | float | None = N
             rows.append(pl.DataFrame({"species": name, "lag": lag, "n_origins": len(pairs),
                                       "log10_dr": 0.5 * (edges[1:] + edges[:-1]), "p": h / (tot * w),
                                       "fraction_in_range": float(h.sum() / tot)}))
-    return make_table(pl.concat(rows), {"kind": "log_displacements", "bins": bins, "log_range": list(log_range)})
+    return make_table(pl.concat(rows), {"kind": "log_displacements", "bins": bins, "log_range": list(log_range),
+                                        **species_params(traj)})
 
 
 # --------------------------------------------------------------------------------------------
@@ -615,7 +617,7 @@ def phop(traj: Trajectory, window: float = 15.0, *, time_tol: float = 1e-9, max_
         "frame": np.repeat(frames.astype(np.int64), n), "particle": np.tile(ids, nf),
         "species": pl.Series(np.tile(sp, nf), dtype=pl.String), "phop": vals.reshape(-1),
     })
-    return make_table(df, {"kind": "phop", "window": float(window), "units": "length^2"})
+    return make_table(df, {"kind": "phop", "window": float(window), "units": "length^2", **species_params(traj)})
 
 
 def rearrangements(traj: Trajectory, window: float = 15.0, *, p_c: float | None = None,
@@ -632,4 +634,5 @@ def rearrangements(traj: Trajectory, window: float = 15.0, *, p_c: float | None 
         source = "user"
     df = phop(traj, window, **kwargs)
     df = df.with_columns((pl.col("phop") > float(p_c)).alias("rearranging"))
-    return make_table(df, {"kind": "rearrangements", "window": float(window), "p_c": float(p_c), "p_c_source": source})
+    return make_table(df, {"kind": "rearrangements", "window": float(window), "p_c": float(p_c), "p_c_source": source,
+                           **species_params(traj)})
