@@ -100,7 +100,7 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
              times: Sequence[float] | None = None, every: int | None = None, log_base: float = 1.3,
              seed: int = 0, dt: float = 0.005, thermostat: str = "nve", tdamp: float | None = None,
              chain: int = 3, skin: float = 0.3, a: float = 0.3, keep_runs: bool = False,
-             n_threads: int | None = None, chunks: int = 8,
+             n_threads: int | None = None, chunks: int = 8, seeds: Sequence[int] | None = None,
              progress: bool | Callable[[int, int], None] | None = None) -> Ensemble:
     """Run an isoconfigurational ensemble with the built-in engine (SPEC §4).
 
@@ -116,6 +116,8 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
         0, ⌊base^k⌋, …, ``steps`` (``log_base``, default 1.3).
     seed : master seed; run r uses the engine seed ``SeedSequence(seed).spawn(n_runs)[r]``
         (recorded), so the same ``seed`` reproduces the ensemble bit for bit.
+    seeds : explicit engine seeds (u64), one per run, instead of ``seed`` (a campaign derives
+        them per run, so that any batching of the runs gives the same runs).
     dt : timestep (τ). ``thermostat`` ``"nve"`` (default: unperturbed Newtonian dynamics) or
         ``"nvt"`` (Nosé–Hoover chain as :func:`glassrs.md.run`; ``tdamp`` default 100·dt,
         ``chain`` 3, thermostat variables start at zero in every run). ``skin``, ``chunks``,
@@ -156,7 +158,12 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
                                                                                    log_base=log_base)
     if len(out) < 2:
         raise ValueError("the output schedule needs at least one time after 0")
-    seeds = _run_seeds(seed, n_runs)
+    if seeds is None:
+        seeds = _run_seeds(seed, n_runs)
+    else:
+        seeds = [int(x) for x in seeds]
+        if len(seeds) != n_runs:
+            raise ValueError(f"seeds has {len(seeds)} entries for n_runs={n_runs}")
     start = dataclasses.replace(frame, velocities=None)
     n = frame.n_particles
     nf = len(out)
