@@ -14,9 +14,9 @@
 * :mod:`glassrs.campaign.schema` — the quantities, their columns and units.
 """
 
-from glassrs.campaign import schema
+from glassrs.campaign import reduce, schema
 from glassrs.campaign.dataset import Dataset, open, status
-from glassrs.campaign.plan import PlanError, load as load_plan
+from glassrs.campaign.plan import PlanError, load as load_plan, shipped_plan, shipped_plans
 from glassrs.campaign.runner import CampaignError, Summary, run
 
-__all__ = ["run", "open", "status", "Dataset", "PlanError", "CampaignError", "Summary", "load_plan", "schema"]
+__all__ = ["run", "open", "status", "Dataset", "PlanError", "CampaignError", "Summary", "load_plan", "reduce", "schema", "shipped_plan", "shipped_plans"]

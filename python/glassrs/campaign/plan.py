@@ -49,7 +49,7 @@ import re
 import tomllib
 from typing import Any, Callable, Mapping
 
-__all__ = ["PlanError", "load", "validate", "plan_hash", "model_of", "DEFAULTS"]
+__all__ = ["PlanError", "load", "validate", "plan_hash", "model_of", "shipped_plan", "shipped_plans", "DEFAULTS"]
 
 
 class PlanError(ValueError):
@@ -151,6 +151,10 @@ SYSTEM = {
         "frames_per_block": (pos_int, 20),
         "blocks": (pos_int, 10),
     },
+    # rough τ_α per temperature, [[T, tau], ...]: only for cost projections before anything has run
+    "tau_alpha_guess": (list_of(lambda v: None if isinstance(v, list) and len(v) == 2 and all(_is_num(x) and x > 0
+                                                                                         for x in v)
+                                else "expected a pair [T, tau_alpha] of positive numbers"), None),
     "pilot": {
         "equilibrate_steps": (nonneg_int, 2000),
         "steps": (pos_int, 2000),
@@ -180,6 +184,7 @@ ANALYSES = {
         "times": (list_of(pos_num, unique=True, sorted_=True), [0.1, 0.3, 1.0, 3.0]),
         "L": (list_of(nonneg_num, unique=True), [0.0, 1.0, 2.0]),
         "columns": (list_of(one_of("sop", "s2", "e_loc", "beta_phi")), ["sop"]),
+        "temperatures": (list_of(pos_num, unique=True), None),   # default: every temperature
         "a": (pos_num, 0.3),
     },
     "inherent_structures": {
@@ -204,7 +209,7 @@ DEFAULTS = {"analyses": {k: {f: d for f, (c, d) in v.items()} for k, v in ANALYS
 #: Neighbour range of the local structure with its defaults (r_s = 3 σ plus 5δ, δ = 0.09 σ).
 LOCAL_REACH = 3.0 + 5 * 0.09
 
-_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
 
 
 def _table(value: Any, shape: dict, path: str, problems: list, *, fill: bool = True) -> dict:
@@ -268,7 +273,7 @@ def _system(value: Any, k: int, problems: list) -> dict:
     if not s:
         return s
     if isinstance(s.get("name"), str) and not _NAME.match(s["name"]):
-        problems.append((f"{path}.name", f"expected letters, digits, '-' or '_' (it names folders), got {s['name']!r}"))
+        problems.append((f"{path}.name", f"expected letters, digits, '.', '-' or '_', not starting with '.' (it names folders), got {s['name']!r}"))
     model = None
     if isinstance(s.get("model"), str) and isinstance(s.get("model_params"), dict):
         try:
@@ -346,6 +351,12 @@ def validate(plan: Mapping, source: str | None = None) -> dict:
     iso = out["analyses"].get("isoconf")
     if iso and _is_int(iso.get("runs")) and _is_int(iso.get("batch")) and iso["batch"] > iso["runs"]:
         iso["batch"] = iso["runs"]
+    if iso and isinstance(iso.get("temperatures"), list):
+        known = {t for sy in out["systems"] for t in (sy.get("temperatures") or []) if _is_num(t)}
+        missing = [t for t in iso["temperatures"] if t not in known]
+        if missing:
+            problems.append(("analyses.isoconf.temperatures", f"{missing} are not temperatures of any system "
+                                                               f"(they have {sorted(known)})"))
     if iso and "structure" not in out["analyses"]:
         problems.append(("analyses.isoconf", "needs [analyses.structure] (the columns it correlates with the "
                                               "mobility come from the local structure)"))
@@ -374,3 +385,26 @@ def load(plan: str | os.PathLike | Mapping) -> dict:
 def plan_hash(plan: Mapping) -> str:
     """A stable content hash of a normalised plan."""
     return hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()[:16]
+
+
+PLANS_DIR = os.path.join(os.path.dirname(__file__), "plans")
+
+
+def shipped_plans() -> dict[str, str]:
+    """The plans shipped with glassrs: name → first comment line."""
+    out = {}
+    for f in sorted(os.listdir(PLANS_DIR)):
+        if f.endswith(".toml"):
+            with open(os.path.join(PLANS_DIR, f)) as fh:
+                first = fh.readline().lstrip("# ").strip()
+            out[f[:-5]] = first
+    return out
+
+
+def shipped_plan(name: str) -> str:
+    """Path of a shipped plan (``"ka-default"``, ``"seed000-ka"``; a ``.toml`` suffix is allowed)."""
+    stem = name[:-5] if name.endswith(".toml") else name
+    path = os.path.join(PLANS_DIR, stem + ".toml")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{name}: neither a file nor a shipped plan (shipped: {sorted(shipped_plans())})")
+    return path

@@ -89,7 +89,7 @@ class Summary:
 
 # -- cost model (single-core seconds), for status projections before anything has run -----------
 
-MD_SECONDS_PER_PARTICLE_STEP = 2.0e-7   # KA N=1000 NVT on one core of this class of machine (bench_md)
+MD_SECONDS_PER_PARTICLE_STEP = 6.0e-7   # KA NVT, one core of the 2-core CI machine (measured in campaigns)
 ANALYSIS_FACTOR = 0.15                  # analyses as a fraction of the production's MD time
 FIRE_STEPS_PER_QUENCH = 4000
 HESSIAN_SECONDS_PER_PARTICLE = 2.0e-3
@@ -137,13 +137,15 @@ def tasks_of(plan: Mapping, tau_guess: Mapping[tuple[str, float], float] | None 
         temps = sorted(s["temperatures"], reverse=True)
         prods_low = []
         for T in temps:
-            tg = (tau_guess or {}).get((s["name"], T), 10.0)
+            guess = {float(t): float(v) for t, v in (s.get("tau_alpha_guess") or [])}
+            tg = (tau_guess or {}).get((s["name"], T), guess.get(T, 10.0))
             pilot = None
             if T_.needs_tau(s, an):
                 pilot = add("pilot", s, T, params={**base, "pilot": s["pilot"], "eq": s["equilibration"],
                                                    "thermostat": s["thermostat"]},
+                            # the doubling runs add up to about 4 runs of length max(pilot.steps, τ_α/dt)
                             cost=_md_cost(n, s["pilot"]["equilibrate_steps"] + s["equilibration"]["melt_steps"]
-                                          + 4 * s["pilot"]["steps"]))
+                                          + 4 * max(s["pilot"]["steps"], tg / s["dt"])))
             eq = s["equilibration"]
             eq_steps = eq["steps"] if eq.get("steps") is not None else eq["tau_alpha"] * tg / s["dt"]
             pr = s["production"]
@@ -161,7 +163,7 @@ def tasks_of(plan: Mapping, tau_guess: Mapping[tuple[str, float], float] | None 
                                cost=_md_cost(n, pr_steps) * (1 + ANALYSIS_FACTOR))
                     if T == min(temps):
                         prods_low.append(prod)
-                if "isoconf" in an:
+                if T_.isoconf_at(an, T):
                     iso = an["isoconf"]
                     batches = []
                     for b, lo in enumerate(range(0, iso["runs"], iso["batch"])):

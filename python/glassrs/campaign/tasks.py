@@ -181,6 +181,12 @@ def needs_tau(system: dict, analyses: dict) -> bool:
             or system["production"].get("tau_alpha") is not None or "isoconf" in analyses)
 
 
+def isoconf_at(analyses: dict, T: float) -> bool:
+    """Whether isoconfigurational ensembles run at temperature ``T``."""
+    iso = analyses.get("isoconf")
+    return bool(iso) and (iso.get("temperatures") is None or T in iso["temperatures"])
+
+
 def _thermo_rows(traj) -> pl.DataFrame:
     th = traj.thermo
     return th.select("stage", "step", "time", "temperature", "potential", "kinetic", "pressure", "conserved")

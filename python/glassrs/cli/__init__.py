@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["report", "info", "dynamics", "rdf", "local", "elastic", "simulate", "minimize", "isoconf"]
+COMMANDS = ["report", "info", "dynamics", "rdf", "local", "elastic", "simulate", "minimize", "isoconf", "campaign"]
 
 
 def build_parser() -> argparse.ArgumentParser:

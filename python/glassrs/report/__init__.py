@@ -1,7 +1,8 @@
 """The report: Markdown + PNG figures about one or several trajectories.
 
-``make_report(path_or_None, out=...)``. Without a path it uses the embedded Kob–Andersen
-dataset (``glassrs.datasets``): a temperature series of trajectories. Each section is a
+``make_report(path_or_None, out=...)``: ``path`` is a trajectory file, a campaign dataset folder
+(:mod:`glassrs.campaign`), or None for the embedded default — the shipped ``ka-default``
+campaign, run once on an embedded Dask LocalCluster and cached (a second report is instant). Each section is a
 module in this package exposing ``section(runs, figdir) -> str`` (Markdown), where
 ``runs`` is a list of :class:`Run` (label, temperature or None, trajectory). Sections that
 cannot run on the given data return a short explanation instead of failing the report.
@@ -19,7 +20,7 @@ from glassrs.trajectory import Trajectory
 if TYPE_CHECKING:
     from glassrs.models import Model
 
-SECTIONS = ["summary", "structure", "dynamics", "elastic"]
+SECTIONS = ["summary", "structure", "dynamics", "elastic", "campaign"]
 #: sections that run extra simulations; enabled per call (``extra=``, CLI ``--isoconf``)
 OPTIONAL_SECTIONS = ["correlations"]
 
@@ -46,16 +47,49 @@ def _runs(path: str | Trajectory | None, dt: float | None, model=None, temperatu
           species=None) -> list[Run]:
     if isinstance(path, Trajectory):
         return [Run(os.path.basename(path.path or "trajectory"), temperature, path, model)]
+    if path is None:
+        return campaign_runs(default_campaign())
+    if os.path.isdir(path):
+        return campaign_runs(path)
     if path is not None:
         import glassrs as gr
         return [Run(os.path.basename(path), temperature, gr.read(path, dt=dt, species=species, model=model), model)]
-    try:
-        from glassrs import datasets
-    except ImportError as e:  # the engine is not built yet
-        raise RuntimeError(
-            "the embedded default dataset needs the built-in MD engine (glassrs.datasets), which this "
-            "build does not provide yet; pass a trajectory file: python -m glassrs report TRAJ") from e
-    return [Run(f"T={T:g}", T, traj) for T, traj in datasets.kob_andersen_series()]
+    raise AssertionError("unreachable")
+
+
+def default_campaign(progress: bool | None = None) -> str:
+    """Run the shipped ``ka-default`` campaign (once) into the cache and return its folder.
+    A second call finds every task done and returns at once."""
+    from glassrs import campaign, datasets
+
+    plan = campaign.load_plan(campaign.shipped_plan("ka-default"))
+    out = os.path.join(datasets.cache_dir(), f"campaign-ka-default-{campaign.plan.plan_hash(plan)}")
+    campaign.run(plan, out, progress=progress)
+    return out
+
+
+def campaign_runs(path: str) -> list[Run]:
+    """One Run per (system, T) of a campaign dataset: the production trajectory of its first
+    configuration (for the per-trajectory sections), with the dataset attached for the campaign
+    section's reductions over all configurations."""
+    from glassrs import campaign
+    from glassrs.campaign import tasks
+
+    ds = campaign.open(path)
+    runs = []
+    for s in ds.plan["systems"]:
+        model = campaign.plan.model_of(s)
+        for T in sorted(s["temperatures"], reverse=True):
+            rel = tasks.state_rel(s["name"], T, 0, "production")
+            if not os.path.exists(os.path.join(path, rel)):
+                continue
+            r = Run(f"{s['name']} T={T:g}", T, tasks._trajectory(path, s, T, 0), model)
+            r.dataset = ds
+            runs.append(r)
+    if not runs:
+        raise ValueError(f"{path}: the campaign has no production trajectories to report on (run it first: "
+                         "python -m glassrs campaign run PLAN --out DIR)")
+    return runs
 
 
 def make_report(path: str | Trajectory | None, out: str = "glassrs-report", dt: float | None = None,
