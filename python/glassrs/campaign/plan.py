@@ -234,7 +234,9 @@ def _table(value: Any, shape: dict, path: str, problems: list, *, fill: bool = T
         if spec is REQUIRED:
             continue
         check, default = spec
-        if key in value:
+        if key in value and value[key] is None and default is None:
+            out[key] = None   # an optional entry left unset (a normalised plan spells it out)
+        elif key in value:
             v = value[key]
             m = check(v)
             if m:

@@ -178,15 +178,13 @@ def tasks_of(plan: Mapping, tau_guess: Mapping[tuple[str, float], float] | None 
                 if "inherent_structures" in an:
                     ist = an["inherent_structures"]
                     per_config = int(math.ceil(ist["count"] / s["configurations"]))
-                    nframes = pr["blocks"] * (pr["frames_per_block"] - 1) + 1
-                    idx = sorted(set(int(round(x)) for x in
-                                     [1 + k * (nframes - 2) / max(1, per_config - 1) for k in range(per_config)]))
-                    for b, lo in enumerate(range(0, len(idx), ist["batch"])):
+                    for b, lo in enumerate(range(0, per_config, ist["batch"])):
+                        hi = min(per_config, lo + ist["batch"])
+                        # the task quenches picks lo..hi-1 of per_config frames evenly spaced in the run
                         add("inherent", s, T, c, b, deps=[prod], params={"ist": ist},
-                            extra={"frames": idx[lo:lo + ist["batch"]]},
-                            cost=len(idx[lo:lo + ist["batch"]]) * (_md_cost(n, FIRE_STEPS_PER_QUENCH)
-                                                                   + HESSIAN_SECONDS_PER_PARTICLE * n
-                                                                   * (1 + ist["kappa_pairs"] / 50)))
+                            extra={"picks": [lo, hi, per_config]},
+                            cost=(hi - lo) * (_md_cost(n, FIRE_STEPS_PER_QUENCH)
+                                              + HESSIAN_SECONDS_PER_PARTICLE * n * (1 + ist["kappa_pairs"] / 50)))
         if "structure" in an and an["structure"]["local"]:
             w = add("windows", s, deps=prods_low, params={"structure": an["structure"]}, cost=1.0)
             for T in temps:
@@ -198,7 +196,7 @@ def tasks_of(plan: Mapping, tau_guess: Mapping[tuple[str, float], float] | None 
     for tid in order:
         t = out[tid]
         blob = json.dumps({"kind": t.kind, "params": t.params, "spec_T": t.spec["T"], "config": t.spec["config"],
-                           "batch": t.spec["batch"], "extra": {k: t.spec.get(k) for k in ("runs", "frames")},
+                           "batch": t.spec["batch"], "extra": {k: t.spec.get(k) for k in ("runs", "picks")},
                            "seed": plan["seed"], "version": __version__, "format": FORMAT,
                            "deps": [out[d].key for d in t.deps]}, sort_keys=True, default=str)
         t.key = hashlib.sha256(blob.encode()).hexdigest()[:20]

@@ -448,8 +448,11 @@ def inherent(spec: dict, root: str, upstream: dict) -> dict:
     s, T, c, ist = spec["system"], spec["T"], spec["config"], spec["analyses"]["inherent_structures"]
     model = model_of(s)
     traj = _trajectory(root, s, T, c)
+    lo, hi, total = spec["picks"]
+    # `total` frames evenly spaced over the run after its first frame (the isoconfigurational start)
+    frames = np.linspace(1, len(traj) - 1, total).round().astype(int) if len(traj) > 1 else np.zeros(total, int)
     rows = []
-    for k in spec["frames"]:
+    for k in frames[lo:hi].tolist():
         fr, info = minimize.fire(traj[k], model, f_tol=ist["f_tol"])
         h = elastic.hessian(fr, model)
         G = elastic.shear_modulus(h).G if ist["shear_modulus"] else float("nan")
