@@ -1,7 +1,8 @@
 """glassrs — structure, dynamics and elasticity of glass-forming liquids.
 
 Rust core (rayon, GIL released) with a Polars interface. Reduced units of the model
-throughout (σ_AA, ε_AA, m, k_B = 1). See SPEC.md for every definition.
+throughout (σ_AA, ε_AA, m, k_B = 1). Every quantity is defined on the definitions page of
+the documentation (docs/definitions.md); "definitions §N" in a docstring points at its section N.
 
 >>> import glassrs as gr
 >>> traj = gr.read("run.lammpstrj")

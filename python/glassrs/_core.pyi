@@ -36,7 +36,7 @@ def neighbor_list(
     dx, dy, dz are column views of one (P, 3) array (not C-contiguous)."""
 
 class Model:
-    """A pair model (SPEC §1)."""
+    """A pair model (definitions §1)."""
     @staticmethod
     def kob_andersen() -> Model: ...
     @staticmethod
@@ -195,7 +195,7 @@ class MdSim:
         conserved, Pxx, Pyy, Pzz, Pxy, Pxz, Pyz)."""
 
 class Hessian:
-    """Sparse Hessian of one structure (SPEC §6) with its cached solvers (``glassrs.elastic``)."""
+    """Sparse Hessian of one structure (definitions §6.2) with its cached solvers (``glassrs.elastic``)."""
     def __init__(
         self,
         positions: npt.NDArray[np.float64],
@@ -252,7 +252,7 @@ class Hessian:
         max_iter: int = 0,
     ) -> npt.NDArray[np.float64]:
         """z = M⁺ d̂ for each pair, shape (m, 3N)."""
-# -- structure (SPEC §2) ---------------------------------------------------------------------------
+# -- structure (definitions §2) ---------------------------------------------------------------------------
 def rdf_sum(
     positions: npt.NDArray[np.float64],  # (F, N, 3)
     boxes: npt.NDArray[np.float64],  # (F, 3, 3)

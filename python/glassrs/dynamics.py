@@ -1,4 +1,4 @@
-"""Dynamics (SPEC §3): MSD, overlap, χ4, α2, F_s, van Hove, τ_α, D and p_hop cage jumps.
+"""Dynamics (definitions §3): MSD, overlap, χ4, α2, F_s, van Hove, τ_α, D and p_hop cage jumps.
 
 Every quantity is computed per species and for all particles (``species`` column: ``"all"``,
 then the species names) from *unwrapped* displacements Δr_i(τ) = r_i(t + τ) − r_i(t), with the
@@ -97,7 +97,7 @@ class _Progress:
 # --------------------------------------------------------------------------------------------
 def _unwrapped_chunk(traj: Trajectory, lo: int, hi: int) -> np.ndarray:
     """Unwrapped positions (F, hi − lo, 3) of particles ``lo:hi``, identical to
-    ``traj.unwrapped()[:, lo:hi]`` but loading one frame at a time (SPEC §3 rules and errors)."""
+    ``traj.unwrapped()[:, lo:hi]`` but loading one frame at a time (definitions §3.1: rules and errors)."""
     nf = len(traj)
     out = np.empty((nf, hi - lo, 3))
     prev = None
@@ -279,7 +279,7 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
                  max_memory_mb: float = 1024.0, chunk_particles: int | None = None,
                  progress: bool | Callable[[int, int], None] | None = None,
                  n_threads: int | None = None) -> pl.DataFrame:
-    """MSD, overlap, χ4, F_s and α2 at every lag of the frame schedule (SPEC §3), in one pass.
+    """MSD, overlap, χ4, F_s and α2 at every lag of the frame schedule (definitions §3), in one pass.
 
     Parameters
     ----------
@@ -292,7 +292,7 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     origins : None (all frames), an int (that many evenly spaced origin frames) or frame indices.
     max_lag : largest lag (time units) to compute.
     dim : 3 or 2 (α2 normalisation, D); default 2 if all z coordinates of frame 0 are equal.
-    alpha2_average : ``"pooled"`` (SPEC: ⟨Δr⁴⟩ and ⟨Δr²⟩ pooled over particles and origins
+    alpha2_average : ``"pooled"`` (definitions §3.7: ⟨Δr⁴⟩ and ⟨Δr²⟩ pooled over particles and origins
         before the ratio) or ``"origin"`` (atooms-pp: the per-origin ratio averaged over origins).
     max_memory_mb, chunk_particles : particle-chunk size for streaming (see the module docs).
     progress : True/False, None (auto: when stderr is a terminal) or a callable ``cb(done, total)``.
@@ -459,7 +459,7 @@ def diffusion_constant(table: pl.DataFrame, t_min: float, t_max: float, species:
 
 def alpha2_peak(table: pl.DataFrame, species: str = "all") -> tuple[float, float, float]:
     """(t*, α2(t*), MSD(t*)): the lag of the largest α2 (no interpolation) and the MSD there —
-    MSD(t*) is the p_hop threshold p_c of SPEC §3."""
+    MSD(t*) is the p_hop threshold p_c of definitions §3.9."""
     sub = table.filter((pl.col("species") == species) & pl.col("alpha2").is_not_nan()).sort("lag")
     if sub.height == 0:
         raise ValueError(f"no finite α2 values for species {species!r}")
@@ -569,7 +569,7 @@ def log_displacements(traj: Trajectory, lags: Sequence[float] | float | None = N
     """P(log10 δr) at the available lags nearest to ``lags`` (default τ_α): a histogram of
     log10|Δr| on ``bins`` equal bins over ``log_range`` with unit area (counts outside the range
     are dropped; the ``fraction_in_range`` column says how much was kept). Equals
-    ln(10)·4π δr³ G_s(δr, τ) (SPEC §3). Columns: species, lag, n_origins, log10_dr, p, fraction_in_range."""
+    ln(10)·4π δr³ G_s(δr, τ) (definitions §3.8). Columns: species, lag, n_origins, log10_dr, p, fraction_in_range."""
     edges = np.linspace(log_range[0], log_range[1], bins + 1)
     species, lp, _, hists, counts = _histograms(traj, lags, origins, lag_tol, lambda lag: edges, True,
                                                 max_memory_mb, chunk_particles, progress, n_threads=n_threads)
@@ -593,7 +593,7 @@ def log_displacements(traj: Trajectory, lags: Sequence[float] | float | None = N
 # --------------------------------------------------------------------------------------------
 def phop(traj: Trajectory, window: float = 15.0, *, time_tol: float = 1e-9, max_memory_mb: float = 1024.0,
          chunk_particles: int | None = None, progress=None, n_threads: int | None = None) -> pl.DataFrame:
-    """p_hop(i, t) (σ², SPEC §3) with windows U = [t − Δt/2, t], V = [t, t + Δt/2] (``window`` = Δt
+    """p_hop(i, t) (σ², definitions §3.9) with windows U = [t − Δt/2, t], V = [t, t + Δt/2] (``window`` = Δt
     in time units), at every frame whose whole window lies inside the trajectory.
     Columns: frame, particle, species, phop."""
     times = np.asarray(traj.times, dtype=np.float64)
@@ -623,7 +623,7 @@ def phop(traj: Trajectory, window: float = 15.0, *, time_tol: float = 1e-9, max_
 def rearrangements(traj: Trajectory, window: float = 15.0, *, p_c: float | None = None,
                    table: pl.DataFrame | None = None, **kwargs) -> pl.DataFrame:
     """The rearrangement table: frame, particle, species, phop, rearranging (p_hop > p_c).
-    Default p_c = MSD(t*) of all particles, t* = argmax α2 (SPEC §3), from ``table`` (a
+    Default p_c = MSD(t*) of all particles, t* = argmax α2 (definitions §3.9), from ``table`` (a
     :func:`correlations` table of this trajectory) or computed here."""
     if p_c is None:
         if table is None:

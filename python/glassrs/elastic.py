@@ -1,4 +1,4 @@
-"""Mesoscopic elasticity of inherent structures (SPEC §6; Kapteijns et al., JCP 155, 074502, 2021).
+"""Mesoscopic elasticity of inherent structures (definitions §6; Kapteijns et al., JCP 155, 074502, 2021).
 
 All quantities are in the reduced units of the model: lengths σ, energies ε, stiffnesses
 ε/σ², moduli ε/σ³. The input frame must be an inherent structure (a local energy minimum);
@@ -204,7 +204,7 @@ class ShearModulus:
 def shear_modulus(frame: Frame | Hessian, model: Model | None = None, *, planes="xy", solver: str = "auto",
                   rtol: float = 1e-12, max_iter: int = 0, force_tol: float | None = FORCE_TOL,
                   n_threads: int | None = None) -> ShearModulus:
-    """G = (1/V)[∂²U/∂γ² − Ξ·M⁺·Ξ] for simple shear x_α → x_α + γ x_β (SPEC §6).
+    """G = (1/V)[∂²U/∂γ² − Ξ·M⁺·Ξ] for simple shear x_α → x_α + γ x_β (definitions §6.3).
 
     ``planes``: ``"xy"`` (x → x + γy, the default), a list such as ``["xy", "yz"]``, or
     ``"all"`` for the average over the six ordered planes. ``born`` is the affine (Born) part
@@ -252,7 +252,7 @@ def dipole_stiffness(frame: Frame | Hessian, model: Model | None = None, *, pair
                      solver: str = "auto", rtol: float = 1e-12, max_iter: int = 0, batch: int = 0,
                      force_tol: float | None = FORCE_TOL, n_threads: int | None = None,
                      progress: Callable[[int, int], None] | None = None) -> pl.DataFrame:
-    """Dipole stiffness κ_ij = (d̂·z)/(z·z), z = M⁺ d̂, d̂ = (1/√2)∂r_ij/∂x (SPEC §6), ε/σ².
+    """Dipole stiffness κ_ij = (d̂·z)/(z·z), z = M⁺ d̂, d̂ = (1/√2)∂r_ij/∂x (definitions §6.4), ε/σ².
 
     ``pairs``: ``None``/``"all"`` for every interacting pair, an int to sample that many
     interacting pairs uniformly without replacement (``seed``), a table with columns ``i, j``,
@@ -277,7 +277,7 @@ def dipole_stiffness(frame: Frame | Hessian, model: Model | None = None, *, pair
 
 
 def local_kappa(kappa: pl.DataFrame, frame: Frame) -> pl.DataFrame:
-    """Local κ_i: mean of κ_ij over the pairs of ``kappa`` that involve particle i (SPEC §6).
+    """Local κ_i: mean of κ_ij over the pairs of ``kappa`` that involve particle i (definitions §6.5).
 
     With ``pairs="all"`` this is the mean over all of i's interacting pairs. Columns: particle,
     species, kappa_local, n_pairs (particles without pairs get null).
@@ -401,7 +401,7 @@ def mobility_extremes(frame: Frame, mobility: np.ndarray, *, radius: float, spec
 
 def kappa_mobility_correlation(kappa_local: np.ndarray | pl.DataFrame, mobility: np.ndarray,
                                frame: Frame) -> pl.DataFrame:
-    """C_s = Spearman(1/κ_i, μ_i) per species and pooled (SPEC §6, §4: Pearson of average ranks).
+    """C_s = Spearman(1/κ_i, μ_i) per species and pooled (definitions §6.5 and §4.4: Pearson of average ranks).
 
     ``kappa_local`` is the :func:`local_kappa` table or an (N,) array; ``mobility`` any
     per-particle column (N,). Particles with a missing κ_i are dropped.
@@ -432,7 +432,7 @@ def kappa_mobility_correlation(kappa_local: np.ndarray | pl.DataFrame, mobility:
 def is_transition_rate(times: Sequence[float] | pl.DataFrame, u_is: Sequence[float] | None = None, *,
                        n_particles: int | None = None, temperature: float, density: float, threshold: float = 1e-5,
                        n0: int = 1000) -> dict:
-    """Inherent-structure transition rate from a quench series U_IS(t) (SPEC §6).
+    """Inherent-structure transition rate from a quench series U_IS(t) (definitions §6.6).
 
     A transition is a change |ΔU_IS| > ``threshold`` (ε, extensive energy) between successive
     quenches; Γ = transitions / elapsed time. Also reported: the reduced rate

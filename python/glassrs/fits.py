@@ -1,4 +1,4 @@
-"""Fits of SPEC §5: every fit returns a :class:`FitResult` with parameters, standard errors
+"""Fits (definitions §5): every fit returns a :class:`FitResult` with parameters, standard errors
 (from the covariance of the least-squares fit) and, on request, bootstrap confidence intervals.
 
 Conventions: temperatures T in ε/k_B, times τ in the model's time unit; fits of relaxation times

@@ -1,7 +1,7 @@
 """Energy, per-particle energy, forces and virial/pressure tensor of a configuration under a
 pair model — the one kernel shared by MD, FIRE, structure (e_pair) and elasticity.
 
-Definitions (SPEC §1): E = Σ_{i<j} U(r_ij); e_i = ½ Σ_j U(r_ij); F_i = −∂E/∂x_i;
+Definitions (definitions §1): E = Σ_{i<j} U(r_ij); e_i = ½ Σ_j U(r_ij); F_i = −∂E/∂x_i;
 virial W_ab = −Σ_{i<j} (U′/r) d_a d_b (d = x_j − x_i, minimum image); configurational
 pressure tensor P = W/V. Energies in ε, forces in ε/σ, pressures in ε/σ³.
 """

@@ -1,4 +1,4 @@
-"""Isoconfigurational ensembles and structure–dynamics correlation (SPEC §4).
+"""Isoconfigurational ensembles and structure–dynamics correlation (definitions §4).
 
 * :func:`ensemble` — N_IC runs of the built-in MD engine from one configuration, each with
   fresh Maxwell–Boltzmann velocities at T (zero total momentum, rescaled to exactly T as
@@ -102,7 +102,7 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
              chain: int = 3, skin: float = 0.3, a: float = 0.3, keep_runs: bool = False,
              n_threads: int | None = None, chunks: int = 8, seeds: Sequence[int] | None = None,
              progress: bool | Callable[[int, int], None] | None = None) -> Ensemble:
-    """Run an isoconfigurational ensemble with the built-in engine (SPEC §4).
+    """Run an isoconfigurational ensemble with the built-in engine (definitions §4.1).
 
     Parameters
     ----------
@@ -273,10 +273,10 @@ def _system_tau(times: np.ndarray, q: np.ndarray, types: np.ndarray, species: Se
 
 def mobility(runs: Ensemble | Sequence[Trajectory] | Sequence[Ensemble], *, a: float | None = None,
              threshold: float = ONE_OVER_E) -> pl.DataFrame:
-    """Per-particle mobility and overlap of an isoconfigurational ensemble (SPEC §4).
+    """Per-particle mobility and overlap of an isoconfigurational ensemble (definitions §4.2).
 
     ``runs``: an :class:`Ensemble`, a list of run trajectories (all from one configuration, one
-    output schedule; unwrapped per SPEC §3) or a list of Ensembles (several initial
+    output schedule; unwrapped as in definitions §3.1) or a list of Ensembles (several initial
     configurations: a ``config`` column numbers them).
 
     Returns a long table: [``config``,] ``time`` (τ), ``particle`` (id, or index), ``species``,
@@ -534,7 +534,7 @@ class PRArrhenius:
 def pr_arrhenius(data: Mapping[float, pl.DataFrame], x: str, *, p_c: Mapping[float, float] | float | None = None,
                  bins: int | Sequence[float] = 10, phop: str = "phop", min_count: int = 20,
                  species: str | None = None) -> PRArrhenius:
-    """P_R(X) over a temperature series and its Arrhenius analysis (SPEC §4, last bullet).
+    """P_R(X) over a temperature series and its Arrhenius analysis (definitions §4.5–4.6).
 
     ``data`` maps T → a per-particle table with column ``x`` and ``phop`` (e.g. from
     :func:`rearrangement_structure`). ``p_c``: per-T thresholds, one value for all, or None

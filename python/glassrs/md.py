@@ -346,7 +346,7 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     → ``equilibrate`` steps NVT at T → ``steps`` of production in ``ensemble`` with frames at
     :func:`schedule` (``every`` and/or ``log_block``/``log_base``; default every steps/100).
     ``quench_every`` = k: also output every k-th MD step and FIRE-quench those frames
-    (``.inherent``: U_IS(t), transitions, rate; SPEC §6).
+    (``.inherent``: U_IS(t), transitions, rate; definitions §6.6).
 
     Frame steps and times count from the start of production (time = step·dt). The returned
     Trajectory carries ``.thermo`` (Polars: stage, step, time, temperature, potential/N,
@@ -596,13 +596,13 @@ def inherent_structures(traj: Trajectory | Sequence[Frame], model: Model, *, eve
                         threshold: float = 1e-5, f_tol: float = 1e-10, max_iter: int = 100_000,
                         n_threads: int | None = None, temperature: float | None = None,
                         n0: int = 1000) -> tuple[list[Frame], pl.DataFrame]:
-    """Quench every ``every``-th frame with FIRE (parallel over frames) → U_IS(t) (SPEC §6).
+    """Quench every ``every``-th frame with FIRE (parallel over frames) → U_IS(t) (definitions §6.6).
     For "every k MD steps", pass frames written every k steps (``gr.md.run(quench_every=k)``).
 
     Returns (IS frames, table: frame, step, time, u_is (total, ε), u_is_per_particle,
     delta (U_IS − previous U_IS), transition (|ΔU_IS| > ``threshold``, total energy)). The
     parameters record the number of transitions and, when the parent ``temperature`` is given,
-    the rate Γ and the reduced rate Γ·t_ballistic·N0/N of SPEC §6 (t_ballistic = 0.1 t0,
+    the rate Γ and the reduced rate Γ·t_ballistic·N0/N of definitions §6.6 (t_ballistic = 0.1 t0,
     t0 = a0/√T) from :func:`glassrs.elastic.is_transition_rate` — the one place they are computed.
     """
     from glassrs.minimize import fire_batch

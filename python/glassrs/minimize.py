@@ -1,4 +1,4 @@
-"""FIRE minimisation to inherent structures (SPEC §6).
+"""FIRE minimisation to inherent structures (definitions §6.1).
 
 FIRE as in LAMMPS ``min_style fire`` (FIRE 2.0 defaults: dtgrow 1.1, dtshrink 0.5, alpha0
 0.25, alphashrink 0.99, delaystep 20, tmax 10, tmin 0.02, half-step back, dmax 0.1, initial

@@ -1,4 +1,4 @@
-"""Pair-potential models (SPEC §1): U, U′, U″ per species pair, masses, standard state.
+"""Pair-potential models (definitions §1): U, U′, U″ per species pair, masses, standard state.
 
 >>> ka = glassrs.models.kob_andersen()
 >>> u, du, d2u = ka.eval("A", "B", np.linspace(0.8, 2.0, 50))
@@ -171,7 +171,7 @@ def kob_andersen() -> Model:
     return Model(_core.Model.kob_andersen())
 
 
-# -- more built-in models (SPEC §1) ------------------------------------------------------------
+# -- more built-in models (definitions §1) ------------------------------------------------------------
 
 def ka_wca() -> Model:
     """Kob–Andersen parameters with the WCA truncation: cut at 2^{1/6}σ_uv, shifted by +ε_uv."""

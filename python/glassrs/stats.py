@@ -1,4 +1,4 @@
-"""Rank statistics for structure–dynamics correlations (SPEC §4).
+"""Rank statistics for structure–dynamics correlations (definitions §4.4–4.5).
 
 * :func:`spearman` — C_R(X, Y): Pearson correlation of average ranks (ties averaged).
 * Polars: ``pl.col("x").glass.spearman(pl.col("y"))`` inside ``group_by(...).agg(...)``

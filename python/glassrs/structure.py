@@ -1,4 +1,4 @@
-"""Static structure (SPEC §2): partial g_uv(r) and S_uv(q), local Gaussian-smoothed g^i_uv(r),
+"""Static structure (definitions §2): partial g_uv(r) and S_uv(q), local Gaussian-smoothed g^i_uv(r),
 the structural order parameter (SOP), two-body entropy, local energies, coarse-graining and the
 q-space caging potential with its softness.
 
@@ -83,7 +83,7 @@ def _particle_ids(f: Frame) -> np.ndarray:
 # 2.1 g_uv(r)
 def rdf(traj: Trajectory | Frame, r_max: float | None = None, dr: float = 0.01, *, frames=None,
         n_threads: int | None = None, progress: Progress = None) -> pl.DataFrame:
-    """Partial radial distribution functions g_uv(r) (SPEC 2.1), averaged over frames.
+    """Partial radial distribution functions g_uv(r) (definitions §2.1), averaged over frames.
 
     Histogram with bins [kΔr, (k+1)Δr), k = 0…n_bins−1, n_bins = ⌊r_max/dr⌋ (the effective
     r_max = n_bins·dr is recorded), normalised per frame by exact shell volumes and
@@ -138,7 +138,7 @@ def _rdf_arrays(table: pl.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]
 def sq(traj: Trajectory | Frame, q_max: float = 12.0, dq: float = 0.1, *, frames=None, stride: int = 1,
        n_threads: int | None = None, progress: Progress = None) -> pl.DataFrame:
     """Partial structure factors S_uv(q) = (N_u N_v)^{-1/2} ⟨Σ_{i∈u} Σ_{j∈v} e^{−iq·(r_i−r_j)}⟩ on the
-    reciprocal lattice of each frame's box (SPEC 2.2), shell-averaged over |q| ∈ [kΔq, (k+1)Δq).
+    reciprocal lattice of each frame's box (definitions §2.2), shell-averaged over |q| ∈ [kΔq, (k+1)Δq).
 
     Columns: ``pair`` (u ≤ v), ``q`` (mean |q| of the vectors in the shell, σ⁻¹), ``s``,
     ``n_vectors`` (lattice vectors × frames in the shell; one of each ±q pair is used since
@@ -252,7 +252,7 @@ def sq_from_rdf(rdf_table: pl.DataFrame, q: np.ndarray | None = None) -> pl.Data
 # 2.5 windows
 def find_windows(rdf_table: pl.DataFrame, *, threshold: float = 1e-3, smooth: float = 0.03,
                  prominence: float = 0.1) -> dict[str, tuple[float, float]]:
-    """Integration windows [r_lo, r_hi] per species pair from a global g_uv table (SPEC 2.5).
+    """Integration windows [r_lo, r_hi] per species pair from a global g_uv table (definitions §2.5).
 
     r_lo: the smallest bin centre where the histogram g exceeds ``threshold`` (1e-3).
     r_hi: the first minimum of g after its first peak. To be robust to histogram noise the peak
@@ -318,7 +318,7 @@ def _window_matrix(windows: Mapping, species: Sequence[str], r_range: tuple[floa
 # 2.6 macroscopic SOP
 def sop_macro(rdf_table: pl.DataFrame, windows: Mapping, *, closure: str = "approx", T: float | None = None,
               model=None) -> tuple[float, float]:
-    """Macroscopic SOP from the global g_uv (SPEC 2.6): returns (βΦ, 1/|βΦ|) with
+    """Macroscopic SOP from the global g_uv (definitions §2.6): returns (βΦ, 1/|βΦ|) with
     βΦ = −ρ Σ_{u,v} x_u x_v ∫ 4πr² c_uv(r) g_uv(r) dr, trapezoid over the histogram's bin centres
     inside each window (endpoints included), points with g < 1e-10 excluded (contribute 0)."""
     p = params(rdf_table)
@@ -378,7 +378,7 @@ def local(traj: Trajectory | Frame, model=None, *, T: float | None = None, closu
           windows: Mapping | None = None, delta: float = 0.09, dr: float = 0.005, r_s: float = 3.0,
           frames=None, rdf_dr: float = 0.01, e_pair: bool = True, n_threads: int | None = None,
           progress: Progress = None) -> pl.DataFrame:
-    """Per-particle structure (SPEC 2.3–2.8) in one long table.
+    """Per-particle structure (definitions §2.3–2.8) in one long table.
 
     Columns: ``frame``, ``particle`` (id, or index when the file has no ids), ``species``,
     ``beta_phi`` (βφ_i, signed), ``sop`` (1/|βφ_i|), ``s2`` (local two-body excess entropy),
@@ -443,7 +443,7 @@ def local(traj: Trajectory | Frame, model=None, *, T: float | None = None, closu
 
 def local_g(traj: Trajectory | Frame, particles: Sequence[int], *, frame: int = 0, delta: float = 0.09,
             dr: float = 0.005, r_max: float = 3.0, n_threads: int | None = None) -> pl.DataFrame:
-    """Gaussian-smoothed g^i_uv(r) (SPEC 2.3) of the chosen particles (indices) in one frame.
+    """Gaussian-smoothed g^i_uv(r) (definitions §2.3) of the chosen particles (indices) in one frame.
 
     Columns ``particle`` (index), ``species`` (of i), ``pair`` ("u-v", v the neighbour species),
     ``r`` (grid r_k = k·dr up to r_max), ``g``."""
@@ -475,7 +475,7 @@ def coarse_grain(traj: Trajectory | Frame, table: pl.DataFrame, column: str,
                  L: Sequence[float] = tuple(np.arange(0, 5.01, 0.5)), *, r_cg: float | None = None,
                  species: Sequence[str] | None = None, long: bool = False,
                  n_threads: int | None = None) -> pl.DataFrame:
-    """Coarse-grain a per-particle column (SPEC 2.9): X̄_i(L) = Σ_j e^{−r_ij/L} X_j / Σ_j e^{−r_ij/L}
+    """Coarse-grain a per-particle column (definitions §2.9): X̄_i(L) = Σ_j e^{−r_ij/L} X_j / Σ_j e^{−r_ij/L}
     over j with r_ij < r_cg (default half the smallest box height) and a defined (non-null,
     finite) X, j = i included; L = 0 returns X itself. ``species`` restricts j (including
     j = i) to those species. All L in one pass over the neighbour pairs.
@@ -555,7 +555,7 @@ def _s_matrix(sq_table: pl.DataFrame, species: Sequence[str]) -> tuple[np.ndarra
 def caging_potential(s: pl.DataFrame | Trajectory | Frame, *, dr_max: float = 1.5, n_dr: int = 301,
                      dr_fit: float = 0.1, q_min: float = 0.0, q_max: float | None = None,
                      paper_units: bool = False, **sq_kwargs) -> pl.DataFrame:
-    """Mean-field caging potential βΦ(Δr) in q space (SPEC 2.10), its softness and τ_mfpt.
+    """Mean-field caging potential βΦ(Δr) in q space (definitions §2.10), its softness and τ_mfpt.
 
     βΦ(Δr) = −(1/ρ) ∫ d³q/(2π)³ Σ_uv C_uv(q) √(x_u x_v)(S_uv(q) − δ_uv) e^{−q²Δr²/6}, C = 1 − S⁻¹,
     trapezoid rule over the q points of the S table with q_min ≤ q ≤ q_max — the integral is
@@ -565,7 +565,7 @@ def caging_potential(s: pl.DataFrame | Trajectory | Frame, *, dr_max: float = 1.
     small q (nearly singular S(q) matrix of the partials; for KA at T = 0.8, N = 1000, q < 5 σ⁻¹
     gives ~80 % of βΦ(0)), so use the reciprocal-lattice S(q) of a large enough box — the Fourier
     transform of a truncated g(r) is unreliable there. The Gaussian factor is e^{−q²Δr²/6}
-    (SPEC 2.10; seed 001 Eq. 1 prints e^{−q²r²/2}).
+    (definitions §2.10; seed 001 Eq. 1 prints e^{−q²r²/2}).
 
     Returns columns ``dr`` (Δr grid 0…dr_max, σ) and ``beta_phi``; parameters record
     ``S_av`` (least-squares fit of βΦ(Δr) − βΦ(0) = Δr²/(2 S_av) on 0 < Δr ≤ dr_fit),
@@ -610,14 +610,14 @@ def _linfit(x, y) -> dict[str, float]:
 
 
 def softness_calibration(S_av: Sequence[float], beta_Phi_macro: Sequence[float]) -> dict[str, float]:
-    """Local-softness calibration (SPEC 2.11): linear fit 1/S_av = c0 + c1 |βΦ| over a series of
+    """Local-softness calibration (definitions §2.11): linear fit 1/S_av = c0 + c1 |βΦ| over a series of
     state points of one system (βΦ macroscopic, HNC closure). Returns c0, c1 and their standard errors."""
     f = _linfit(np.abs(np.asarray(beta_Phi_macro, float)), 1.0 / np.asarray(S_av, float))
     return {"c0": f["intercept"], "c1": f["slope"], "c0_err": f["intercept_err"], "c1_err": f["slope_err"]}
 
 
 def local_softness(table: pl.DataFrame, c0: float, c1: float) -> pl.DataFrame:
-    """Add ``softness`` S_i = 1/(c0 + c1 |βφ_i|) (SPEC 2.11) to a :func:`local` table computed with
+    """Add ``softness`` S_i = 1/(c0 + c1 |βφ_i|) (definitions §2.11) to a :func:`local` table computed with
     the HNC closure."""
     p = params(table)
     if p.get("closure") not in (None, "hnc"):
@@ -628,7 +628,7 @@ def local_softness(table: pl.DataFrame, c0: float, c1: float) -> pl.DataFrame:
 
 
 def sop_temperature_fit(T: Sequence[float], sop: Sequence[float]) -> dict[str, float]:
-    """Linear fit sop = sop0 + γ T (SPEC §5: (βΦ)⁻¹ = (βΦ0)⁻¹ + γT; γ′ for ⟨(βφ)⁻¹⟩).
+    """Linear fit sop = sop0 + γ T (definitions §5.2: (βΦ)⁻¹ = (βΦ0)⁻¹ + γT; γ′ for ⟨(βφ)⁻¹⟩).
     Returns gamma, gamma_err, sop0, sop0_err."""
     f = _linfit(T, sop)
     return {"gamma": f["slope"], "gamma_err": f["slope_err"], "sop0": f["intercept"], "sop0_err": f["intercept_err"]}

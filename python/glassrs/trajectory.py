@@ -95,7 +95,7 @@ class Frame:
 def unwrap_step(prev: np.ndarray, cur: np.ndarray, box: Box, k: int, path: str | None,
                 first_particle: int = 0) -> np.ndarray:
     """Minimum-image displacement (n, 3) from frame k−1 (``prev``) to frame k (``cur``) for
-    unwrapping (SPEC §3). Raises ``ValueError`` naming the particle (index offset by
+    unwrapping (definitions §3.1). Raises ``ValueError`` naming the particle (index offset by
     ``first_particle``) if a step exceeds half the box height: the path is then ambiguous."""
     step = box.min_image(cur - prev)
     lim = box.max_cutoff
@@ -345,7 +345,7 @@ class Trajectory:
         return np.stack([f.positions for f in self])
 
     def unwrapped(self) -> np.ndarray:
-        """Unwrapped positions (F, N, 3) following SPEC §3: ``xu`` columns, else image flags,
+        """Unwrapped positions (F, N, 3) following definitions §3.1: ``xu`` columns, else image flags,
         else accumulated minimum-image steps between consecutive frames — the last raises
         ``ValueError`` if any particle moves more than half a box height between frames."""
         frames = list(self)

@@ -6,7 +6,7 @@ from glassrs.cli._common import add_data_options
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("dynamics", help="time correlations: MSD, overlap q, chi4, F_s, alpha2 (SPEC §3)",
+    p = sub.add_parser("dynamics", help="time correlations: MSD, overlap q, chi4, F_s, alpha2 (docs: definitions §3)",
                        description="Compute MSD, overlap, χ4, F_s(k) and α2 per species and for all particles at "
                                    "every lag of the frame schedule, in one pass, and write a long table "
                                    "(species, lag, n_origins, msd, overlap, chi4, fs, alpha2). Prints τ_α, D and "

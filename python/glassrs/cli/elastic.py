@@ -8,7 +8,7 @@ from glassrs.cli._common import add_data_options
 def add_parser(sub) -> None:
     p = sub.add_parser("elastic", help="shear modulus G and dipole stiffness κ of inherent structures",
                        description="For each selected frame (an inherent structure, or quenched first with "
-                                   "--minimize): the athermal shear modulus G (non-affine, SPEC §6) and the dipole "
+                                   "--minimize): the athermal shear modulus G (non-affine, docs: definitions §6.3) and the dipole "
                                    "stiffness κ_ij of sampled interacting pairs. Writes one row per dipole "
                                    "(frame, i, j, species, r, kappa) to --out; prints G and mean κ per frame.")
     p.add_argument("trajectory", help="trajectory file (any format glassrs.read knows, or .npz from simulate)")

@@ -1,6 +1,6 @@
 """``python -m glassrs isoconf TRAJ --T 0.6 --runs 20 --steps 20000 --out mob.parquet``:
 an isoconfigurational ensemble from one frame, the per-particle mobility table and,
-optionally, C_R(X, μ) against local structure (SPEC §4)."""
+optionally, C_R(X, μ) against local structure (docs: definitions §4)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def _floats(spec: str) -> list[float]:
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("isoconf", help="isoconfigurational ensemble: mobility, per-particle tau_alpha, C_R (SPEC §4)",
+    p = sub.add_parser("isoconf", help="isoconfigurational ensemble: mobility, per-particle tau_alpha, C_R (docs: definitions §4)",
                        description="Run N_IC MD runs (built-in engine) from one frame of TRAJ with fresh "
                                    "Maxwell-Boltzmann velocities at T, write the per-particle mobility table (time, "
                                    "particle, species, mobility, overlap, msd) and optionally the per-particle tau_alpha "

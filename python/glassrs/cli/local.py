@@ -1,4 +1,4 @@
-"""``python -m glassrs local TRAJ``: per-particle SOP, s2, e_loc, e_pair (SPEC 2.3–2.8) to Parquet."""
+"""``python -m glassrs local TRAJ``: per-particle SOP, s2, e_loc, e_pair (docs: definitions §2.3–2.8) to Parquet."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
     p.add_argument("--dr", type=float, default=0.005, help="grid spacing (σ), default 0.005")
     p.add_argument("--r-s", type=float, default=3.0, help="upper limit of the s2 integral (σ), default 3")
     p.add_argument("--coarse-grain", default=None, metavar="L1,L2,…",
-                   help="also add coarse-grained sop columns sop_L… for these lengths (SPEC 2.9)")
+                   help="also add coarse-grained sop columns sop_L… for these lengths (docs: definitions §2.9)")
     add_data_options(p, model="kob_andersen", model_extra="; 'none' skips the energies", temperature="optional",
                      temperature_help="temperature of the state point (ε/k_B; needed for --closure hnc)")
     add_frame_options(p)

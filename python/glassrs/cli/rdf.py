@@ -7,7 +7,7 @@ from glassrs.cli._structure_common import add_frame_options
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("rdf", help="partial radial distribution functions g_uv(r) (SPEC 2.1)",
+    p = sub.add_parser("rdf", help="partial radial distribution functions g_uv(r) (docs: definitions §2.1)",
                        description="Partial g_uv(r) averaged over frames; columns pair, r, g. With --sq, "
                                    "the partial S_uv(q) on the reciprocal lattice instead (pair, q, s, n_vectors).")
     p.add_argument("trajectory", help="LAMMPS dump, GSD or extended XYZ file")

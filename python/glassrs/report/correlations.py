@@ -1,5 +1,5 @@
 """Report section (optional, ``python -m glassrs report --isoconf``): structure–dynamics
-correlation from isoconfigurational ensembles (SPEC §4) — C_R(X, μ) against t/τ_α for
+correlation from isoconfigurational ensembles (docs: definitions §4) — C_R(X, μ) against t/τ_α for
 X = sop, s2, e_loc at L = 0 and a coarse-grained L, one ensemble per run with a temperature.
 
 It runs MD (``N_RUNS`` runs of up to ``MAX_STEPS`` steps per temperature from the last frame of

@@ -1,4 +1,4 @@
-"""Report section: dynamics (SPEC §3) — MSD, q(t), χ4(t), α2(t), F_s(t) per species and run,
+"""Report section: dynamics (docs: definitions §3) — MSD, q(t), χ4(t), α2(t), F_s(t) per species and run,
 τ_α against 1/T, and P(log10 δr) at τ_α."""
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def section(runs, figdir: str) -> str:
 
 
 def _vft_fit(ax, with_t) -> str:
-    """VFT fit (SPEC §5) of τ_α(T) for all particles, drawn on ``ax``; returns a Markdown line."""
+    """VFT fit (docs: definitions §5.1) of τ_α(T) for all particles, drawn on ``ax``; returns a Markdown line."""
     from glassrs import fits
 
     pts = [(T, rt.filter(rt["species"] == "all")["tau_q"][0]) for T, rt in with_t]
@@ -154,6 +154,6 @@ def _vft_fit(ax, with_t) -> str:
         return f"VFT fit of τ_α(T) failed: {e}\n"
     Tg = np.linspace(T.min(), T.max(), 100)
     ax.plot(1 / Tg, np.exp(f(Tg)), "k--", lw=0.8, label="VFT (all)")
-    return (f"VFT fit (SPEC §5) of τ_α(T), all particles, {len(T)} temperatures: "
+    return (f"VFT fit (docs: definitions §5.1) of τ_α(T), all particles, {len(T)} temperatures: "
             f"K_VFT = {f['K_VFT']:.3g} ± {f.stderr['K_VFT']:.2g}, T_VFT = {f['T_VFT']:.3g} ± "
             f"{f.stderr['T_VFT']:.2g}, ln τ0 = {f['ln_tau0']:.3g} ± {f.stderr['ln_tau0']:.2g}.\n")

@@ -1,4 +1,4 @@
-"""Report section: mesoscopic elasticity of inherent structures (SPEC §6).
+"""Report section: mesoscopic elasticity of inherent structures (docs: definitions §6).
 
 Runs only when inherent structures are requested: ``section(runs, figdir,
 inherent_structures=True)`` or a run carrying ``inherent_structures = True`` (the report CLI
@@ -48,7 +48,7 @@ def section(runs, figdir: str, *, inherent_structures: bool | None = None, n_str
 
     lines = ["## Elasticity of inherent structures", "",
              f"FIRE quenches of up to {n_structures} frames per run (parent temperature T_p = run temperature); "
-             f"κ_ij of {n_pairs} sampled interacting pairs per structure (SPEC §6); G averaged over the six simple-shear "
+             f"κ_ij of {n_pairs} sampled interacting pairs per structure (docs: definitions §6.4); G averaged over the six simple-shear "
              "planes. Intervals: 90 % percentile bootstrap over structures.", "",
              "| run | T_p | structures | dipoles | ⟨κ⟩ (ε/σ²) | κ 90 % CI | G (ε/σ³) | G 90 % CI | solver |",
              "|---|---|---|---|---|---|---|---|---|"]
@@ -120,7 +120,7 @@ def section(runs, figdir: str, *, inherent_structures: bool | None = None, n_str
             Tf, tau, kap, rho = (np.array(v, dtype=float) for v in zip(*taus))
             try:
                 res = fits.mesoelastic(Tf, tau, kap, density=float(rho[0]))
-                lines += ["Mesoelastic fit log(τ_α/t0) = (ℓ̃a0)² κ/T + log t̃ (SPEC §5):", "",
+                lines += ["Mesoelastic fit log(τ_α/t0) = (ℓ̃a0)² κ/T + log t̃ (docs: definitions §5.5):", "",
                           "```", str(res.to_polars()), "```", ""]
             except Exception as e:
                 lines += [f"Mesoelastic fit not possible: {e}", ""]

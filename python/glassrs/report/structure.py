@@ -80,7 +80,7 @@ def section(runs, figdir: str) -> str:
     lines += ["Partial g_uv(r) (histogram, Δr = 0.01 σ) and S_uv(q) (reciprocal-lattice shells, Δq = 0.1 σ⁻¹); "
               "dotted lines: the SOP integration windows.", "", "![g(r) and S(q)](structure_gr_sq.png)", ""]
     wtxt = ", ".join(f"{k}: [{v[0]:.3f}, {v[1]:.3f}]" for k, v in windows.items())
-    lines += [f"SOP (SPEC 2.6): closure `approx`, δ = 0.09, windows {wtxt} (from the "
+    lines += [f"SOP (docs: definitions §2.6): closure `approx`, δ = 0.09, windows {wtxt} (from the "
               f"{'lowest-temperature' if runs[order[0]].temperature is not None else 'first'} run, shared by all runs).", "",
               "| run | T | frames | ⟨sop⟩ | sop_macro | ⟨s2⟩ | ⟨e_loc⟩ |", "|---|---|---|---|---|---|---|"]
     species = rdfs[0][0].trajectory.species
@@ -121,7 +121,7 @@ def section(runs, figdir: str) -> str:
         fig.tight_layout()
         fig.savefig(os.path.join(figdir, "structure_sop_T.png"), dpi=110)
         plt.close(fig)
-        lines += [f"Linear fits (SPEC §5): γ = {fm['gamma']:.4f} ± {fm['gamma_err']:.4f} (macroscopic), "
+        lines += [f"Linear fits (docs: definitions §5.2): γ = {fm['gamma']:.4f} ± {fm['gamma_err']:.4f} (macroscopic), "
                   f"γ′ = {fl['gamma']:.4f} ± {fl['gamma_err']:.4f} (⟨sop⟩).", "",
                   "![SOP vs T](structure_sop_T.png)", ""]
     return "\n".join(lines) + "\n"
