@@ -254,3 +254,42 @@ def test_seeds_are_per_run_not_per_batch():
     a = [seed_for(7, "ka", 0.8, 0, "isoconf", r) for r in range(4)]
     assert len(set(a)) == 4 and a == [seed_for(7, "ka", 0.8, 0, "isoconf", r) for r in range(4)]
     assert seed_for(7, "ka", 0.8, 1, "isoconf", 0) not in a
+
+
+def test_normalised_plan_validates_to_itself():
+    p = gr.campaign.load_plan(TINY)
+    assert gr.campaign.load_plan(p) == p
+    for name in gr.campaign.shipped_plans():
+        q = gr.campaign.load_plan(gr.campaign.shipped_plan(name))
+        assert gr.campaign.load_plan(q) == q
+
+
+def test_cli_status_and_report_on_the_dataset(reference, tmp_path, capsys):
+    from glassrs.cli import main
+
+    out, _ = reference
+    assert main(["campaign", "status", out, "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert st["remaining_core_seconds"] == 0.0
+    assert all(k["done"] == k["tasks"] and k["failed"] == 0 for k in st["kinds"])
+    assert main(["campaign", "status", "seed000-ka", "--json", "--cores", "512"]) == 0
+    paper = json.loads(capsys.readouterr().out)
+    kinds = {k["kind"]: k for k in paper["kinds"]}
+    assert kinds["isoconf"]["tasks"] == 32 * 100 // 10
+    # seed 000's protocol is a cluster job: over 100 core-days, projected before anything runs
+    assert paper["remaining_core_seconds"] > 100 * 86400
+    assert paper["remaining_seconds_on_cores"] == pytest.approx(paper["remaining_core_seconds"] / 512)
+    rep = tmp_path / "rep"
+    assert main(["report", out, "--out", str(rep)]) == 0
+    text = (rep / "report.md").read_text()
+    assert "## Campaign results (intervals over configurations)" in text and "configurations" in text
+    for fig in ("campaign_tau.png", "campaign_cr.png", "campaign_elastic.png"):
+        assert (rep / fig).stat().st_size > 1000 and f"]({fig})" in text
+
+
+def test_cli_target_needs_three_temperatures(reference, capsys):
+    from glassrs.cli import main
+
+    out, _ = reference
+    assert main(["campaign", "target", out, "--tau-alpha", "50"]) == 1
+    assert "a VFT fit needs at least 3" in capsys.readouterr().err

@@ -42,6 +42,18 @@ def add_parser(sub) -> None:
     s.add_argument("--cores", type=int, default=None,
                    help="cores to project the remaining time on (default: this machine's)")
     s.set_defaults(func=status)
+    t = cs.add_parser("target", help="propose the temperature where τ_α reaches a target (VFT), optionally run it",
+                      description="Fit VFT to the configuration-mean τ_α(T) of a system of a campaign dataset, "
+                                  "solve τ_α(T) = TAU, print T with its bootstrap interval over configurations, "
+                                  "and with --run add T to that system and run the campaign again (only the new "
+                                  "tasks, and those that depend on the lowest temperature, run).")
+    t.add_argument("dataset", help="campaign dataset folder")
+    t.add_argument("--system", default=None, help="system name (default: the first of the plan)")
+    t.add_argument("--tau-alpha", type=float, required=True, help="target τ_α (time units τ)")
+    t.add_argument("--species", default="all", help="species whose τ_α is targeted (default all)")
+    t.add_argument("--run", action="store_true", help="add the proposed temperature and run the campaign")
+    t.add_argument("--digits", type=int, default=3, help="significant digits of the proposed T (default 3)")
+    t.set_defaults(func=target)
     pl_ = cs.add_parser("plans", help="list the plans shipped with glassrs")
     pl_.add_argument("--copy", nargs=2, metavar=("NAME", "DEST"), help="copy a shipped plan to DEST to edit it")
     pl_.set_defaults(func=plans)
@@ -115,6 +127,39 @@ def status(args) -> int:
               "(measured means of done tasks where available, else the single-core cost model)")
     for r in st.filter(pl.col("status") == "failed").iter_rows(named=True):
         con.print(f"[red]failed[/] {r['task']}: {r['error']}")
+    return 0
+
+
+def target(args) -> int:
+    import copy
+
+    import glassrs as gr
+
+    ds = gr.campaign.open(args.dataset)
+    plan = copy.deepcopy(ds.plan)
+    name = args.system or plan["systems"][0]["name"]
+    systems = [s for s in plan["systems"] if s["name"] == name]
+    if not systems:
+        raise ValueError(f"no system '{name}' in {args.dataset} (systems: {[s['name'] for s in plan['systems']]})")
+    r = gr.campaign.reduce.target_temperature(ds["relaxation"], name, args.tau_alpha, species=args.species).row(
+        0, named=True)
+    if not r["T"] == r["T"]:  # NaN
+        raise ValueError(f"no temperature reaches τ_α = {args.tau_alpha:g} on the VFT fit of {name} "
+                         f"({r['warning'] or 'fit failed'})")
+    T = float(f"{r['T']:.{args.digits}g}")
+    where = "extrapolated beyond" if r["extrapolated"] else "within"
+    print(f"{name}: τ_α = {args.tau_alpha:g} at T = {r['T']:.5g} [{r['ci_low']:.5g}, {r['ci_high']:.5g}] "
+          f"(VFT K = {r['K_VFT']:.4g}, T_VFT = {r['T_VFT']:.4g}; {where} the measured τ_α range "
+          f"{r['tau_min']:.4g}–{r['tau_max']:.4g}; interval over {r['n_units']} {r['unit']}); proposed T = {T:g}")
+    if args.run:
+        system = systems[0]
+        if T in system["temperatures"]:
+            print(f"T = {T:g} is already a temperature of {name}")
+            return 0
+        system["temperatures"] = sorted([*system["temperatures"], T], reverse=True)
+        s = gr.campaign.run(plan, args.dataset)
+        print(f"campaign {args.dataset}: {len(s.executed)} tasks run for T = {T:g}; the dataset's plan (manifest) "
+              f"now lists it — add {T:g} to {name}'s temperatures in your plan file too")
     return 0
 
 
