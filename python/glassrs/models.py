@@ -64,6 +64,21 @@ class Model:
         r = np.ascontiguousarray(np.atleast_1d(r), dtype=np.float64)
         return self.native.eval(self.index(a), self.index(b), r)
 
+    @property
+    def many_body(self) -> bool:
+        """True for a model with terms beyond pairs (Stillinger–Weber): per-pair quantities such
+        as the local energy e_loc or the HNC closure are undefined for it."""
+        return bool(self.native.many_body)
+
+    def three_body_params(self) -> dict | None:
+        """The three-body term's parameters (lambda, eps, gamma, sigma, a, cos0), or None."""
+        return self.native.three_body_params()
+
+    def require_pairwise(self, what: str) -> None:
+        """ValueError naming ``what`` for a many-body model."""
+        if self.many_body:
+            raise ValueError(f"{what} is defined for pair potentials only; model '{self.name}' has three-body terms")
+
     def type_map(self, species: Sequence[str]) -> np.ndarray:
         """Map a trajectory's species names to this model's indices (error for unknown names)."""
         return np.array([self.index(s) for s in species], dtype=np.int64)
@@ -134,6 +149,8 @@ class Model:
         sp = self.species
         pp = [(i, j, self.pair_params(i, j)) for i in range(len(sp)) for j in range(i, len(sp))]
         kinds = {p["kind"] for _, _, p in pp}
+        if kinds == {"sw"}:
+            raise ValueError(f"model '{self.name}' has three-body terms: use write_lammps_sw(path) for pair_style sw")
         if kinds != {"lj"} and kinds - {"nm", "ipl"}:
             raise ValueError(f"model '{self.name}' has {sorted(kinds)} pairs; no exact native LAMMPS style, use to_lammps_table()")
         g = f"{self.max_cutoff:.17g}"
@@ -161,6 +178,30 @@ class Model:
                      f"+({c[2]:.17g})*(r/{lam})^4+({c[3]:.17g})*(r/{lam})^6)")
             cmds.append(f'pair_coeff {i + 1} {j + 1} "{e}" {p["rc"]:.17g}')
         return cmds
+
+    def write_lammps_sw(self, path: str, element: str = "A") -> list[str]:
+        """Write a LAMMPS ``pair_style sw`` parameter file for a Stillinger–Weber model
+        (atomically) and return the commands using it (one atom type, named ``element``)."""
+        import os
+        import tempfile
+
+        t = self.three_body_params()
+        p = self.pair_params(0, 0)
+        if t is None or p["kind"] != "sw":
+            raise ValueError(f"model '{self.name}' is not a Stillinger–Weber model")
+        e = element
+        # element1 element2 element3 epsilon sigma a lambda gamma costheta0 A B p q tol
+        line = (f"{e} {e} {e} {p['eps']:.17g} {p['sigma']:.17g} {p['a']:.17g} {t['lambda']:.17g} {t['gamma']:.17g} "
+                f"{t['cos0']:.17g} {p['A']:.17g} {p['B']:.17g} {p['p']:.17g} {p['q']:.17g} 0.0")
+        d = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".glassrs-", suffix=".sw.tmp", dir=d)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"# glassrs model {self.name}: LAMMPS pair_style sw parameters\n{line}\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+        return ["pair_style sw", f"pair_coeff * * {os.path.abspath(path)} {e}"]
 
     def __repr__(self) -> str:
         return f"Model('{self.name}', species={list(self.species)})"
@@ -195,6 +236,18 @@ def ipl10() -> Model:
     """50:50 inverse-power-law mixture ε[(λ/r)^10 + Σ_l c_2l (r/λ)^2l], λ_AB 1.18, λ_BB 1.4,
     r_c = 1.48λ with U and its first three derivatives zero at r_c; ρ = 0.82."""
     return Model(_core.Model.ipl10())
+
+
+def stillinger_weber(lam: float = 18.75) -> Model:
+    """Stillinger–Weber, one species "A" (mass 1, ρ = 0.52), ε = σ = 1: two-body
+    Aε[B(σ/r)^p − (σ/r)^q] exp(σ/(r − aσ)) and three-body
+    λε(cos θ_jik − cos θ0)² exp(γσ/(r_ij − aσ)) exp(γσ/(r_ik − aσ)), r < aσ, with the silicon
+    parameters A = 7.049556277, B = 0.6022245584, p = 4, q = 0, a = 1.8, γ = 1.2,
+    cos θ0 = −1/3 and three-body strength ``lam`` (silicon 21; 18.75 is the glass former of
+    Kapteijns et al., J. Chem. Phys. 2021). Same parameter meaning as LAMMPS ``pair_style sw``
+    (:meth:`Model.write_lammps_sw`). Energies, forces, virial, MD, FIRE and the Hessian include
+    the three-body term; per-pair quantities (e_loc, the HNC closure) raise for it."""
+    return Model(_core.Model.stillinger_weber(float(lam)))
 
 
 def _upper(species: Sequence[str], values, what: str) -> list[float]:
@@ -341,10 +394,11 @@ def table(tables: dict, species: Sequence[str] = ("A", "B"), *, path: str | None
     return Model(_core.Model.table(name, species, masses, upper, float(density), composition))
 
 
-BUILTIN = {"kob_andersen": kob_andersen, "ka_wca": ka_wca, "qp": qp, "wahnstrom": wahnstrom, "ipl10": ipl10}
+BUILTIN = {"kob_andersen": kob_andersen, "ka_wca": ka_wca, "qp": qp, "wahnstrom": wahnstrom, "ipl10": ipl10,
+           "stillinger_weber": stillinger_weber}
 
 
-ALIASES = {"ka": "kob_andersen", "kob-andersen": "kob_andersen"}
+ALIASES = {"ka": "kob_andersen", "kob-andersen": "kob_andersen", "sw": "stillinger_weber"}
 
 
 def _model_number(text: str) -> int | float:
@@ -368,7 +422,8 @@ def available() -> str:
 def get(name: str) -> Model:
     """A built-in model from a name with optional parameters: ``NAME[:k=v,...]``.
 
-    Names: ``kob_andersen`` (alias ``ka``), ``ka_wca``, ``wahnstrom``, ``ipl10``, ``qp``.
+    Names: ``kob_andersen`` (alias ``ka``), ``ka_wca``, ``wahnstrom``, ``ipl10``, ``qp``,
+    ``stillinger_weber`` (alias ``sw``; ``sw:lam=21`` is silicon).
     Parameters are passed to the factory as numbers, e.g. ``qp:q=18,p=6`` = ``qp(18, 6)``
     (``qp(18,6)`` is accepted too). Raises ``ValueError`` listing the available models for an
     unknown name, and the factory's parameters for an unknown or malformed one.

@@ -334,6 +334,7 @@ def sop_macro(rdf_table: pl.DataFrame, windows: Mapping, *, closure: str = "appr
             raise ValueError("the hnc closure needs the temperature T of the state point (β = 1/T)")
         if model is None:
             raise ValueError("the hnc closure needs a model for βU(r)")
+        model.require_pairwise("the HNC closure (βU of a pair)")
     ns = len(species)
     total = 0.0
     for u in range(ns):

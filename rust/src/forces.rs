@@ -849,6 +849,9 @@ impl Engine {
             self.gather(pos);
         }
         evaluate_chunked(&self.list, &self.internal, &self.types_int, &self.model, want, &mut self.ws, &mut self.res_int, self.n_chunks);
+        if let Some(tb) = &self.model.three_body {
+            crate::manybody::add_three_body(&self.list, &self.internal, tb, want, self.n_chunks, &mut self.res_int)?;
+        }
         if !is_finite(&self.res_int) {
             check_positions(pos)?;
             return Err(diagnose_mapped(&self.list, &self.internal, &self.types_int, &self.model, &self.res_int, Some(&self.perm)));

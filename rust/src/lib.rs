@@ -12,6 +12,7 @@ pub mod elastic;
 pub mod error;
 pub mod forces;
 pub mod io;
+pub mod manybody;
 pub mod md;
 pub mod minimize;
 pub mod models;

@@ -11,6 +11,7 @@
 
 use crate::error::Result;
 use crate::invalid;
+use crate::manybody::SwThreeBody;
 
 /// How a Lennard-Jones pair is truncated at r_c.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,9 @@ pub enum PairPot {
     /// interpolation (U and U′ exact at the nodes, C¹). U = 0 for r ≥ rc = last node.
     /// Below the first node the first cubic is extrapolated.
     Table { r: Vec<f64>, u: Vec<f64>, du: Vec<f64> },
+    /// The two-body term of Stillinger–Weber (LAMMPS `pair_style sw` parameters):
+    /// Aε [B (σ/r)^p − (σ/r)^q] exp(σ/(r − aσ)) for r < aσ; every derivative vanishes at aσ.
+    Sw2 { eps: f64, sigma: f64, a: f64, big_a: f64, big_b: f64, p: f64, q: f64 },
 }
 
 /// Solve a small dense linear system with partial pivoting (in place).
@@ -173,6 +177,16 @@ impl PairPot {
         Ok(PairPot::Table { r, u, du })
     }
 
+    /// Stillinger–Weber two-body term; see [`PairPot::Sw2`].
+    pub fn sw2(eps: f64, sigma: f64, a: f64, big_a: f64, big_b: f64, p: f64, q: f64) -> Result<Self> {
+        if ![eps, sigma, a, big_a, big_b, p, q].iter().all(|x| x.is_finite()) || !(sigma > 0.0 && a > 0.0) {
+            return Err(invalid!(
+                "Stillinger–Weber needs finite parameters with σ > 0 and a > 0; got ε={eps}, σ={sigma}, a={a}, A={big_a}, B={big_b}, p={p}, q={q}"
+            ));
+        }
+        Ok(PairPot::Sw2 { eps, sigma, a, big_a, big_b, p, q })
+    }
+
     /// (U, U′, U″) of the untruncated, unsmoothed form (LJ, nm) — used to set shifts.
     #[inline]
     fn eval_raw(&self, r: f64) -> [f64; 3] {
@@ -227,6 +241,20 @@ impl PairPot {
                 let du = -nf * xn * ix + x * (2.0 * c[1] + x2 * (4.0 * c[2] + x2 * 6.0 * c[3]));
                 let d2u = nf * (nf + 1.0) * xn * ix * ix + 2.0 * c[1] + x2 * (12.0 * c[2] + x2 * 30.0 * c[3]);
                 [eps * u, eps * du * il, eps * d2u * il * il]
+            }
+            PairPot::Sw2 { eps, sigma, a, big_a, big_b, p, q } => {
+                let ir = 1.0 / r;
+                let sp = (sigma * ir).powf(*p);
+                let sq = (sigma * ir).powf(*q);
+                let g = big_b * sp - sq;
+                let g1 = (-p * big_b * sp + q * sq) * ir;
+                let g2 = (p * (p + 1.0) * big_b * sp - q * (q + 1.0) * sq) * ir * ir;
+                let x = r - a * sigma;
+                let h = (sigma / x).exp();
+                let h1 = -h * sigma / (x * x);
+                let h2 = h * (sigma * sigma / (x * x * x * x) + 2.0 * sigma / (x * x * x));
+                let pre = big_a * eps;
+                [pre * g * h, pre * (g1 * h + g * h1), pre * (g2 * h + 2.0 * g1 * h1 + g * h2)]
             }
             PairPot::Table { r: rs, u, du } => {
                 // interval k with rs[k] <= r < rs[k+1] (clamped to the first interval below)
@@ -286,6 +314,7 @@ impl PairPot {
         match self {
             PairPot::LennardJones { rc, .. } | PairPot::Nm { rc, .. } | PairPot::Ipl { rc, .. } => *rc,
             PairPot::Table { r, .. } => r[r.len() - 1],
+            PairPot::Sw2 { sigma, a, .. } => a * sigma,
         }
     }
 }
@@ -301,6 +330,8 @@ pub struct Model {
     /// Default number density and composition (mole fractions) of the model's standard state.
     pub density: f64,
     pub composition: Vec<f64>,
+    /// The three-body term of a many-body model (Stillinger–Weber), None for pair models.
+    pub three_body: Option<SwThreeBody>,
 }
 
 const KA_EPS: [f64; 3] = [1.0, 1.5, 0.5];
@@ -350,7 +381,7 @@ impl Model {
                 k += 1;
             }
         }
-        Ok(Model { name: name.to_string(), species, masses, pairs, density, composition })
+        Ok(Model { name: name.to_string(), species, masses, pairs, density, composition, three_body: None })
     }
 
     fn ab() -> Vec<String> {
@@ -396,6 +427,36 @@ impl Model {
         let l = [1.0, 1.18, 1.4];
         let p = |k: usize| PairPot::ipl_smoothed(1.0, l[k], 10, 1.48).expect("valid IPL parameters");
         Model::new("ipl10", Self::ab(), vec![1.0, 1.0], vec![p(0), p(1), p(2)], 0.82, vec![0.5, 0.5]).expect("valid IPL model")
+    }
+
+    /// Stillinger–Weber (one species "A", mass 1, ρ = 0.52 as in seed 003): the silicon
+    /// parameters of Stillinger & Weber (A = 7.049556277, B = 0.6022245584, p = 4, q = 0,
+    /// a = 1.8, γ = 1.2, cos θ0 = −1/3) with the three-body strength `lambda` (silicon: 21;
+    /// the glass former of seed 003: 18.75), ε = σ = 1.
+    pub fn stillinger_weber(lambda: f64) -> Result<Self> {
+        if !(lambda.is_finite() && lambda >= 0.0) {
+            return Err(invalid!("Stillinger–Weber needs a finite three-body strength λ ≥ 0, got {lambda}"));
+        }
+        let two = PairPot::sw2(1.0, 1.0, 1.8, 7.049556277, 0.6022245584, 4.0, 0.0)?;
+        let mut m = Model::new(&format!("stillinger_weber({lambda})"), vec!["A".into()], vec![1.0], vec![two], 0.52, vec![1.0])?;
+        m.three_body = Some(SwThreeBody { lambda, eps: 1.0, gamma: 1.2, sigma: 1.0, a: 1.8, cos0: -1.0 / 3.0 });
+        Ok(m)
+    }
+
+    /// Whether the model has terms beyond pairs (then per-pair quantities are undefined).
+    pub fn is_many_body(&self) -> bool {
+        self.three_body.is_some()
+    }
+
+    /// Error for a per-pair quantity (`what`) that has no meaning for a many-body model.
+    pub fn require_pairwise(&self, what: &str) -> Result<()> {
+        if self.is_many_body() {
+            return Err(invalid!(
+                "{what} is defined for pair potentials only; model '{}' has three-body terms",
+                self.name
+            ));
+        }
+        Ok(())
     }
 
     /// Generic LJ mixture: ε, σ and absolute r_c per unordered pair (upper triangle order).

@@ -45,6 +45,26 @@ impl PyModel {
     fn ipl10() -> Self {
         PyModel { inner: Model::ipl10() }
     }
+    #[staticmethod]
+    fn stillinger_weber(lam: f64) -> PyResult<Self> {
+        Ok(PyModel { inner: Model::stillinger_weber(lam)? })
+    }
+    /// The three-body term as a dict (lambda, eps, gamma, sigma, a, cos0), or None for a pair model.
+    fn three_body_params(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let Some(t) = &self.inner.three_body else { return Ok(None) };
+        let d = pyo3::types::PyDict::new(py);
+        d.set_item("lambda", t.lambda)?;
+        d.set_item("eps", t.eps)?;
+        d.set_item("gamma", t.gamma)?;
+        d.set_item("sigma", t.sigma)?;
+        d.set_item("a", t.a)?;
+        d.set_item("cos0", t.cos0)?;
+        Ok(Some(d.into_any().unbind()))
+    }
+    #[getter]
+    fn many_body(&self) -> bool {
+        self.inner.is_many_body()
+    }
     /// Generic LJ mixture; eps, sigma, rc list the upper triangle (0,0), (0,1), …, (1,1), …
     #[staticmethod]
     #[allow(clippy::too_many_arguments)]
@@ -104,6 +124,17 @@ impl PyModel {
                 d.set_item("n", n)?;
                 d.set_item("rc", rc)?;
                 d.set_item("c", c.to_vec())?;
+            }
+            PairPot::Sw2 { eps, sigma, a, big_a, big_b, p, q } => {
+                d.set_item("kind", "sw")?;
+                d.set_item("eps", eps)?;
+                d.set_item("sigma", sigma)?;
+                d.set_item("a", a)?;
+                d.set_item("A", big_a)?;
+                d.set_item("B", big_b)?;
+                d.set_item("p", p)?;
+                d.set_item("q", q)?;
+                d.set_item("rc", a * sigma)?;
             }
             PairPot::Table { r, .. } => {
                 d.set_item("kind", "table")?;

@@ -108,6 +108,7 @@ fn setup(n_per: &[usize], volume: f64, model: Option<&ModelMap>, p: &LocalParams
         }
     }
     if let Some(m) = model {
+        m.model.require_pairwise("the local energy e_loc (an integral of the pair potential) and the HNC closure (βU of a pair)")?;
         if m.map.len() != ns {
             return Err(invalid!("species map has {} entries for {ns} species", m.map.len()));
         }
