@@ -1,4 +1,7 @@
-//! Sparse Hessian of a pair-potential configuration (SPEC §6).
+//! Sparse Hessian of a configuration (SPEC §6): pair terms and, for many-body models
+//! (Stillinger–Weber), the exact three-body blocks (second derivatives of each triplet's
+//! energy, [`crate::manybody::SwThreeBody::triplet_jet`]); the pattern then includes second
+//! neighbours that share a centre.
 //!
 //! For each interacting pair (r < r_c of the pair) with unit vector n = d/r, d = r_j − r_i:
 //! K = U″ n nᵀ + (U′/r)(I − n nᵀ); M_ij = −K, M_ii = Σ_j K. The matrix is stored as a block
@@ -61,6 +64,69 @@ pub fn block_mul(b: &Block, x: &[f64]) -> Vec3 {
     ]
 }
 
+/// One three-body term (centre i, neighbours j, k; d1 = r_j − r_i, d2 = r_k − r_i): its
+/// gradient and Hessian in the six coordinates (d1, d2), for the shear kernels.
+#[derive(Debug, Clone, Copy)]
+pub struct Triplet {
+    pub i: u32,
+    pub j: u32,
+    pub k: u32,
+    pub d1: Vec3,
+    pub d2: Vec3,
+    pub g: [f64; 6],
+    pub h: [[f64; 6]; 6],
+}
+
+impl Triplet {
+    /// The 3×3 block ∂²φ/∂x_p∂x_q for members p, q ∈ {0: i, 1: j, 2: k}.
+    pub fn block(&self, p: usize, q: usize) -> Block {
+        // x_j enters through d1, x_k through d2, x_i through −(d1 + d2)
+        let coef = |m: usize, s: usize| -> f64 {
+            match (m, s) {
+                (0, _) => -1.0,
+                (1, 0) | (2, 1) => 1.0,
+                _ => 0.0,
+            }
+        };
+        let mut out = [0.0; 9];
+        for sp in 0..2 {
+            for sq in 0..2 {
+                let c = coef(p, sp) * coef(q, sq);
+                if c == 0.0 {
+                    continue;
+                }
+                for a in 0..3 {
+                    for b in 0..3 {
+                        out[3 * a + b] += c * self.h[3 * sp + a][3 * sq + b];
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The three-body terms of `model` in the configuration (empty for a pair model), from the
+/// full neighbour list `nl` (minimum-image separations).
+fn triplets(nl: &crate::neighbors::NeighborList, n: usize, model: &Model) -> Vec<Triplet> {
+    let Some(tb) = &model.three_body else { return Vec::new() };
+    let rc = tb.cutoff();
+    let mut out = Vec::new();
+    for i in 0..n {
+        let nb: Vec<(u32, Vec3)> = nl.range(i).filter(|&k| nl.r[k] < rc).map(|k| (nl.j[k], nl.d[k])).collect();
+        for a in 0..nb.len() {
+            for b in a + 1..nb.len() {
+                let jet = tb.triplet_jet(&nb[a].1, &nb[b].1);
+                if jet.v == 0.0 && jet.g == [0.0; 6] {
+                    continue;
+                }
+                out.push(Triplet { i: i as u32, j: nb[a].0, k: nb[b].0, d1: nb[a].1, d2: nb[b].1, g: jet.g, h: jet.h });
+            }
+        }
+    }
+    out
+}
+
 /// Block-CSR Hessian of a configuration, with the data the elastic kernels need.
 #[derive(Debug, Clone)]
 pub struct Hessian {
@@ -73,6 +139,8 @@ pub struct Hessian {
     pub diag: Vec<usize>,
     /// Interacting pairs with i < j.
     pub pairs: Vec<Pair>,
+    /// Three-body terms (many-body models only; empty for pair models).
+    pub triplets: Vec<Triplet>,
     /// Potential energy (ε).
     pub energy: f64,
     /// Residual forces −∂U/∂x_i (ε/σ).
@@ -165,8 +233,42 @@ impl Hessian {
             row_ptr.push(col.len());
             pairs.extend_from_slice(&row.pairs);
         }
+        let trip = triplets(&nl, n, model);
+        if !trip.is_empty() {
+            // merge the three-body blocks; their pattern reaches second neighbours (j, k of a centre i)
+            let mut rows: Vec<std::collections::BTreeMap<u32, Block>> = (0..n)
+                .map(|i| (row_ptr[i]..row_ptr[i + 1]).map(|k| (col[k], blocks[k])).collect())
+                .collect();
+            for t in &trip {
+                let m = [t.i, t.j, t.k];
+                for p in 0..3 {
+                    for q in 0..3 {
+                        let b = t.block(p, q);
+                        let e = rows[m[p] as usize].entry(m[q]).or_insert([0.0; 9]);
+                        for x in 0..9 {
+                            e[x] += b[x];
+                        }
+                    }
+                }
+            }
+            row_ptr.clear();
+            row_ptr.push(0);
+            col.clear();
+            blocks.clear();
+            diag.clear();
+            for (i, row) in rows.into_iter().enumerate() {
+                for (c, b) in row {
+                    if c as usize == i {
+                        diag.push(col.len());
+                    }
+                    col.push(c);
+                    blocks.push(b);
+                }
+                row_ptr.push(col.len());
+            }
+        }
         let fr = crate::forces::compute(pos, types, sbox, model, crate::forces::Want { per_particle: false, virial: false })?;
-        Ok(Hessian { n, row_ptr, col, blocks, diag, pairs, energy: fr.energy, forces: fr.forces, volume: sbox.volume() })
+        Ok(Hessian { n, row_ptr, col, blocks, diag, pairs, triplets: trip, energy: fr.energy, forces: fr.forces, volume: sbox.volume() })
     }
 
     /// Number of particles (the matrix is 3N × 3N).
