@@ -50,12 +50,31 @@ def test_master_equation_and_mesoelastic():
     tau = np.exp(-0.5 + 1.2 / T + 0.03 / (T * S))
     m = gr.fits.master_equation(T, tau, S)
     assert m["C_prime"] == pytest.approx(1.2, rel=1e-8) and m["B_prime"] == pytest.approx(0.03, rel=1e-8)
-    kappa = np.array([30.0, 28.0, 26.5, 25.0, 23.0, 21.0])
-    rho = 1.2
-    t0 = rho ** (-1 / 3) / np.sqrt(T)
-    tau = t0 * 10 ** (0.4 + 0.05 * kappa / T)
+
+
+def test_mesoelastic_uses_the_natural_log_and_recovers_the_ipl_values():
+    """Synthetic τ_α = t̃ t0 exp[(ℓ̃ a0)² κ/T] with seed 003's IPL values (t̃, ℓ̃) = (0.1, 0.4)
+    at ρ = 0.82: recovered exactly without noise, and inside the bootstrap interval with 5 %
+    log-normal noise."""
+    rho, t_t, l_t = 0.82, 0.1, 0.4
+    a0 = rho ** (-1 / 3)
+    T = np.array([0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9])
+    kappa = 20.0 + 12.0 * (0.9 - T)                   # κ grows on cooling
+    t0 = a0 / np.sqrt(T)
+    tau = t_t * t0 * np.exp((l_t * a0) ** 2 * kappa / T)
     me = gr.fits.mesoelastic(T, tau, kappa, density=rho)
-    assert me["ell2"] == pytest.approx(0.05, rel=1e-10) and me["log10_t"] == pytest.approx(0.4, rel=1e-10)
+    assert me["t_tilde"] == pytest.approx(t_t, rel=1e-10) and me["ell_tilde"] == pytest.approx(l_t, rel=1e-10)
+    assert me["ln_t"] == pytest.approx(np.log(t_t), rel=1e-10)
+    # base 10 would be wrong by √ln10 in ℓ̃: the fit is not base-10
+    assert abs(me["ell_tilde"] - l_t / np.sqrt(np.log(10))) > 0.1
+    noisy = tau * np.exp(0.05 * np.random.default_rng(4).standard_normal(len(T)))
+    mn = gr.fits.mesoelastic(T, noisy, kappa, density=rho, bootstrap=2000, seed=1)
+    for k, v in (("t_tilde", t_t), ("ell_tilde", l_t)):
+        lo, hi = mn.ci[k]
+        assert lo < v < hi, (k, lo, v, hi)
+        assert mn.stderr[k] > 0
+    with pytest.raises(ValueError, match="dim"):
+        gr.fits.mesoelastic(T, tau, kappa, density=rho, dim=4)
 
 
 def test_bad_fit_input():

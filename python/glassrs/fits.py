@@ -8,7 +8,7 @@ are done on ln τ (relative errors matter, τ spans decades).
 * :func:`arrhenius` — τ = τ0 exp(E/T).
 * :func:`vft` — τ = τ0 exp[T_VFT / (K_VFT (T − T_VFT))], fragility K_VFT (seed 000 Eq. 11).
 * :func:`master_equation` — τ = τ0 exp[C′/T + B′/(T S(T))] with S(T) given per point (seed 002).
-* :func:`mesoelastic` — log(τ/t0) = (ℓ̃ a0)² κ/T + log t̃, a0 = (V/N)^{1/3}, t0 = a0/√T (seed 003).
+* :func:`mesoelastic` — ln(τ/t0) = (ℓ̃ a0)² κ/T + ln t̃, a0 = (V/N)^{1/d}, t0 = a0/√T (natural log; seed 003).
 * :func:`apparent_barrier` — ΔE^ma = T ln(τ/τ0).
 """
 
@@ -191,20 +191,44 @@ def master_equation(T, tau, S, *, bootstrap: int = 0, level: float = 0.95, seed:
                          level, seed)
 
 
-def mesoelastic(T, tau, kappa, *, density: float, bootstrap: int = 0, level: float = 0.95,
+def mesoelastic(T, tau, kappa, *, density: float, dim: int = 3, bootstrap: int = 0, level: float = 0.95,
                 seed: int = 0) -> FitResult:
-    """log10(τ/t0) = (ℓ̃ a0)² κ/T + log10 t̃, a0 = ρ^{-1/3}, t0 = a0/√T (seed 003).
+    """ln(τ_α/t0) = (ℓ̃ a0)² κ/T + ln t̃ with a0 = (V/N)^{1/d} = ρ^{-1/d} and t0 = a0/√T
+    (Kapteijns et al. 2021, Eq. 3: τ_α = t̃ t0 exp[ΔE/T] with ΔE = (ℓ̃ a0)² κ). The logarithm is
+    natural: base 10 would give ℓ̃ too small by √ln 10.
 
-    Returns ``ell2`` = (ℓ̃ a0)² (slope vs κ/T) and ``log10_t`` (intercept); ℓ̃ = √ell2 / a0.
+    ``T`` (ε/k_B), ``tau`` (τ_α, time units), ``kappa`` (mean dipole stiffness κ(T), ε/σ²) per
+    state point; ``density`` ρ (σ^{-d}). Parameters: ``ln_t`` (intercept ln t̃), ``ell2`` (slope
+    (ℓ̃ a0)², σ²) and the dimensionless ``t_tilde`` = exp(ln_t) and ``ell_tilde`` = √ell2 / a0
+    (standard errors by the delta method; bootstrap intervals, when requested, transformed from
+    those of ln_t and ell2, which is exact for these monotonic maps).
     """
     T, tau, kappa = _clean(T, tau, kappa, names=("T", "tau", "kappa"))
-    a0 = density ** (-1.0 / 3.0)
+    if dim not in (2, 3):
+        raise ValueError(f"dim must be 2 or 3, got {dim}")
+    if not (float(density) > 0 and np.isfinite(density)):
+        raise ValueError(f"density must be positive, got {density}")
+    if np.any(tau <= 0) or np.any(T <= 0):
+        raise ValueError("the mesoelastic fit needs positive T and τ_α")
+    a0 = float(density) ** (-1.0 / dim)
     t0 = a0 / np.sqrt(T)
-    r = linear(kappa / T, np.log10(tau / t0), bootstrap=bootstrap, level=level, seed=seed)
-    p = {"log10_t": r.params["intercept"], "ell2": r.params["slope"]}
-    e = {"log10_t": r.stderr["intercept"], "ell2": r.stderr["slope"]}
-    ci = {("log10_t" if k == "intercept" else "ell2"): v for k, v in r.ci.items()}
-    return FitResult("mesoelastic", p, e, r.cov, r.n, lambda x, a, b: a + b * x, ci, r.level)
+    r = linear(kappa / T, np.log(tau / t0), bootstrap=bootstrap, level=level, seed=seed)
+    ln_t, ell2 = r.params["intercept"], r.params["slope"]
+    se_ln, se_ell2 = r.stderr["intercept"], r.stderr["slope"]
+    t_tilde = float(np.exp(ln_t))
+    ell_tilde = float(np.sqrt(ell2) / a0) if ell2 > 0 else float("nan")
+    p = {"ln_t": ln_t, "ell2": ell2, "t_tilde": t_tilde, "ell_tilde": ell_tilde}
+    e = {"ln_t": se_ln, "ell2": se_ell2, "t_tilde": t_tilde * se_ln,
+         "ell_tilde": se_ell2 / (2 * np.sqrt(ell2) * a0) if ell2 > 0 else float("nan")}
+    ci = {}
+    if r.ci:
+        lo, hi = r.ci["intercept"]
+        ci["ln_t"], ci["t_tilde"] = (lo, hi), (float(np.exp(lo)), float(np.exp(hi)))
+        lo, hi = r.ci["slope"]
+        ci["ell2"] = (lo, hi)
+        ci["ell_tilde"] = tuple(float(np.sqrt(v) / a0) if v > 0 else float("nan") for v in (lo, hi))
+    out = FitResult("mesoelastic", p, e, r.cov, r.n, lambda x, a, b, *_: a + b * x, ci, r.level)
+    return out
 
 
 def apparent_barrier(T, tau, tau0: float) -> np.ndarray:

@@ -5,7 +5,7 @@ inherent_structures=True)`` or a run carrying ``inherent_structures = True`` (th
 sets it from its flag). For every run with a temperature it quenches a few frames with FIRE
 (parent temperature T_p = the run's T), then reports κ(T_p) and G(T_p) with 90 % bootstrap
 intervals over structures, P(κ_ij), their relative change with 1/T_p, and — when the dynamics
-module provides τ_α — the mesoelastic fit log(τ_α/t0) = (ℓ̃a0)² κ/T + log t̃.
+module provides τ_α — the mesoelastic fit ln(τ_α/t0) = (ℓ̃a0)² κ/T + ln t̃.
 """
 
 from __future__ import annotations
@@ -120,8 +120,12 @@ def section(runs, figdir: str, *, inherent_structures: bool | None = None, n_str
             Tf, tau, kap, rho = (np.array(v, dtype=float) for v in zip(*taus))
             try:
                 res = fits.mesoelastic(Tf, tau, kap, density=float(rho[0]))
-                lines += ["Mesoelastic fit log(τ_α/t0) = (ℓ̃a0)² κ/T + log t̃ (docs: definitions §5.5):", "",
-                          "```", str(res.to_polars()), "```", ""]
+                lines += ["Mesoelastic fit ln(τ_α/t0) = (ℓ̃a0)² κ/T + ln t̃ (docs: definitions §5.5), "
+                          f"{len(Tf)} parent temperatures:", "",
+                          "| parameter | value | std. error |", "|---|---|---|"]
+                for k, label in (("t_tilde", "t̃"), ("ell_tilde", "ℓ̃"), ("ln_t", "ln t̃"), ("ell2", "(ℓ̃a0)² (σ²)")):
+                    lines.append(f"| {label} | {res[k]:.4g} | {res.stderr[k]:.2g} |")
+                lines.append("")
             except Exception as e:
                 lines += [f"Mesoelastic fit not possible: {e}", ""]
         else:
