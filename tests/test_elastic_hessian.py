@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import polars as pl
 import pytest
 
 import glassrs as gr
@@ -115,3 +116,20 @@ def test_fcc_phonons_match_analytic_dynamical_matrix(ka):
     ev = np.sort(ev)[::2]  # the cube [0, 2n)³ covers each k of the reciprocal bcc cell twice
     dense = np.linalg.eigvalsh(h.sparse().toarray())
     np.testing.assert_allclose(dense, ev, atol=1e-9 * ev.max())
+
+
+def test_soft_modes_match_dense_eigenvectors(ka_is, ka):
+    h = gr.elastic.hessian(ka_is, ka)
+    tab = gr.elastic.soft_modes(h, k=5)
+    ev, vec = np.linalg.eigh(h.sparse().toarray())
+    np.testing.assert_allclose(tab["eigenvalue"].to_numpy(), ev[3:8], rtol=1e-8)
+    n = ka_is.n_particles
+    for m in range(5):
+        e = vec[:, 3 + m].reshape(n, 3)
+        a2 = (e ** 2).sum(axis=1)
+        pr = a2.sum() ** 2 / (n * (a2 ** 2).sum())
+        assert tab["participation_ratio"][m] == pytest.approx(pr, rel=1e-6)
+        assert tab["center"][m] == int(np.argmax(a2))
+    amp = gr.elastic.soft_modes(h, k=2, amplitudes=True)
+    assert amp.height == 2 * n
+    np.testing.assert_allclose(amp.group_by("mode").agg((pl.col("amplitude") ** 2).sum())["amplitude"], 1.0, rtol=1e-12)

@@ -133,3 +133,17 @@ def test_bad_input():
     with pytest.raises(ValueError, match="species"):
         gr.forces(frame, SW)
     assert gr.models.get("sw:lam=21").three_body_params()["lambda"] == 21.0
+
+
+def test_seed003_presets_and_reduced_units():
+    p = gr.models.preset("seed003-sw")
+    assert p.model.many_body and (p.density, p.n, p.dt, p.tdamp, p.q_max) == (0.52, 8000, 0.065, 6.5, 6.28)
+    assert p.a0 == pytest.approx(0.52 ** (-1 / 3)) and p.t0(0.05) == pytest.approx(p.a0 / 0.05 ** 0.5)
+    assert p.t_ballistic(0.05) == pytest.approx(0.1 * p.t0(0.05))
+    ipl = gr.models.preset("seed003-ipl")
+    assert ipl.model.name == "ipl10" and (ipl.density, ipl.n, ipl.q_max) == (0.82, 2000, 6.35)
+    for missing in ("seed003-mblj", "seed003-ss-0.6", "seed003-ss-0.95"):
+        with pytest.raises(ValueError, match="does not provide"):
+            gr.models.preset(missing)
+    with pytest.raises(ValueError, match="available"):
+        gr.models.preset("seed004")

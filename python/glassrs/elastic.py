@@ -135,6 +135,11 @@ class Hessian:
         ARPACK in shift-invert mode around 0 with M⁺ (this class's solver) as the inverse, so the
         three translational zero modes are excluded.
         """
+        return self.lowest_modes(k, solver=solver)[0]
+
+    def lowest_modes(self, k: int = 6, *, solver: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+        """The k lowest eigenvalues (ε/σ², ascending) and unit eigenvectors (k, N, 3) of M on
+        the translation-free subspace (see :meth:`lowest_eigenvalues`)."""
         import scipy.sparse.linalg as sla
         d = 3 * self.n_particles
         if not 0 < k < d - 4:
@@ -151,8 +156,36 @@ class Hessian:
         rng = np.random.default_rng(0)
         v0 = rng.standard_normal((self.n_particles, 3))
         v0 -= v0.mean(axis=0)
-        vals = sla.eigsh(op, k=k, sigma=0.0, OPinv=opinv, which="LM", v0=v0.reshape(-1), return_eigenvectors=False)
-        return np.sort(vals)
+        vals, vecs = sla.eigsh(op, k=k, sigma=0.0, OPinv=opinv, which="LM", v0=v0.reshape(-1))
+        order = np.argsort(vals)
+        modes = vecs[:, order].T.reshape(k, self.n_particles, 3)
+        modes /= np.linalg.norm(modes.reshape(k, -1), axis=1)[:, None, None]
+        return vals[order], modes
+
+
+def soft_modes(frame: Frame | Hessian, model: Model | None = None, *, k: int = 10, solver: str = "auto",
+               amplitudes: bool = False) -> pl.DataFrame:
+    """The ``k`` lowest non-zero vibrational modes of an inherent structure (harmonic modes of
+    the Hessian, unit mass; translations excluded), with their localisation.
+
+    Returns one row per mode: ``mode`` (0 = softest), ``eigenvalue`` ω² (ε/σ²), ``omega``
+    (√ω², 1/τ), ``participation_ratio`` PR = (Σ_i |e_i|²)² / (N Σ_i |e_i|⁴) (≈ 1 for a plane
+    wave, ~1/N for a mode on one particle; soft quasi-localised modes have PR ≲ 0.1) and
+    ``center`` (the particle with the largest |e_i|). ``amplitudes=True`` returns instead the
+    long table mode, particle, ex, ey, ez, amplitude |e_i| for maps of the soft spots.
+    """
+    h = frame if isinstance(frame, Hessian) else hessian(frame, model)
+    vals, modes = h.lowest_modes(k, solver=solver)
+    a2 = (modes ** 2).sum(axis=2)                       # |e_i|², (k, N)
+    pr = a2.sum(axis=1) ** 2 / (h.n_particles * (a2 ** 2).sum(axis=1))
+    p = {"kind": "soft_modes", "k": int(k), "units": {"eigenvalue": "epsilon/sigma^2 (unit mass)"}}
+    if amplitudes:
+        n = h.n_particles
+        return make_table({"mode": np.repeat(np.arange(k), n), "particle": np.tile(np.arange(n), k),
+                           "ex": modes[..., 0].ravel(), "ey": modes[..., 1].ravel(), "ez": modes[..., 2].ravel(),
+                           "amplitude": np.sqrt(a2).ravel()}, p)
+    return make_table({"mode": np.arange(k), "eigenvalue": vals, "omega": np.sqrt(np.clip(vals, 0, None)),
+                       "participation_ratio": pr, "center": np.argmax(a2, axis=1)}, p)
 
 
 def hessian(frame: Frame, model: Model, *, force_tol: float | None = FORCE_TOL, check_rattlers: bool = True,
