@@ -262,3 +262,41 @@ def test_mkdocs_build_strict(tmp_path):
     assert 'id="cli-campaign-run"' in cli
     api = (tmp_path / "site" / "api" / "structure" / "index.html").read_text(encoding="utf-8")
     assert "caging_potential" in api
+    assert 'href="../../definitions/#sop"' in api      # "definitions §2.6" became a link
+    assert "&gt;&gt;&gt;" not in api.split('class="doc doc-contents')[1].split("<code")[0]
+
+
+def test_griffe_extension_reads_the_docstring_dialect():
+    spec = importlib.util.spec_from_file_location("glassrs_docs_griffe", DOCS / "hooks" / "griffe_glassrs.py")
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    doc = ("Summary (definitions §2.6).\n\n>>> a = 1\n>>> b = 2\n\nParameters\n----------\n"
+           "x, y : the inputs, see :func:`glassrs.fits.linear`.\n    More about x.\nz : a count.\n\n"
+           "Returns the result. Raises ValueError.\n")
+    out = ext.normalise(doc)
+    assert "[definitions §2.6][sop]" in out
+    assert "```pycon\n>>> a = 1\n>>> b = 2\n```" in out
+    assert "x, y\n    the inputs, see ``glassrs.fits.linear``.\n    More about x.\nz\n    a count." in out
+    assert out.rstrip().endswith("Notes\n-----\nReturns the result. Raises ValueError.")
+    ret = ext.normalise("Returns\n-------\nA long table with columns a, b.\n", "pl.DataFrame")
+    assert ret == "Returns\n-------\npl.DataFrame\n    A long table with columns a, b."
+
+
+# -- what the definitions page says is missing or different is still so -------------------------
+
+def test_version_notes_on_the_definitions_page_match_the_code():
+    """The page flags features that are not in this version and the base-10 mesoelastic fit;
+    when the code changes, these notes must change with it."""
+    import numpy as np
+
+    text = " ".join((DOCS / "definitions.md").read_text(encoding="utf-8").split())
+    T = np.array([1.0, 0.8, 0.7, 0.6])
+    kappa = np.array([10.0, 12.0, 13.0, 14.0])
+    fit = glassrs.fits.mesoelastic(T, np.exp(kappa / T), kappa, density=1.2)
+    assert ("log10_t" in fit.params) == ("`gr.fits.mesoelastic` still fits log10" in text)
+    corr = inspect.signature(glassrs.dynamics.correlations).parameters
+    assert ("cage_relative" in corr) != ("no `cage_relative` option" in text)
+    assert (hasattr(glassrs.dynamics, "s4") or hasattr(glassrs.dynamics, "four_point")) != (
+        "S4 and ξ4 are not computed by glassrs yet" in text)
+    assert (hasattr(glassrs.models, "mblj") or hasattr(glassrs.models, "sticky_spheres")) != (
+        "(`mblj`) and the sticky-sphere mixture of paper 003 are not factories" in text)

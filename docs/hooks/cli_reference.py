@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import functools
 import html
+import re
+from pathlib import Path
 
 PLACEHOLDER = "<!-- glassrs-cli-reference -->"
 WIDTH = 96
@@ -46,8 +48,23 @@ def anchor(words: tuple[str, ...]) -> str:
     return "cli-" + "-".join(words)
 
 
+_CITE = re.compile(r"definitions §(\d+(?:\.\d+)?)")
+
+
+@functools.lru_cache(maxsize=1)
+def _anchors() -> dict[str, str]:
+    """Section number → heading id of docs/definitions.md ("2.1" → "rdf")."""
+    heading = re.compile(r"^#{2,3} (\d+(?:\.\d+)?)\.? .*\{#([\w-]+)\}\s*$")
+    text = (Path(__file__).resolve().parents[1] / "definitions.md").read_text(encoding="utf-8")
+    return {m.group(1): m.group(2) for m in map(heading.match, text.splitlines()) if m}
+
+
 def _cell(text: str) -> str:
-    return html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
+    """One line of Markdown: escaped, "|" protected, "definitions §N" linked to section N (an
+    unknown section becomes a broken cross-reference, which fails the strict build)."""
+    text = html.escape(" ".join(str(text).split()), quote=False).replace("|", "\\|")
+    return _CITE.sub(lambda m: f"[definitions §{m.group(1)}][{_anchors().get(m.group(1), 'definitions-' + m.group(1))}]",
+                     text)
 
 
 def _default(action: argparse.Action) -> str:
