@@ -131,7 +131,7 @@ def linear(x, y, *, sigma=None, bootstrap: int = 0, level: float = 0.95, seed: i
 
 
 def arrhenius(T, tau, *, bootstrap: int = 0, level: float = 0.95, seed: int = 0) -> FitResult:
-    """ln τ = ln τ0 + E/T. Parameters: ``tau0``, ``E`` (energy units)."""
+    """ln τ = ln τ0 + E/T. Parameters: ``ln_tau0``, ``E`` (energy units)."""
     T, tau = _clean(T, tau, names=("T", "tau"))
     if np.any(tau <= 0) or np.any(T <= 0):
         raise ValueError("Arrhenius fit needs positive T and τ")

@@ -18,7 +18,7 @@ use crate::elastic::{shear, shear_modulus};
 
 type F64s<'py> = Bound<'py, PyArray1<f64>>;
 
-/// The Hessian of one structure (SPEC §6) plus its cached solver.
+/// The Hessian of one structure (docs: definitions §6) plus its cached solver.
 #[pyclass(name = "Hessian", module = "glassrs._core", frozen)]
 pub struct PyHessian {
     h: Arc<Hessian>,

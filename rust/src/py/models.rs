@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 
 use crate::models::{Model, Shift};
 
-/// A pair model (SPEC §1). Other bindings take `&PyModel` and use `.inner`.
+/// A model: pair potentials, and a three-body term for many-body models (docs: definitions §1). Other bindings take `&PyModel` and use `.inner`.
 #[pyclass(name = "Model", module = "glassrs._core", frozen)]
 pub struct PyModel {
     pub inner: Model,

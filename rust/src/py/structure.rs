@@ -1,4 +1,4 @@
-//! Bindings for the structure kernels (SPEC §2). Heavy work runs with the GIL released.
+//! Bindings for the structure kernels (docs: definitions §2). Heavy work runs with the GIL released.
 
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::exceptions::PyValueError;
