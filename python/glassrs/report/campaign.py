@@ -22,6 +22,23 @@ def _ci(row) -> str:
     return f"{_f(row['mean'])} [{_f(row['ci_low'])}, {_f(row['ci_high'])}]"
 
 
+def _errorbar(ax, x, sub, color, label, fmt="o") -> None:
+    """Means with their interval (ci_low, ci_high) as asymmetric error bars (none where NaN)."""
+    y, lo, hi = (sub[c].to_numpy() for c in ("mean", "ci_low", "ci_high"))
+    err = np.vstack([y - np.where(np.isfinite(lo), lo, y), np.where(np.isfinite(hi), hi, y) - y])
+    ax.errorbar(x, y, yerr=err, fmt=fmt, color=color, capsize=3, label=label)
+
+
+def _save(fig, figdir: str, name: str, alt: str) -> list[str]:
+    """Save ``fig`` as ``figdir/name`` and return the Markdown lines embedding it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(os.path.join(figdir, name), dpi=110)
+    plt.close(fig)
+    return [f"![{alt}]({name})", ""]
+
+
 def section(runs, figdir: str) -> str:
     ds = getattr(runs[0], "dataset", None) if runs else None
     if ds is None:
@@ -57,10 +74,7 @@ def section(runs, figdir: str) -> str:
         species = tau["species"].unique(maintain_order=True).to_list()
         for k, sp in enumerate(species):
             sub = tau.filter(pl.col("species") == sp).sort("T")
-            x = 1 / sub["T"].to_numpy()
-            y, lo, hi = (sub[c].to_numpy() for c in ("mean", "ci_low", "ci_high"))
-            err = np.vstack([y - np.where(np.isfinite(lo), lo, y), np.where(np.isfinite(hi), hi, y) - y])
-            ax.errorbar(x, y, yerr=err, fmt="o", color=PALETTE[k % 8], capsize=3, label=f"τ_α {sp}")
+            _errorbar(ax, 1 / sub["T"].to_numpy(), sub, PALETTE[k % 8], f"τ_α {sp}")
         fit = R.vft(rel)
         lines += ["### VFT fit of τ_α(T) (all particles)", "",
                   "| system | parameter | value | std. error | 95 % interval | temperatures | note |",
@@ -81,11 +95,7 @@ def section(runs, figdir: str) -> str:
         ax.set_ylabel("τ_α (τ)")
         ax.set_title("τ_α(1/T): mean over configurations, 95 % intervals")
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        path = os.path.join(figdir, "campaign_tau.png")
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        lines += [f"![tau_alpha(1/T)]({os.path.basename(path)})", ""]
+        lines += _save(fig, figdir, "campaign_tau.png", "tau_alpha(1/T)")
 
     if "structure_summary" in ds:
         g = R.sop_gamma(ds["structure_summary"])
@@ -120,13 +130,9 @@ def section(runs, figdir: str) -> str:
             ax.set_ylabel(f"C_R({q}(L), μ)")
             ax.set_title(f"Spearman C_R of {q} with the mobility (all particles)")
             ax.legend(fontsize=6, ncol=2)
-        fig.tight_layout()
-        path = os.path.join(figdir, "campaign_cr.png")
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
         best = cr.sort("mean", descending=True).head(1).row(0, named=True) if cr.height else None
         lines += ["### Structure–dynamics correlation (isoconfigurational ensembles)", "",
-                  f"![C_R against t/tau_alpha]({os.path.basename(path)})", ""]
+                  *_save(fig, figdir, "campaign_cr.png", "C_R against t/tau_alpha")]
         if best:
             lines += [f"Largest mean C_R: {best['quantity']} at L = {best['L']:g}, T = {best['T']:g}, "
                       f"t/τ_α = {best['t_over_tau_alpha']:.3g}: {_ci(best)} over {best['n_units']} configurations.",
@@ -138,20 +144,13 @@ def section(runs, figdir: str) -> str:
         for ax, q, unit in zip(axes, ("G", "kappa"), ("G (ε/σ³)", "κ (ε/σ²)")):
             for k, sysname in enumerate(el["system"].unique(maintain_order=True).to_list()):
                 sub = el.filter((pl.col("quantity") == q) & (pl.col("system") == sysname)).sort("T")
-                x = 1 / sub["T"].to_numpy()
-                y, lo, hi = (sub[c].to_numpy() for c in ("mean", "ci_low", "ci_high"))
-                err = np.vstack([y - np.where(np.isfinite(lo), lo, y), np.where(np.isfinite(hi), hi, y) - y])
-                ax.errorbar(x, y, yerr=err, fmt="o-", color=PALETTE[k % 8], capsize=3, label=sysname)
+                _errorbar(ax, 1 / sub["T"].to_numpy(), sub, PALETTE[k % 8], sysname, fmt="o-")
             ax.set_xlabel("1/T_p (k_B/ε)")
             ax.set_ylabel(unit)
             ax.legend(fontsize=7)
         axes[0].set_title("athermal shear modulus of inherent structures")
         axes[1].set_title("mean dipole stiffness")
-        fig.tight_layout()
-        path = os.path.join(figdir, "campaign_elastic.png")
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        lines += ["### Elasticity of inherent structures", "", f"![G and kappa]({os.path.basename(path)})", "",
+        lines += ["### Elasticity of inherent structures", "", *_save(fig, figdir, "campaign_elastic.png", "G and kappa"),
                   "| system | T_p | quantity | mean [95 % interval] | inherent structures |", "|---|---|---|---|---|"]
         for r in el.sort("system", "quantity", "T").iter_rows(named=True):
             lines.append(f"| {r['system']} | {r['T']:g} | {r['quantity']} | {_ci(r)} | {r['n_units']} |")
