@@ -455,7 +455,7 @@ def inherent(spec: dict, root: str, upstream: dict) -> dict:
     for k in frames[lo:hi].tolist():
         fr, info = minimize.fire(traj[k], model, f_tol=ist["f_tol"])
         h = elastic.hessian(fr, model)
-        G = elastic.shear_modulus(h).G if ist["shear_modulus"] else float("nan")
+        G = elastic.shear_modulus(h, planes="all").G if ist["shear_modulus"] else float("nan")
         kappa, npairs = float("nan"), 0
         if ist["kappa_pairs"] > 0:
             kt = elastic.dipole_stiffness(h, pairs=ist["kappa_pairs"],
