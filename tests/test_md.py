@@ -202,3 +202,19 @@ def test_triclinic_box_matches_lammps():
     sim.run(60, thermo_every=0)
     np.testing.assert_allclose(f.box.min_image(sim._sim.positions() - x_l), 0, atol=1e-9)
     np.testing.assert_allclose(sim._sim.velocities(), v_l, atol=1e-8)
+
+
+def test_no_equilibration_warns_and_the_drift_is_reported():
+    m = models.kob_andersen()
+    with pytest.warns(UserWarning, match="no equilibration"):
+        traj = gr.md.run(m, n=300, T=1.0, steps=600, seed=1, thermo_every=50)
+    d = traj.params["production_drift"]
+    prod = traj.thermo.filter(traj.thermo["stage"] == "production")
+    t, u = prod["time"].to_numpy(), prod["potential"].to_numpy()
+    assert d["slope"] == pytest.approx(np.polyfit(t, u, 1)[0], rel=1e-12)
+    assert d["change"] == pytest.approx(d["slope"] * (t[-1] - t[0]), rel=1e-12)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gr.md.run(m, n=300, T=1.0, steps=100, seed=1, equilibrate=0)          # explicit: no warning
+        gr.md.run(m, start=traj[-1], T=1.0, steps=100, seed=1)               # a given start: no warning

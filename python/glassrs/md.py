@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -330,7 +331,7 @@ class Stage:
 
 def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt: float = 0.005, seed: int = 0,
         density: float | None = None, composition=None, start: str | Frame = "random",
-        melt_T: float | None = None, melt_steps: int = 0, quench_steps: int = 0, equilibrate: int = 0,
+        melt_T: float | None = None, melt_steps: int = 0, quench_steps: int = 0, equilibrate: int | None = None,
         ensemble: str = "nvt", tdamp: float | None = None, chain: int = 3, skin: float = 0.3,
         every: int | None = None, log_block: int | None = None, log_base: float = 1.4,
         thermo_every: int = 100, velocities: bool = False, quench_every: int | None = None,
@@ -343,7 +344,8 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     soft push-off (short capped FIRE; ``push`` defaults to True except for a Frame start) →
     Maxwell–Boltzmann velocities (seeded; a Frame's own velocities if it has them) → optional melt
     (``melt_steps`` NVT at ``melt_T``) → optional linear quench (``quench_steps``, melt_T → T)
-    → ``equilibrate`` steps NVT at T → ``steps`` of production in ``ensemble`` with frames at
+    → ``equilibrate`` steps NVT at T (not given: none, with a warning for a random or lattice
+    start; pass 0 to say so) → ``steps`` of production in ``ensemble`` with frames at
     :func:`schedule` (``every`` and/or ``log_block``/``log_base``; default every steps/100).
     ``quench_every`` = k: also output every k-th MD step and FIRE-quench those frames
     (``.inherent``: U_IS(t), transitions, rate; definitions §6.6).
@@ -364,6 +366,13 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     T = float(T)
     if not T > 0:
         raise ValueError(f"temperature must be positive, got {T}")
+    if equilibrate is None:
+        equilibrate = 0
+        if isinstance(start, str) and not melt_steps:
+            warnings.warn("md.run: no equilibration (equilibrate not given) — production starts from a pushed-off "
+                          f"{start} structure, so its energy drifts; pass equilibrate=STEPS (or equilibrate=0 to "
+                          "say this is intended). The drift of U/N is in traj.params['production_drift']",
+                          stacklevel=2)
     if not dt > 0:
         raise ValueError(f"dt must be positive, got {dt}")
     for name, v in (("steps", steps), ("melt_steps", melt_steps), ("quench_steps", quench_steps),
@@ -493,6 +502,7 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
 
     traj = Trajectory.from_frames(frames, dt=dt)
     traj.thermo = _thermo_table(thermo, stages, begin_of, sim, params)
+    params["production_drift"] = _drift(traj.thermo)
     traj.model = model
     traj.params = params
     traj.last_velocities = sim._sim.velocities()
@@ -502,6 +512,19 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     if out is not None:
         write(traj, out)
     return traj
+
+
+def _drift(thermo: pl.DataFrame) -> dict:
+    """Drift of the potential energy per particle during production: the least-squares slope
+    of U/N against time (ε per time unit) and its change over the run (slope × duration), next
+    to the standard deviation of U/N (a drift comparable to the fluctuations means the run was
+    not equilibrated)."""
+    prod = thermo.filter(pl.col("stage") == "production")
+    if prod.height < 3:
+        return {"slope": None, "change": None, "std": None, "n_rows": prod.height}
+    t, u = prod["time"].to_numpy(), prod["potential"].to_numpy()
+    slope = float(np.polyfit(t, u, 1)[0])
+    return {"slope": slope, "change": slope * float(t[-1] - t[0]), "std": float(u.std()), "n_rows": prod.height}
 
 
 def _thermo_table(thermo: list[np.ndarray], stages, begin_of, sim: Simulation, params: dict) -> pl.DataFrame:

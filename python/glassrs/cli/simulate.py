@@ -20,7 +20,9 @@ def add_parser(sub) -> None:
     p.add_argument("--melt-T", type=float, default=None, help="melt temperature (default: T)")
     p.add_argument("--melt-steps", type=int, default=0)
     p.add_argument("--quench-steps", type=int, default=0, help="linear ramp melt_T → T")
-    p.add_argument("--equilibrate", type=int, default=0, help="NVT steps at T before production")
+    p.add_argument("--equilibrate", type=int, default=None,
+                   help="NVT steps at T before production (default: none, with a warning for a random or lattice "
+                        "start; give 0 to say so); the drift of U/N during production is printed")
     p.add_argument("--ensemble", choices=["nvt", "nve"], default="nvt")
     p.add_argument("--tdamp", type=float, default=None, help="thermostat damping time (default 100 dt)")
     p.add_argument("--every", type=int, default=None, help="frame every K steps")
@@ -57,6 +59,9 @@ def run(args) -> int:
     thermo = args.thermo or stem + ".thermo.parquet"
     write_parquet(traj.thermo, thermo)
     print(f"{len(traj)} frames written to {args.out}; thermodynamic log in {thermo}")
+    d = traj.params.get("production_drift") or {}
+    if d.get("change") is not None:
+        print(f"U/N drift during production: {d['change']:+.4g} ε over the run (std of U/N {d['std']:.3g} ε)")
     if args.quench_every:
         write_parquet(traj.inherent, stem + ".inherent.parquet")
         print(f"inherent-structure energies in {stem}.inherent.parquet")
