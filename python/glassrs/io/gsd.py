@@ -26,7 +26,7 @@ def hoomd_box_matrix(b) -> np.ndarray:
 
 def _format_error(path, frame, msg):
     from glassrs.errors import FormatError
-    return FormatError(f"{path}, frame {frame}: {msg}")
+    return FormatError(f"{path}, frame {frame}: {msg}", path, frame, None)
 
 
 class GsdSource:
@@ -54,7 +54,11 @@ class GsdSource:
         for k in range(n):
             st = fl.read_chunk(frame=k, name="configuration/step") if fl.chunk_exists(
                 frame=k, name="configuration/step") else None
-            steps.append(int(st[0]) if st is not None else (steps[0] if steps else 0))
+            v = int(st[0]) if st is not None else (steps[0] if steps else 0)
+            if not 0 <= v < 2**63:
+                raise _format_error(path, k, f"configuration/step = {v} is not a timestep glassrs can hold "
+                                             "(a non-negative integer below 2^63)")
+            steps.append(v)
         self.steps = np.asarray(steps, dtype=np.int64)
         f0 = self._file[0]
         self.columns = ["position", "typeid"] + [name for name, arr in

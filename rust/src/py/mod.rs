@@ -33,6 +33,8 @@ impl From<Error> for PyErr {
             Error::NotConverged(_) => ConvergenceError::new_err(msg),
             Error::Interrupted => PyKeyboardInterrupt::new_err(msg),
             Error::Io(_) => PyOSError::new_err(msg),
+            Error::File { path, errno: Some(errno), msg: m } => PyOSError::new_err((errno, m, path)),
+            Error::File { .. } => PyOSError::new_err(msg),
         }
     }
 }
