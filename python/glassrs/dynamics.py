@@ -589,7 +589,14 @@ def diffusion_constant(table: pl.DataFrame, t_min: float, t_max: float, species:
                        dim: int | None = None) -> tuple[float, float]:
     """D (σ²/time) and its standard error from a least-squares line MSD = 2dDτ + c over lags in
     [t_min, t_max] (i.e. the slope of MSD/(2d) against τ). Needs at least 3 lags in range."""
-    dim = dim or int(table_params(table).get("dim", 3))
+    if dim is None:
+        dim = table_params(table).get("dim")
+        if dim is None:
+            raise ValueError("the table records no dimension 'dim' (Polars operations such as filter drop glassrs "
+                             "parameters): pass dim=3 or dim=2")
+    dim = int(dim)
+    if dim not in (2, 3):
+        raise ValueError(f"dim must be 2 or 3, got {dim}")
     t, m = _series(table, "msd", species)
     sel = (t >= t_min) & (t <= t_max)
     if sel.sum() < 3:

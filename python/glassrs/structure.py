@@ -361,6 +361,8 @@ def sop_macro(rdf_table: pl.DataFrame, windows: Mapping, *, closure: str = "appr
 def _model_setup(traj: Trajectory, model, closure: str, T: float | None):
     if closure not in ("approx", "hnc"):
         raise ValueError(f"unknown closure '{closure}'; expected 'approx' or 'hnc'")
+    if T is not None and not (float(T) > 0 and np.isfinite(float(T))):
+        raise ValueError(f"temperature T must be positive and finite (or None), got T={T}")
     if closure == "hnc":
         if T is None:
             raise ValueError("the hnc closure needs the temperature T of the state point (β = 1/T); pass T=…")
@@ -616,14 +618,26 @@ def softness_calibration(S_av: Sequence[float], beta_Phi_macro: Sequence[float])
     return {"c0": f["intercept"], "c1": f["slope"], "c0_err": f["intercept_err"], "c1_err": f["slope_err"]}
 
 
-def local_softness(table: pl.DataFrame, c0: float, c1: float) -> pl.DataFrame:
+def local_softness(table: pl.DataFrame, c0: float, c1: float, *, closure: str | None = None) -> pl.DataFrame:
     """Add ``softness`` S_i = 1/(c0 + c1 |βφ_i|) (definitions §2.11) to a :func:`local` table computed with
-    the HNC closure."""
+    the HNC closure.
+
+    The closure is read from the table's parameters. A table that lost them (Polars operations
+    such as ``filter`` drop them) is refused unless ``closure="hnc"`` states it; a stated closure
+    must agree with the recorded one."""
     p = params(table)
-    if p.get("closure") not in (None, "hnc"):
-        raise ValueError(f"local softness needs βφ_i from the hnc closure; the table used '{p.get('closure')}'")
+    recorded = p.get("closure")
+    if closure is not None and recorded is not None and closure != recorded:
+        raise ValueError(f"closure={closure!r} given, but the table records closure {recorded!r}")
+    used = recorded if recorded is not None else closure
+    if used is None:
+        raise ValueError("the table carries no closure parameter (Polars operations such as filter drop glassrs "
+                         "parameters): local softness needs βφ_i from the hnc closure — pass closure='hnc' if the "
+                         "table came from glassrs.structure.local(..., closure='hnc'), or filter after adding softness")
+    if used != "hnc":
+        raise ValueError(f"local softness needs βφ_i from the hnc closure; the table used '{used}'")
     out = table.with_columns((1.0 / (c0 + c1 * pl.col("beta_phi").abs())).alias("softness"))
-    p.update({"softness": {"c0": c0, "c1": c1}})
+    p.update({"closure": used, "softness": {"c0": c0, "c1": c1}})
     return make_table(out, p)
 
 
