@@ -7,11 +7,14 @@ name:type:ncols:…`` (default ``species:S:1:pos:R:3``; recognised names: ``spec
 ``image``/``images``), ``Time=``, ``Step=``/``timestep=``. Other keys and columns are ignored.
 
 The file is indexed lazily (one pass over the lines records the byte offset of each frame);
-atom lines are split by NumPy.
+atom lines are split by NumPy. A gzip-compressed file (recognised by its first bytes) is read as
+a stream: frames read in increasing order decompress it once, a frame before the last one read
+decompresses from the start again (decompress the file for repeated random access).
 """
 
 from __future__ import annotations
 
+import io
 import shlex
 
 import numpy as np
@@ -34,6 +37,19 @@ def _err(path, frame, line, msg):
 
 
 _MAX_LINE = 1 << 20
+
+
+def _open(path: str):
+    """The file, or its decompressed stream for a gzip file (recognised by its first bytes)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head.startswith(b"\x1f\x8b"):
+        import gzip
+        return gzip.open(path, "rb")
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        raise _err(path, None, None, "zstd-compressed extended XYZ is not supported: decompress it (unzstd); "
+                                     "gzip-compressed files and compressed LAMMPS dumps are read directly")
+    return open(path, "rb")
 
 
 def _readline(fh, path, frame, line) -> bytes:
@@ -113,7 +129,8 @@ class XyzSource:
             return _err(path, k, line, f"{msg} (pass on_truncated='drop' to glassrs.read to open the complete "
                                        "frames before it)")
 
-        with open(path, "rb") as fh:
+        with _open(path) as fh:
+            self.compression = "gzip" if not isinstance(fh, io.BufferedReader) else "none"
             line_no = 0
             while True:
                 off = fh.tell()
@@ -207,7 +224,18 @@ class XyzSource:
             f, self._first = self._first, None
             return f
         path, line0, n = self.path, self._lines[k], self._n
-        with open(path, "rb") as fh:
+        if self.compression == "none":
+            with open(path, "rb") as fh:
+                fh.seek(self._offsets[k])
+                fh.readline()
+                comment = fh.readline().decode(errors="replace")
+                body = [fh.readline() for _ in range(n)]
+        else:
+            # one decompressing stream kept open: frames read in increasing order decompress the
+            # file once; a frame before the last one read starts over from the beginning
+            fh = getattr(self, "_stream", None)
+            if fh is None:
+                fh = self._stream = _open(path)
             fh.seek(self._offsets[k])
             fh.readline()
             comment = fh.readline().decode(errors="replace")
