@@ -60,6 +60,13 @@ class GsdSource:
                                              "(a non-negative integer below 2^63)")
             steps.append(v)
         self.steps = np.asarray(steps, dtype=np.int64)
+        # particle counts checked before gsd allocates arrays of that size (a corrupt N)
+        size = os.path.getsize(path)
+        self._n_chunk = [int(fl.read_chunk(frame=k, name="particles/N")[0])
+                         if fl.chunk_exists(frame=k, name="particles/N") else None for k in range(n)]
+        n0 = self._n_chunk[0] if self._n_chunk[0] is not None else 0
+        if not 0 < n0 <= size:
+            raise _format_error(path, 0, f"particles/N = {n0} is impossible for a file of {size} bytes")
         f0 = self._file[0]
         self.columns = ["position", "typeid"] + [name for name, arr in
                                                  (("image", f0.particles.image), ("velocity", f0.particles.velocity))
@@ -79,6 +86,10 @@ class GsdSource:
         return self._species
 
     def load(self, k: int) -> Frame:
+        nk = self._n_chunk[int(k)]
+        if nk is not None and nk != self._n:
+            raise _format_error(self.path, int(k), f"frame has {nk} particles but frame 0 has {self._n}; glassrs "
+                                                   "needs the same particles in every frame")
         s = self._file[int(k)]
         p = s.particles
         path = self.path
