@@ -1494,4 +1494,74 @@ mod tests {
             assert_eq!(w[1].2, w[0].2 + w[0].3);
         }
     }
+
+    mod props {
+        use super::super::*;
+        use super::{tmp, ORTHO};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            #[test]
+            fn parse_f64_matches_std_on_formatted_numbers(bits in any::<u64>(), prec in 0usize..20) {
+                let v = f64::from_bits(bits);
+                prop_assume!(v.is_finite());
+                for t in [format!("{v}"), format!("{v:e}"), format!("{v:.prec$}"), format!("{v:.prec$e}")] {
+                    let want: f64 = t.parse().unwrap();
+                    prop_assert_eq!(parse_f64(t.as_bytes()).map(f64::to_bits), Some(want.to_bits()), "{}", t);
+                }
+            }
+
+            #[test]
+            fn number_parsers_never_panic_and_agree_with_std(b in proptest::collection::vec(any::<u8>(), 0..40)) {
+                let got = parse_f64(&b);
+                let want = std::str::from_utf8(&b).ok().and_then(|s| s.parse::<f64>().ok());
+                prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits));
+                let _ = parse_i64(&b);
+                let _ = scan_int(&b, 0);
+                let _ = scan_dec(&b, 0);
+            }
+
+            #[test]
+            fn decimal_strings_parse_exactly(int in "[+-]?[0-9]{0,22}", frac in "[0-9]{0,22}", e in proptest::option::of(-330i32..330)) {
+                let mut t = int.clone();
+                if !frac.is_empty() { t.push('.'); t.push_str(&frac); }
+                if let Some(e) = e { t.push_str(&format!("e{e}")); }
+                let want = t.parse::<f64>().ok();
+                prop_assert_eq!(parse_f64(t.as_bytes()).map(f64::to_bits), want.map(f64::to_bits), "{}", t);
+            }
+
+            #[test]
+            fn indexer_never_panics_on_mutated_dumps(
+                edits in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..4, any::<u8>()), 1..6),
+                drop in any::<bool>(),
+            ) {
+                let base = format!("{}{}", ORTHO, ORTHO.replace("\n100\n", "\n200\n"));
+                let mut b = base.into_bytes();
+                for (at, op, byte) in edits {
+                    if b.is_empty() { b.push(b'1'); }
+                    let i = at.index(b.len());
+                    match op {
+                        0 => b[i] = byte,
+                        1 => { b.remove(i); }
+                        2 => b.insert(i, byte),
+                        _ => b.truncate(i),
+                    }
+                }
+                let p = tmp("prop.dump", "");
+                std::fs::write(&p, &b).unwrap();
+                if let Ok(idx) = scan_opts(&p, drop) {
+                    prop_assert!(!idx.frames.is_empty());
+                    for k in 0..idx.frames.len() {
+                        if let Ok(f) = read_frame(&idx, k) {
+                            prop_assert_eq!(f.positions.len(), 3 * f.n);
+                            prop_assert!(f.positions.iter().all(|v| v.is_finite()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
 }
