@@ -92,3 +92,30 @@ def test_correlations_blocked_equals_unblocked():
             np.testing.assert_array_equal(small[c].to_numpy(), ref[c].to_numpy(), err_msg=c)
         for c in ("msd", "fs", "alpha2"):
             np.testing.assert_allclose(small[c].to_numpy(), ref[c].to_numpy(), rtol=1e-12, atol=1e-15, err_msg=c)
+
+
+_ALLOC = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import glassrs as gr
+    which = sys.argv[1]
+    rng = np.random.default_rng(0)
+    if which == "sq":
+        f = gr.Frame(positions=rng.random((50, 3)) * 10, types=np.zeros(50, int), box=gr.Box.cube(10.0), species=("A",))
+        call = lambda: gr.structure.sq(f, q_max=1e4)
+    else:
+        f = gr.Frame(positions=rng.random((50, 3)) * 1e9, types=np.zeros(50, int), box=gr.Box.cube(1e9), species=("A",))
+        call = lambda: gr.structure.rdf(f)
+    try:
+        call()
+        print("no error")
+    except (MemoryError, ValueError) as e:
+        print(type(e).__name__, e)
+""")
+
+
+@pytest.mark.parametrize("which,param", [("sq", "q_max"), ("rdf", "r_max")])
+def test_allocation_sizes_from_user_input_are_checked(which, param):
+    r = subprocess.run([sys.executable, "-c", _ALLOC, which], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, f"aborted (rc {r.returncode}): {r.stderr[-1500:]}"
+    assert r.stdout.startswith(("MemoryError", "ValueError")) and param in r.stdout, r.stdout

@@ -81,6 +81,11 @@ def _particle_ids(f: Frame) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # 2.1 g_uv(r)
+# Allocation limits checked before a kernel runs (a Rust allocation failure would abort the process)
+MAX_TABLE_ENTRIES = 2e8   # histogram / shell-table entries (float64, several copies per thread)
+MAX_WAVE_VECTORS = 2e9    # reciprocal-lattice vectors per frame in sq
+
+
 def rdf(traj: Trajectory | Frame, r_max: float | None = None, dr: float = 0.01, *, frames=None,
         n_threads: int | None = None, progress: Progress = None) -> pl.DataFrame:
     """Partial radial distribution functions g_uv(r) (definitions §2.1), averaged over frames.
@@ -100,7 +105,16 @@ def rdf(traj: Trajectory | Frame, r_max: float | None = None, dr: float = 0.01, 
         r_max = half
     if not (dr > 0 and np.isfinite(dr)):
         raise ValueError(f"dr must be a positive number, got {dr}")
-    n_bins = int(np.floor(r_max / dr + 1e-9))
+    if not (r_max > 0 and np.isfinite(r_max)):
+        raise ValueError(f"r_max must be a positive number, got {r_max}")
+    n_bins_f = np.floor(r_max / dr + 1e-9)
+    ns_ = len(traj.species)
+    if n_bins_f * ns_ * ns_ > MAX_TABLE_ENTRIES:
+        raise MemoryError(f"rdf: r_max = {r_max:g}{' (the default: half the box height)' if r_max == half else ''} "
+                          f"with dr = {dr:g} gives {n_bins_f:.3g} bins × {ns_ * ns_} species pairs, more than "
+                          f"{MAX_TABLE_ENTRIES:.0e} histogram entries (several per thread); pass a smaller r_max or "
+                          "a larger dr")
+    n_bins = int(n_bins_f)
     if n_bins < 1:
         raise ValueError(f"r_max = {r_max} is smaller than one bin (dr = {dr})")
     r_eff = n_bins * dr
@@ -152,6 +166,12 @@ def sq(traj: Trajectory | Frame, q_max: float = 12.0, dq: float = 0.1, *, frames
         raise ValueError(f"S(q) needs finite q_max > 0 and dq > 0, got q_max={q_max}, dq={dq}")
     species = traj.species
     ns = len(species)
+    vol = float(traj[int(idx[0])].box.volume)
+    n_vec = 4.0 / 3.0 * np.pi * q_max ** 3 * vol / (2 * np.pi) ** 3 / 2 / max(int(stride), 1)
+    if n_vec > MAX_WAVE_VECTORS or q_max / dq * ns * ns > MAX_TABLE_ENTRIES:
+        raise MemoryError(f"sq: q_max = {q_max:g} in a box of volume {vol:.4g} means ~{n_vec:.3g} wave vectors per frame "
+                          f"(limit {MAX_WAVE_VECTORS:.0e}) and {q_max / dq:.3g} shells of dq = {dq:g}; pass a smaller "
+                          "q_max (or stride > 1, a larger dq)")
     n_bins = int(np.ceil(q_max / dq))
     total = np.zeros(ns * ns * n_bins)
     cnt = np.zeros(n_bins, dtype=np.uint64)
