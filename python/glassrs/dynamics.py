@@ -589,6 +589,10 @@ def diffusion_constant(table: pl.DataFrame, t_min: float, t_max: float, species:
                        dim: int | None = None) -> tuple[float, float]:
     """D (σ²/time) and its standard error from a least-squares line MSD = 2dDτ + c over lags in
     [t_min, t_max] (i.e. the slope of MSD/(2d) against τ). Needs at least 3 lags in range."""
+    t, m = _series(table, "msd", species)
+    sel = (t >= t_min) & (t <= t_max)
+    if sel.sum() < 3:
+        raise ValueError(f"only {int(sel.sum())} lags in [{t_min}, {t_max}]; need at least 3 to fit D")
     if dim is None:
         dim = table_params(table).get("dim")
         if dim is None:
@@ -597,10 +601,6 @@ def diffusion_constant(table: pl.DataFrame, t_min: float, t_max: float, species:
     dim = int(dim)
     if dim not in (2, 3):
         raise ValueError(f"dim must be 2 or 3, got {dim}")
-    t, m = _series(table, "msd", species)
-    sel = (t >= t_min) & (t <= t_max)
-    if sel.sum() < 3:
-        raise ValueError(f"only {int(sel.sum())} lags in [{t_min}, {t_max}]; need at least 3 to fit D")
     x, y = t[sel], m[sel]
     A = np.column_stack([x, np.ones_like(x)])
     coef, res, *_ = np.linalg.lstsq(A, y, rcond=None)
