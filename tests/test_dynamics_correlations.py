@@ -52,7 +52,7 @@ def reference(unw, types, times_key, times, kv, a=0.3, dim=3, origins=None):
                 r2s.append(r2.mean())
                 r4s.append((r2 * r2).mean())
                 qs.append(np.mean(np.sqrt(r2) <= a))
-                fss.append(np.mean(np.cos(d @ kv.T)) if len(kv) else 0.0)
+                fss.append(np.mean(np.cos(d @ kv.T)) if len(kv) else np.nan)  # no wave vectors: F_s not computed (NaN)
             i0, j = prs[0]
             msd, m4, q = np.mean(r2s), np.mean(r4s), np.mean(qs)
             c = 0.6 if dim == 3 else 0.5
@@ -88,8 +88,13 @@ def test_chunked_streaming_is_identical():
     for c in ["msd", "overlap", "chi4", "fs", "alpha2"]:
         np.testing.assert_allclose(chunked[c].to_numpy(), whole[c].to_numpy(), rtol=1e-12, atol=1e-15)
     assert calls and calls[-1][0] == calls[-1][1]          # progress reached the total
-    tiny = D.correlations(traj, kvectors=kv, max_memory_mb=1e-3, progress=False)   # forces 1-particle chunks
+    # forces 1-particle chunks (1e-3 MB, used here before the budget covered the pair blocks, is now
+    # refused up front as too small to hold one particle and one origin's pairs)
+    tiny = D.correlations(traj, kvectors=kv, max_memory_mb=1e-2, progress=False)
+    assert gr.params(tiny)["particle_chunks"] == 53
     np.testing.assert_allclose(tiny["chi4"].to_numpy(), whole["chi4"].to_numpy(), rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="max_memory_mb=0.001 is too small"):
+        D.correlations(traj, kvectors=kv, max_memory_mb=1e-3, progress=False)
     for lo, hi in [(0, 7), (7, 30), (30, 53)]:
         np.testing.assert_array_equal(D._unwrapped_chunk(traj, lo, hi), traj.unwrapped()[:, lo:hi])
 

@@ -80,9 +80,16 @@ class Model:
         """(U, U', U'') at distances r for species indices a, b."""
 
 class LammpsDump:
-    """An indexed LAMMPS text dump (one scan at construction; frames parsed on demand, GIL
-    released). Raises FormatError (file, frame, line) for malformed input, OSError for I/O."""
-    def __init__(self, path: str) -> None: ...
+    """An indexed LAMMPS text dump, plain, gzip or zstd (one scan at construction; frames parsed
+    on demand, GIL released; compressed files decompressed as a stream). Raises FormatError
+    (file, frame, line) for malformed input, OSError (with errno and filename) for I/O."""
+    def __init__(self, path: str, drop_truncated: bool = False) -> None: ...
+    @property
+    def dropped(self) -> tuple[int, str | None]:
+        """Unfinished frames left out at the end (0 or 1, with ``drop_truncated``) and why."""
+    @property
+    def compression(self) -> str:
+        """"none", "gzip" or "zstd"."""
     def __len__(self) -> int: ...
     @property
     def path(self) -> str: ...

@@ -12,6 +12,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+MIN_HEIGHT = 1e-10
+
+
+def _heights_ok(m: np.ndarray) -> bool:
+    """Every box height (distance between opposite faces) at least MIN_HEIGHT and at most 1e10
+    times another: a box length such as 1e-300 makes cell lists, wave vectors and min-image
+    arithmetic meaningless."""
+    with np.errstate(all="ignore"):
+        inv = np.linalg.inv(m)
+        h = 1.0 / np.linalg.norm(inv, axis=1)
+    return bool(np.all(np.isfinite(h)) and h.min() >= MIN_HEIGHT and h.max() <= 1e10 * h.min())
+
+
 @dataclass(frozen=True)
 class Box:
     """Periodic box. ``matrix`` (3, 3): columns are the box vectors; ``origin`` (3,)."""
@@ -28,6 +41,9 @@ class Box:
             raise ValueError(
                 f"box must have positive volume (right-handed edge vectors); matrix columns={m.T.tolist()}"
             )
+        if not _heights_ok(m):
+            raise ValueError(f"degenerate box: every box length (height) must be ≥ {MIN_HEIGHT:g} σ and within a "
+                             f"factor 1e10 of the others; matrix columns={m.T.tolist()}")
         m.flags.writeable = False
         o.flags.writeable = False
         object.__setattr__(self, "matrix", m)

@@ -17,13 +17,17 @@ Streaming and memory
     Kernels run on chunks of particles: for each chunk the unwrapped positions of all frames
     (F × n_chunk × 3 float64) are assembled from the frames (loaded one at a time from lazy
     readers) and reduced to per-pair sums that are added over chunks, so results do not depend
-    on the chunking (up to floating-point summation order). Peak memory ≈
-    F × n_chunk × (48 + 16 n_k) bytes (positions, a temporary, and the kernel's cos/sin table for
-    the n_k wave vectors) + the per-pair accumulators 2 × P × (1 + n_species) × 32 bytes
-    (P = number of origin pairs; F(F+1)/2 with all origins — subsample origins or cap ``max_lag``
-    for very long trajectories) + the few frames a reader holds at once. The
-    chunk size follows ``max_memory_mb`` (default 1024 MB); a trajectory that fits is read once,
-    otherwise it is read once per chunk. Progress is shown with a rich progress bar
+    on the chunking (up to floating-point summation order). The origin/target pairs (F(F+1)/2 with
+    all origins) are never held at once: :func:`correlations` takes them in blocks of consecutive
+    pairs, reduces each block's per-pair sums into the per-lag accumulators and drops them, so its
+    peak memory stays within ``max_memory_mb`` (default 1024 MB): F × n_chunk × (48 + 16 n_k)
+    bytes of positions, a temporary and the kernel's cos/sin table for the n_k wave vectors, plus
+    ≈ (120 + 64 (1 + n_species)) bytes per pair of a block, plus the result itself (a few
+    numbers per distinct lag) and the few frames a reader holds at once. A budget that cannot
+    hold one particle's positions and one origin's pairs is a ``ValueError`` up front. When the
+    positions of all particles fit next to the pair blocks, the trajectory is read once;
+    otherwise it is read once per particle chunk and pair block (the table records
+    ``pair_block`` and ``particle_chunks``). Progress is shown with a rich progress bar
     (``progress=True``, default when stderr is a terminal) and Ctrl-C stops the computation
     (``KeyboardInterrupt``).
 
@@ -245,6 +249,93 @@ class _Run:
     sums: np.ndarray | None = None
 
 
+def _a2c(dim: int) -> float:
+    """Normalisation of α2: 3/5 in 3d, 1/2 in 2d."""
+    return 3.0 / 5.0 if dim == 3 else 0.5
+
+
+def _origin_targets(traj: Trajectory, origins, max_lag: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Origin frames ``o`` and, for each, the end (exclusive) of its target frames o..end−1
+    (all later frames, or those within ``max_lag``) — the pairs of :func:`_pairs` without the
+    (P, 2) array."""
+    nf = len(traj)
+    o = _origin_frames(nf, origins)
+    times = np.asarray(traj.times, dtype=np.float64)
+    if np.any(np.diff(times) <= 0):
+        raise ValueError(f"{traj.path or '<memory>'}: frame times must increase strictly "
+                         f"(first offending frame {int(np.flatnonzero(np.diff(times) <= 0)[0]) + 1})")
+    if max_lag is None:
+        return o, np.full(o.size, nf, dtype=np.int64)
+    thr = max_lag * (1 + 1e-12) + 1e-300
+    end = np.searchsorted(times, times[o] + thr, side="right").astype(np.int64)
+    for j, i in enumerate(o):  # the same test as times[t] − times[i] ≤ thr, at the boundary
+        e = max(int(end[j]), int(i) + 1)
+        while e < nf and times[e] - times[i] <= thr:
+            e += 1
+        while e > i + 1 and not times[e - 1] - times[i] <= thr:
+            e -= 1
+        end[j] = e
+    return o, end
+
+
+class _PairPlan:
+    """The (origin, target) pairs of one run in run/origin order, generated block by block."""
+
+    def __init__(self, traj: Trajectory, o: np.ndarray, end: np.ndarray, keys: np.ndarray, times: np.ndarray):
+        self.traj, self.o, self.keys, self.times = traj, o, keys, times
+        self.counts = (end - o).astype(np.int64)
+        self.cum = np.cumsum(self.counts)
+        self.n_pairs = int(self.cum[-1]) if self.cum.size else 0
+        self.max_per_origin = int(self.counts.max(initial=0))
+
+    def pairs(self, p0: int, p1: int) -> np.ndarray:
+        """Pairs p0..p1−1 as a (p1 − p0, 2) int64 array."""
+        p = np.arange(p0, p1, dtype=np.int64)
+        idx = np.searchsorted(self.cum, p, side="right")
+        origin = self.o[idx]
+        start = self.cum[idx] - self.counts[idx]
+        return np.column_stack([origin, origin + (p - start)])
+
+
+class _Budget:
+    """How :func:`correlations` splits ``max_memory_mb`` between the unwrapped positions of a
+    particle chunk (F × n_chunk × (48 + 16 n_k) bytes) and a block of origin/target pairs
+    (≈ (120 + 64 n_sel) bytes per pair: the pairs, the kernel's per-pair sums and the temporaries
+    of their reduction). Raises ``ValueError`` up front when the budget cannot hold one particle
+    and one origin's pairs."""
+
+    def __init__(self, n: int, n_frames: list[int], n_pairs: int, n_k: int, n_sel: int, max_memory_mb: float,
+                 chunk_particles: int | None, max_per_origin: int):
+        if not (float(max_memory_mb) > 0 and math.isfinite(float(max_memory_mb))):
+            raise ValueError(f"max_memory_mb must be a positive number of megabytes, got {max_memory_mb}")
+        budget = float(max_memory_mb) * 2**20
+        f = max(n_frames)
+        ppp = f * (48 + 16 * n_k)
+        ppair = 120 + 64 * n_sel
+        min_block = max(1, min(n_pairs, max(max_per_origin, 1)))
+        if chunk_particles is not None:
+            if int(chunk_particles) < 1:
+                raise ValueError(f"chunk_particles must be ≥ 1, got {chunk_particles}")
+            chunk = min(int(chunk_particles), n)
+        else:
+            need = ppp + min_block * ppair
+            if budget < need:
+                raise ValueError(
+                    f"max_memory_mb={max_memory_mb:g} is too small to make progress: one particle over {f} frames "
+                    f"({ppp / 2**20:.3g} MB with {n_k} wave vectors) plus the pairs of one time origin "
+                    f"({min_block} pairs, {min_block * ppair / 2**20:.3g} MB) need {need / 2**20:.3g} MB; raise "
+                    "max_memory_mb (CLI --memory-mb), or pass max_lag / fewer frames")
+            pair_share = min(n_pairs * ppair, budget / 2)
+            chunk = int(min(n, max(1, (budget - pair_share) // ppp)))
+        left = budget - chunk * ppp
+        self.pair_block = int(max(min_block, min(max(n_pairs, 1), left // ppair)))
+        self.chunks = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
+
+    def blocks(self, n_pairs: int):
+        for p0 in range(0, n_pairs, self.pair_block):
+            yield p0, min(p0 + self.pair_block, n_pairs)
+
+
 def _as_runs(traj) -> list[Trajectory]:
     trajs = [traj] if isinstance(traj, Trajectory) else list(traj)
     if not trajs:
@@ -294,7 +385,8 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     dim : 3 or 2 (α2 normalisation, D); default 2 if all z coordinates of frame 0 are equal.
     alpha2_average : ``"pooled"`` (definitions §3.7: ⟨Δr⁴⟩ and ⟨Δr²⟩ pooled over particles and origins
         before the ratio) or ``"origin"`` (atooms-pp: the per-origin ratio averaged over origins).
-    max_memory_mb, chunk_particles : particle-chunk size for streaming (see the module docs).
+    max_memory_mb, chunk_particles : memory budget (MB) for positions and origin/target pair blocks
+        (see the module docs); ``chunk_particles`` fixes the particle-chunk size.
     progress : True/False, None (auto: when stderr is a terminal) or a callable ``cb(done, total)``.
     n_threads : None (the process default, :func:`glassrs.set_num_threads`) or a positive count.
 
@@ -302,6 +394,7 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     -------
     Long table with columns ``species`` ("all", then each species), ``lag`` (time units),
     ``n_origins``, ``msd`` (σ²), ``overlap``, ``chi4``, ``fs``, ``alpha2``; sorted by species then lag.
+    ``fs`` is NaN when ``kvectors`` is empty (``np.zeros((0, 3))``: F_s skipped on purpose).
     α2 is NaN where the MSD is 0 (e.g. lag 0). Parameters are attached (``glassrs.params``).
     """
     if alpha2_average not in ("pooled", "origin"):
@@ -327,63 +420,116 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
             k_source = "user k"
         kvectors = shell_kvectors(t0.box, k, dk, nk)
     kvectors = np.ascontiguousarray(np.asarray(kvectors, dtype=np.float64).reshape(-1, 3))
-    # pairs and lag keys
-    runs: list[_Run] = []
+    if max_lag is not None and not (float(max_lag) >= 0):
+        raise ValueError(f"max_lag must be ≥ 0 (time units) or None for all lags, got {max_lag}")
+    n_sel = 1 + n_sp
+    n_k = len(kvectors)
+    # origin/target pairs, never materialised all at once: per run, the targets of origin o are
+    # frames o .. end[o]−1; blocks of consecutive pairs (in run/origin order) are generated on demand
+    runs: list[_PairPlan] = []
     exact_all = True
     for t in trajs:
         keys, exact = _lag_keys(t)
         exact_all &= exact
-        runs.append(_Run(t, _pairs(t, origins, max_lag), keys, np.asarray(t.times, dtype=np.float64)))
+        o, end = _origin_targets(t, origins, max_lag)
+        runs.append(_PairPlan(t, o, end, keys, np.asarray(t.times, dtype=np.float64)))
+    if not exact_all:
+        for r in runs:
+            r.keys = np.asarray(r.traj.times, dtype=np.float64)
+    budget = _Budget(n, [len(r.traj) for r in runs], max(r.n_pairs for r in runs), n_k, n_sel,
+                     max_memory_mb, chunk_particles, max(r.max_per_origin for r in runs))
+    # pass 1 (cheap, no kernel): the distinct lag keys and the time span, block by block
+    distinct = np.empty(0)
+    span = 0.0
     for r in runs:
-        keys = _lag_keys(r.traj)[0] if exact_all else np.asarray(r.traj.times, dtype=np.float64)
-        r.lag_key = keys[r.pairs[:, 1]] - keys[r.pairs[:, 0]]
-        r.lag_time = r.lag_time[r.pairs[:, 1]] - r.lag_time[r.pairs[:, 0]]
-    # per-pair sums, chunked over particles
-    total = sum(len(r.pairs) * len(_chunks(n, len(r.traj), max_memory_mb, chunk_particles, len(kvectors))) for r in runs)
+        for p0, p1 in budget.blocks(r.n_pairs):
+            pr = r.pairs(p0, p1)
+            distinct = np.union1d(distinct, np.unique(r.keys[pr[:, 1]] - r.keys[pr[:, 0]]))
+            if len(pr):
+                span = max(span, float(np.max(np.abs(r.times[pr[:, 1]] - r.times[pr[:, 0]]))))
+    tol = 0.0 if exact_all else lag_tol * max(span, 1e-300)
+    gkeys, gmap = _core.dynamics_group_lags(distinct, tol)
+    ng = len(gkeys)
+    # pass 2: per block, per particle chunk, the per-pair sums → reduced at once into per-lag accumulators
+    tot = np.zeros((n_sel, ng, 4))
+    s1 = np.zeros((n_sel, ng), dtype=np.int64)
+    s2 = np.zeros((n_sel, ng), dtype=np.int64)
+    rsum = np.zeros((n_sel, ng))
+    n_orig = np.zeros(ng, dtype=np.int64)
+    gtimes = np.full(ng, np.nan)
+    seen = np.zeros(ng, dtype=bool)
+    kv_kernel = kvectors
+    n_chunks = len(budget.chunks)
+    total = sum(r.n_pairs for r in runs) * n_chunks
     done = 0
     with _Progress(progress, "dynamics", total) as bar:
         for r in runs:
-            r.sums = np.zeros((len(r.pairs), 1 + n_sp, 4))
-            for lo, hi in _chunks(n, len(r.traj), max_memory_mb, chunk_particles, len(kvectors)):
-                pos = _unwrapped_chunk(r.traj, lo, hi)
-                r.sums += _core.dynamics_pair_sums(pos, types[lo:hi], n_sp, r.pairs, float(a), kvectors,
-                                                   bar.callback(done), n_threads)
-                done += len(r.pairs)
-                del pos
-    gid, gkeys, gtimes = _group(runs, exact_all, lag_tol)
-    sums = np.concatenate([r.sums for r in runs])
-    ng = len(gkeys)
-    n_orig = np.bincount(gid, minlength=ng).astype(np.int64)
+            cached = None
+            for p0, p1 in budget.blocks(r.n_pairs):
+                pr = r.pairs(p0, p1)
+                sums = None
+                for lo, hi in budget.chunks:
+                    if n_chunks == 1 and cached is not None:
+                        pos = cached
+                    else:
+                        pos = _unwrapped_chunk(r.traj, lo, hi)
+                        if n_chunks == 1:
+                            cached = pos
+                    part = _core.dynamics_pair_sums(pos, types[lo:hi], n_sp, pr, float(a), kv_kernel,
+                                                    bar.callback(done), n_threads)
+                    if sums is None:
+                        sums = part
+                    else:
+                        sums += part
+                        del part
+                    done += len(pr)
+                    del pos
+                gid = gmap[np.searchsorted(distinct, r.keys[pr[:, 1]] - r.keys[pr[:, 0]])]
+                n_orig += np.bincount(gid, minlength=ng)
+                # lag time of a group: the time difference of its first pair (in run/origin order)
+                u, first = np.unique(gid, return_index=True)
+                new = ~seen[u]
+                gtimes[u[new]] = r.times[pr[first[new], 1]] - r.times[pr[first[new], 0]]
+                seen[u] = True
+                for s in range(n_sel):
+                    for col in range(4):
+                        tot[s, :, col] += np.bincount(gid, weights=sums[:, s, col], minlength=ng)
+                    # χ4 from the integer overlap counts C_p of each pair, exactly (int64 sums)
+                    cp = np.rint(sums[:, s, 2]).astype(np.int64)
+                    s1[s] += np.bincount(gid, weights=cp, minlength=ng).astype(np.int64)
+                    s2[s] += np.bincount(gid, weights=(cp * cp).astype(np.float64), minlength=ng).astype(np.int64)
+                    if alpha2_average == "origin":
+                        ns_s = n if s == 0 else int(np.sum(types == s - 1))
+                        if ns_s:
+                            m2p = sums[:, s, 0] / ns_s
+                            m4p = sums[:, s, 1] / ns_s
+                            with np.errstate(divide="ignore", invalid="ignore"):
+                                rp = np.where(m2p > 0, _a2c(dim) * m4p / (m2p * m2p) - 1.0, np.nan)
+                            rsum[s] += np.bincount(gid, weights=rp, minlength=ng)
+                del sums, gid
     counts = [n] + [int(np.sum(types == u)) for u in range(n_sp)]
     names = ["all"] + species
-    c = 3.0 / 5.0 if dim == 3 else 0.5
+    c = _a2c(dim)
     frames = []
     for s, (name, ns) in enumerate(zip(names, counts)):
         if ns == 0:
             continue
-        tot = np.stack([np.bincount(gid, weights=sums[:, s, col], minlength=ng) for col in range(4)], 1)
-        # χ4 from the integer overlap counts C_p of each pair, exactly:
         # N[⟨q²⟩ − ⟨q⟩²] = (n_o ΣC² − (ΣC)²) / (n_o² N), in Python integers (no cancellation).
-        cp = np.rint(sums[:, s, 2]).astype(np.int64)
-        s1 = np.bincount(gid, weights=cp, minlength=ng).astype(np.int64)       # exact: < 2^53
-        s2 = np.bincount(gid, weights=(cp * cp).astype(np.float64), minlength=ng).astype(np.int64)
-        chi4 = np.array([(int(no) * int(b) - int(a) * int(a)) / (int(no) * int(no) * ns)
-                         for no, a, b in zip(n_orig, s1, s2)], dtype=np.float64)
-        q_mean = s1 / (n_orig * ns)
+        chi4 = np.array([(int(no) * int(b) - int(a_) * int(a_)) / (int(no) * int(no) * ns)
+                         for no, a_, b in zip(n_orig, s1[s], s2[s])], dtype=np.float64)
+        q_mean = s1[s] / (n_orig * ns)
         norm = n_orig * ns
-        msd = tot[:, 0] / norm
-        m4 = tot[:, 1] / norm
+        msd = tot[s, :, 0] / norm
+        m4 = tot[s, :, 1] / norm
         with np.errstate(divide="ignore", invalid="ignore"):
             if alpha2_average == "pooled":
                 a2 = np.where(msd > 0, c * m4 / (msd * msd) - 1.0, np.nan)
             else:
-                m2p = sums[:, s, 0] / ns
-                m4p = sums[:, s, 1] / ns
-                rp = np.where(m2p > 0, c * m4p / (m2p * m2p) - 1.0, np.nan)
-                a2 = np.bincount(gid, weights=rp, minlength=ng) / n_orig
+                a2 = rsum[s] / n_orig
+        fs = tot[s, :, 3] / norm if n_k else np.full(ng, np.nan)
         frames.append(pl.DataFrame({
             "species": [name] * ng, "lag": gtimes, "n_origins": n_orig, "msd": msd, "overlap": q_mean,
-            "chi4": chi4, "fs": tot[:, 3] / norm, "alpha2": a2,
+            "chi4": chi4, "fs": fs, "alpha2": a2,
         }))
     df = pl.concat(frames)
     kn = np.linalg.norm(kvectors, axis=1)
@@ -395,6 +541,7 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
                                                           else "explicit"),
         "max_lag": max_lag, "lag_grouping": "timestep difference" if exact_all else f"time difference, tol {lag_tol} x span",
         "n_runs": len(trajs), "n_particles": n, "species": species, "sources": [t.path for t in trajs],
+        "max_memory_mb": float(max_memory_mb), "pair_block": budget.pair_block, "particle_chunks": n_chunks,
         **species_params(trajs[0]),
     })
 
@@ -442,11 +589,18 @@ def diffusion_constant(table: pl.DataFrame, t_min: float, t_max: float, species:
                        dim: int | None = None) -> tuple[float, float]:
     """D (σ²/time) and its standard error from a least-squares line MSD = 2dDτ + c over lags in
     [t_min, t_max] (i.e. the slope of MSD/(2d) against τ). Needs at least 3 lags in range."""
-    dim = dim or int(table_params(table).get("dim", 3))
     t, m = _series(table, "msd", species)
     sel = (t >= t_min) & (t <= t_max)
     if sel.sum() < 3:
         raise ValueError(f"only {int(sel.sum())} lags in [{t_min}, {t_max}]; need at least 3 to fit D")
+    if dim is None:
+        dim = table_params(table).get("dim")
+        if dim is None:
+            raise ValueError("the table records no dimension 'dim' (Polars operations such as filter drop glassrs "
+                             "parameters): pass dim=3 or dim=2")
+    dim = int(dim)
+    if dim not in (2, 3):
+        raise ValueError(f"dim must be 2 or 3, got {dim}")
     x, y = t[sel], m[sel]
     A = np.column_stack([x, np.ones_like(x)])
     coef, res, *_ = np.linalg.lstsq(A, y, rcond=None)

@@ -149,6 +149,9 @@ def vft(T, tau, *, p0: Sequence[float] | None = None, bootstrap: int = 0, level:
     T, tau = _clean(T, tau, names=("T", "tau"))
     if np.any(tau <= 0) or np.any(T <= 0):
         raise ValueError("VFT fit needs positive T and τ")
+    if np.unique(T).size < 3:
+        raise ValueError(f"VFT fit needs at least 3 distinct temperatures T (3 parameters), got "
+                         f"{np.unique(T).size} distinct among {T.size}: {sorted(set(T.tolist()))}")
     y = np.log(tau)
 
     def f(T, ln_tau0, K, T0):

@@ -306,8 +306,21 @@ def _save_checkpoint(path: str, key: str, stage: int, state: dict, frames: list[
 
 
 def _load_checkpoint(path: str) -> dict:
-    with np.load(path, allow_pickle=False) as z:
-        d = {k: z[k] for k in z.files}
+    import zipfile
+
+    from glassrs.errors import FormatError
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            d = {k: z[k] for k in z.files}
+        for k in ("key", "stage", "positions", "velocities", "step", "eta", "eta_dot", "eta_dotdot", "rng",
+                  "has_build", "build_pos", "frame_positions", "frame_steps", "frame_velocities", "thermo"):
+            if k not in d:
+                raise KeyError(f"no array '{k}'")
+    except (zipfile.BadZipFile, EOFError, KeyError, ValueError, OSError) as e:
+        if isinstance(e, OSError) and not isinstance(e, zipfile.BadZipFile) and e.errno is not None:
+            raise
+        raise FormatError(f"{path}: the checkpoint file is corrupt or not a glassrs checkpoint ({type(e).__name__}: "
+                          f"{e}); delete it (or pass another checkpoint=) to start the run afresh", path) from e
     state = {
         "positions": d["positions"], "velocities": d["velocities"], "step": int(d["step"]),
         "eta": d["eta"].tolist(), "eta_dot": d["eta_dot"].tolist(), "eta_dotdot": d["eta_dotdot"].tolist(),
@@ -373,6 +386,8 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
                           f"{start} structure, so its energy drifts; pass equilibrate=STEPS (or equilibrate=0 to "
                           "say this is intended). The drift of U/N is in traj.params['production_drift']",
                           stacklevel=2)
+    if out is not None:
+        out = check_out_path(out, "out")  # before the simulation: a typo must not lose the run
     if not dt > 0:
         raise ValueError(f"dt must be positive, got {dt}")
     for name, v in (("steps", steps), ("melt_steps", melt_steps), ("quench_steps", quench_steps),
@@ -543,6 +558,25 @@ def _thermo_table(thermo: list[np.ndarray], stages, begin_of, sim: Simulation, p
     for k, c in enumerate(["pxx", "pyy", "pzz", "pxy", "pxz", "pyz"]):
         df[c] = a[:, 7 + k]
     return make_table(df, {**params, "kind": "md_thermo", "per_particle": ["potential", "kinetic", "conserved"]})
+
+
+OUT_EXTENSIONS = (".parquet", ".npz", ".gsd", ".lammpstrj", ".dump")
+
+
+def check_out_path(path: str, what: str = "out") -> str:
+    """Validate an output path before a long computation: a known extension (see :func:`write`)
+    and an existing, writable directory. ``ValueError`` / ``PermissionError`` naming ``what``."""
+    path = os.fspath(path)
+    if not path.lower().endswith(OUT_EXTENSIONS):
+        raise ValueError(f"{what}={path!r}: unknown file extension; use one of {', '.join(OUT_EXTENSIONS)}")
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise ValueError(f"{what}={path!r}: the directory {d} does not exist (create it first)")
+    if not os.access(d, os.W_OK | os.X_OK):
+        raise PermissionError(13, f"{what}: the directory is not writable", d)
+    if os.path.isdir(path):
+        raise ValueError(f"{what}={path!r} is a directory; give a file name")
+    return path
 
 
 def write(traj: Trajectory, path: str) -> None:

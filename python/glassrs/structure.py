@@ -81,6 +81,11 @@ def _particle_ids(f: Frame) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # 2.1 g_uv(r)
+# Allocation limits checked before a kernel runs (a Rust allocation failure would abort the process)
+MAX_TABLE_ENTRIES = 2e8   # histogram / shell-table entries (float64, several copies per thread)
+MAX_WAVE_VECTORS = 2e9    # reciprocal-lattice vectors per frame in sq
+
+
 def rdf(traj: Trajectory | Frame, r_max: float | None = None, dr: float = 0.01, *, frames=None,
         n_threads: int | None = None, progress: Progress = None) -> pl.DataFrame:
     """Partial radial distribution functions g_uv(r) (definitions §2.1), averaged over frames.
@@ -100,7 +105,16 @@ def rdf(traj: Trajectory | Frame, r_max: float | None = None, dr: float = 0.01, 
         r_max = half
     if not (dr > 0 and np.isfinite(dr)):
         raise ValueError(f"dr must be a positive number, got {dr}")
-    n_bins = int(np.floor(r_max / dr + 1e-9))
+    if not (r_max > 0 and np.isfinite(r_max)):
+        raise ValueError(f"r_max must be a positive number, got {r_max}")
+    n_bins_f = np.floor(r_max / dr + 1e-9)
+    ns_ = len(traj.species)
+    if n_bins_f * ns_ * ns_ > MAX_TABLE_ENTRIES:
+        raise MemoryError(f"rdf: r_max = {r_max:g}{' (the default: half the box height)' if r_max == half else ''} "
+                          f"with dr = {dr:g} gives {n_bins_f:.3g} bins × {ns_ * ns_} species pairs, more than "
+                          f"{MAX_TABLE_ENTRIES:.0e} histogram entries (several per thread); pass a smaller r_max or "
+                          "a larger dr")
+    n_bins = int(n_bins_f)
     if n_bins < 1:
         raise ValueError(f"r_max = {r_max} is smaller than one bin (dr = {dr})")
     r_eff = n_bins * dr
@@ -152,6 +166,12 @@ def sq(traj: Trajectory | Frame, q_max: float = 12.0, dq: float = 0.1, *, frames
         raise ValueError(f"S(q) needs finite q_max > 0 and dq > 0, got q_max={q_max}, dq={dq}")
     species = traj.species
     ns = len(species)
+    vol = float(traj[int(idx[0])].box.volume)
+    n_vec = 4.0 / 3.0 * np.pi * q_max ** 3 * vol / (2 * np.pi) ** 3 / 2 / max(int(stride), 1)
+    if n_vec > MAX_WAVE_VECTORS or q_max / dq * ns * ns > MAX_TABLE_ENTRIES:
+        raise MemoryError(f"sq: q_max = {q_max:g} in a box of volume {vol:.4g} means ~{n_vec:.3g} wave vectors per frame "
+                          f"(limit {MAX_WAVE_VECTORS:.0e}) and {q_max / dq:.3g} shells of dq = {dq:g}; pass a smaller "
+                          "q_max (or stride > 1, a larger dq)")
     n_bins = int(np.ceil(q_max / dq))
     total = np.zeros(ns * ns * n_bins)
     cnt = np.zeros(n_bins, dtype=np.uint64)
@@ -362,6 +382,8 @@ def sop_macro(rdf_table: pl.DataFrame, windows: Mapping, *, closure: str = "appr
 def _model_setup(traj: Trajectory, model, closure: str, T: float | None):
     if closure not in ("approx", "hnc"):
         raise ValueError(f"unknown closure '{closure}'; expected 'approx' or 'hnc'")
+    if T is not None and not (float(T) > 0 and np.isfinite(float(T))):
+        raise ValueError(f"temperature T must be positive and finite (or None), got T={T}")
     if closure == "hnc":
         if T is None:
             raise ValueError("the hnc closure needs the temperature T of the state point (β = 1/T); pass T=…")
@@ -617,14 +639,26 @@ def softness_calibration(S_av: Sequence[float], beta_Phi_macro: Sequence[float])
     return {"c0": f["intercept"], "c1": f["slope"], "c0_err": f["intercept_err"], "c1_err": f["slope_err"]}
 
 
-def local_softness(table: pl.DataFrame, c0: float, c1: float) -> pl.DataFrame:
+def local_softness(table: pl.DataFrame, c0: float, c1: float, *, closure: str | None = None) -> pl.DataFrame:
     """Add ``softness`` S_i = 1/(c0 + c1 |βφ_i|) (definitions §2.11) to a :func:`local` table computed with
-    the HNC closure."""
+    the HNC closure.
+
+    The closure is read from the table's parameters. A table that lost them (Polars operations
+    such as ``filter`` drop them) is refused unless ``closure="hnc"`` states it; a stated closure
+    must agree with the recorded one."""
     p = params(table)
-    if p.get("closure") not in (None, "hnc"):
-        raise ValueError(f"local softness needs βφ_i from the hnc closure; the table used '{p.get('closure')}'")
+    recorded = p.get("closure")
+    if closure is not None and recorded is not None and closure != recorded:
+        raise ValueError(f"closure={closure!r} given, but the table records closure {recorded!r}")
+    used = recorded if recorded is not None else closure
+    if used is None:
+        raise ValueError("the table carries no closure parameter (Polars operations such as filter drop glassrs "
+                         "parameters): local softness needs βφ_i from the hnc closure — pass closure='hnc' if the "
+                         "table came from glassrs.structure.local(..., closure='hnc'), or filter after adding softness")
+    if used != "hnc":
+        raise ValueError(f"local softness needs βφ_i from the hnc closure; the table used '{used}'")
     out = table.with_columns((1.0 / (c0 + c1 * pl.col("beta_phi").abs())).alias("softness"))
-    p.update({"softness": {"c0": c0, "c1": c1}})
+    p.update({"closure": used, "softness": {"c0": c0, "c1": c1}})
     return make_table(out, p)
 
 

@@ -51,15 +51,33 @@ def params(df: pl.DataFrame) -> dict[str, Any]:
 
 
 def write_parquet(df: pl.DataFrame, path: str | os.PathLike, params_: dict | None = None) -> None:
-    """Write atomically (temporary file + rename) with the parameters in the schema metadata."""
+    """Write atomically (temporary file + rename) with the parameters in the schema metadata.
+
+    ``params_`` overrides the table's own parameters. A table that carries none (a plain
+    DataFrame, or a glassrs table after a Polars operation such as ``filter``, which drops them)
+    is written with ``{"params_missing": true}`` and a ``UserWarning`` — never as if ``{}`` were
+    its complete parameters; pass ``params_=glassrs.params(original)`` to keep them. The file
+    gets mode 0666 less the process umask."""
     path = os.fspath(path)
-    meta = params(df) if params_ is None else _jsonable(params_)
+    if params_ is None:
+        meta = params(df)
+        if not meta:
+            import warnings
+            warnings.warn(f"{path}: the table carries no glassrs parameters (Polars operations such as filter or "
+                          "select drop them); writing it with params_missing=true — pass "
+                          "params_=glassrs.params(original_table) to keep them", UserWarning, stacklevel=2)
+            meta = {"params_missing": True}
+    else:
+        meta = _jsonable(params_)
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".glassrs-", suffix=".parquet.tmp", dir=d)
     os.close(fd)
     try:
         df.write_parquet(tmp, metadata={_KEY: json.dumps(meta)})
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

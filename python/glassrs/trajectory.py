@@ -132,6 +132,7 @@ class MemorySource:
     def __init__(self, frames: Sequence[Frame]):
         self.frames = list(frames)
         self.path = None
+        self._glassrs_particles = None
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -152,8 +153,9 @@ class Trajectory:
     """
 
     def __init__(self, source: FrameSource, indices: np.ndarray | None = None, *, dt: float | None = None,
-                 species: Sequence[str] | None = None):
+                 species: Sequence[str] | None = None, check_particles: bool = True):
         self._source = source
+        self.check_particles = bool(check_particles)
         self._idx = np.arange(len(source)) if indices is None else np.asarray(indices, dtype=np.int64)
         self.dt = dt
         self._species_override = tuple(species) if species is not None else None
@@ -191,7 +193,8 @@ class Trajectory:
             idx = self._idx[k]
         else:
             idx = self._idx[np.asarray(k)]
-        return Trajectory(self._source, idx, dt=self.dt, species=self._species_override)
+        return Trajectory(self._source, idx, dt=self.dt, species=self._species_override,
+                          check_particles=self.check_particles)
 
     def __iter__(self) -> Iterator[Frame]:
         many = getattr(self._source, "load_many", None)
@@ -203,13 +206,75 @@ class Trajectory:
         batch = 8
         for a in range(0, len(self), batch):
             raw = [int(r) for r in self._idx[a:a + batch]]
-            for f in many(raw):
-                yield self._adjust(f)
+            for r, f in zip(raw, many(raw)):
+                yield self._adjust(f, r)
 
     def _frame(self, raw: int) -> Frame:
-        return self._adjust(self._source.load(raw))
+        return self._adjust(self._source.load(raw), raw)
 
-    def _adjust(self, f: Frame) -> Frame:
+    @property
+    def dropped_frames(self) -> int:
+        """How many unfinished frames at the end of the file were left out (``on_truncated="drop"``
+        of :func:`glassrs.read`); 0 otherwise."""
+        return int(getattr(self._source, "dropped_frames", 0) or 0)
+
+    def _reference(self) -> tuple[int, np.ndarray | None, np.ndarray]:
+        """(N, ids, types) of the source's frame 0, the particle set every frame must hold."""
+        ref = getattr(self._source, "_glassrs_particles", None)
+        if ref is None:
+            f0 = self._source.load(0)
+            ref = (f0.n_particles, None if f0.ids is None else f0.ids.copy(), f0.types.copy())
+            self._source._glassrs_particles = ref
+        return ref
+
+    def _check_particles(self, f: Frame, raw: int) -> None:
+        """Frame ``raw`` of the source must hold frame 0's particles: same N, same ids (after
+        sorting) and the same species per particle (FormatError naming file, frame, particle);
+        with ``check_particles=False`` a mismatch is a warning (once per file)."""
+        if raw == 0 and getattr(self._source, "_glassrs_particles", None) is None:
+            self._source._glassrs_particles = (f.n_particles, None if f.ids is None else f.ids.copy(), f.types.copy())
+            return
+        n0, ids0, t0 = self._reference()
+        msg = None
+        if f.n_particles != n0:
+            msg = f"frame has {f.n_particles} particles but frame 0 has {n0}"
+        elif (ids0 is None) != (f.ids is None):
+            msg = "frame has " + ("no particle ids but frame 0 has" if f.ids is None else "particle ids but frame 0 has none")
+        elif ids0 is not None and not np.array_equal(f.ids, ids0):
+            extra = np.setdiff1d(f.ids, ids0)
+            missing = np.setdiff1d(ids0, f.ids)
+            if extra.size:
+                msg = (f"particle id {int(extra[0])} does not occur in frame 0"
+                       + (f" (and frame 0's id {int(missing[0])} is missing)" if missing.size else "")
+                       + (f"; {extra.size - 1} more ids differ" if extra.size > 1 else ""))
+            else:
+                i = int(np.flatnonzero(f.ids != ids0)[0])
+                msg = f"the particle ids differ from frame 0's at row {i} after sorting (id {int(f.ids[i])})"
+        elif not np.array_equal(f.types, t0):
+            i = int(np.flatnonzero(f.types != t0)[0])
+            who = f"particle {i}" + (f" (id {int(f.ids[i])})" if f.ids is not None else "")
+            sp = f.species
+            msg = (f"{who} has type {sp[f.types[i]]!r} but {sp[t0[i]]!r} in frame 0"
+                   + (f" ({int(np.count_nonzero(f.types != t0)) - 1} other particles differ too)"
+                      if np.count_nonzero(f.types != t0) > 1 else ""))
+        if msg is None:
+            return
+        where = self.path or "<memory>"
+        if not self.check_particles:
+            if not getattr(self._source, "_glassrs_particles_warned", False):
+                import warnings
+                self._source._glassrs_particles_warned = True
+                warnings.warn(f"{where}, frame {raw}: {msg} (read with check_particles=False: per-particle results "
+                              "mix different particles across frames)", UserWarning, stacklevel=4)
+            return
+        from glassrs.errors import FormatError
+        raise FormatError(f"{where}, frame {raw}: {msg}; glassrs needs the same particles in every frame — pass "
+                          "check_particles=False to glassrs.read for reactive or grand-canonical data",
+                          self.path, raw, None)
+
+    def _adjust(self, f: Frame, raw: int | None = None) -> Frame:
+        if raw is not None:
+            self._check_particles(f, raw)
         if self._species_override is not None and f.species != self._species_override:
             if len(self._species_override) < int(f.types.max(initial=-1)) + 1:
                 raise ValueError(f"species override {self._species_override} has fewer names than the "

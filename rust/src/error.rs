@@ -22,6 +22,9 @@ pub enum Error {
     Interrupted,
     /// Operating-system I/O failure (maps to `OSError`).
     Io(String),
+    /// An operating-system error on a named file (maps to `OSError(errno, message, path)`, so
+    /// Python picks the subclass: `PermissionError`, `FileNotFoundError`, …).
+    File { path: String, errno: Option<i32>, msg: String },
 }
 
 impl fmt::Display for Error {
@@ -41,6 +44,7 @@ impl fmt::Display for Error {
             Error::NotConverged(m) => write!(f, "{m}"),
             Error::Interrupted => write!(f, "interrupted by the user"),
             Error::Io(m) => write!(f, "{m}"),
+            Error::File { path, msg, .. } => write!(f, "{path}: {msg}"),
         }
     }
 }
@@ -50,6 +54,18 @@ impl std::error::Error for Error {}
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::Io(e.to_string())
+    }
+}
+
+impl Error {
+    /// An I/O error on `path`, keeping the OS error number.
+    pub fn file(path: &str, e: &std::io::Error) -> Error {
+        let msg = e.to_string();
+        let msg = match msg.find(" (os error") {
+            Some(p) => msg[..p].to_string(),
+            None => msg,
+        };
+        Error::File { path: path.to_string(), errno: e.raw_os_error(), msg }
     }
 }
 

@@ -439,10 +439,13 @@ impl Md {
             if let Some(td) = nvt {
                 self.nhc_half(tt, td);
             }
+            let fmax2 = self.forces.forces.iter().map(|f| f[0] * f[0] + f[1] * f[1] + f[2] * f[2]).fold(0.0, f64::max);
             self.kick();
             self.drift();
             let s = self.state.step;
-            self.compute_forces(want_virial_at(s))?;
+            if let Err(e) = self.compute_forces(want_virial_at(s)) {
+                return Err(self.unstable(s, fmax2.sqrt(), e));
+            }
             self.kick();
             if let Some(td) = nvt {
                 self.nhc_half(tt, td);
@@ -464,6 +467,23 @@ impl Md {
         }
         self.state.build_pos = self.engine.build_positions();
         Ok(())
+    }
+
+    /// The error for a force evaluation that failed during stepping: the integration blew up.
+    fn unstable(&self, step: u64, fmax: f64, e: crate::Error) -> crate::Error {
+        let vmax = self.state.vel.iter().map(|v| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt()).fold(0.0, f64::max);
+        let why = match e {
+            crate::Error::Invalid(m) => m,
+            other => other.to_string(),
+        };
+        invalid!(
+            "the simulation became unstable at step {step}: max force {fmax:.3e} and max speed {vmax:.3e} (a move of {:.3e} σ \
+             per step) just before, then: {why}. Reduce dt (now {}; try {}), or check the start structure and the thermostat \
+             (tdamp)",
+            vmax * self.dt,
+            self.dt,
+            self.dt / 2.0
+        )
     }
 
     /// Current forces (after a run or [`Md::thermo`]).

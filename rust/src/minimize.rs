@@ -145,6 +145,8 @@ pub fn fire_with(
     for iter in 1..=p.max_iter {
         if iter % 1000 == 0 {
             monitor.progress(iter, p.max_iter)?;
+        } else if iter % 16 == 0 && monitor.cancelled() {
+            return Err(Error::Interrupted);
         }
         let vdotf = dot(&v, &res.forces);
         let (mut scale1, mut scale2) = (1.0, 0.0);
@@ -271,8 +273,11 @@ pub fn fire_batch(
         let r: Vec<Result<FireInfo>> = chunk
             .par_iter_mut()
             .zip(bchunk.par_iter())
-            .map(|(pos, b)| fire_with(pos, types, b, model, p, crate::forces::DEFAULT_CHUNKS, &crate::monitor::Silent))
+            .map(|(pos, b)| fire_with(pos, types, b, model, p, crate::forces::DEFAULT_CHUNKS, &crate::monitor::CancelOnly(monitor)))
             .collect();
+        if monitor.cancelled() || r.iter().any(|x| matches!(x, Err(Error::Interrupted))) {
+            return Err(Error::Interrupted);
+        }
         done += r.len();
         out.extend(r);
         monitor.progress(done, total)?;

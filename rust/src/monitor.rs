@@ -10,6 +10,30 @@ use crate::error::{Error, Result};
 pub trait Monitor: Sync {
     /// `done` units of `total` are finished. Return `Err` to abort.
     fn progress(&self, done: usize, total: usize) -> Result<()>;
+
+    /// True once the computation should stop (Ctrl-C). Cheap (an atomic load): kernels may call
+    /// it from worker threads inside long loops, between [`Monitor::progress`] reports.
+    fn cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// Only the cancellation of another monitor: for work done inside worker threads (no
+/// progress reports, no Python), which stops with [`Error::Interrupted`] once `0` is cancelled.
+pub struct CancelOnly<'a>(pub &'a dyn Monitor);
+
+impl Monitor for CancelOnly<'_> {
+    fn progress(&self, _done: usize, _total: usize) -> Result<()> {
+        if self.0.cancelled() {
+            Err(Error::Interrupted)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.0.cancelled()
+    }
 }
 
 /// A monitor that never reports and never cancels (for Rust callers and tests).

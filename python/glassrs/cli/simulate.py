@@ -48,6 +48,10 @@ def run(args) -> int:
     from glassrs.tables import write_parquet
 
     model = get_model(args.model, required=True)
+    md.check_out_path(args.out, "--out")  # before the simulation, not after it
+    if args.thermo:
+        md.check_out_path(args.thermo if args.thermo.lower().endswith(".parquet") else args.thermo + ".parquet",
+                          "--thermo")
     traj = md.run(model, n=args.n, T=args.temperature, steps=args.steps, dt=args.dt, seed=args.seed,
                   density=args.density, start=args.start, melt_T=args.melt_T, melt_steps=args.melt_steps,
                   quench_steps=args.quench_steps, equilibrate=args.equilibrate, ensemble=args.ensemble,

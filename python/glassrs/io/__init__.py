@@ -28,7 +28,8 @@ FORMATS = ("lammps", "gsd", "extxyz")
 
 def read(path: str | os.PathLike, *, dt: float | None = None,
          species: Union[Sequence[str], Mapping, None] = None, format: str | None = None,
-         model: "Model | None" = None) -> Trajectory:
+         model: "Model | None" = None, check_particles: bool = True,
+         on_truncated: str = "error") -> Trajectory:
     """Open a trajectory lazily (frames are parsed when indexed).
 
     Parameters
@@ -59,6 +60,20 @@ def read(path: str | os.PathLike, *, dt: float | None = None,
     ``traj.species_note`` (one line, e.g. "types 1,2 → A,B (from model kob_andersen)");
     result tables computed from the trajectory carry the mapping in their parameters.
 
+    check_particles : every frame must hold the particles of frame 0 — the same ids (after
+        sorting by id) and the same species per particle; a frame that does not is a
+        :class:`glassrs.FormatError` naming file, frame and the first offending particle when it
+        is loaded. ``False`` is for reactive or grand-canonical data whose particles change: the
+        frames are then returned as stored and the first mismatch is a ``UserWarning``
+        (per-particle dynamics would mix different particles). ``traj.check_particles`` records it.
+    on_truncated : ``"error"`` (default) or ``"drop"``. A text dump (LAMMPS, extended XYZ) whose last
+        frame is unfinished — the file ends inside its header or atom lines, or inside its last
+        line (a value such as ``7.51745`` cut to ``7.51`` cannot be told from a complete one, so a
+        last line without its newline counts as cut) — is an error naming that frame by default;
+        ``"drop"`` opens the complete frames, warns how many were dropped and records it in
+        ``traj.dropped_frames``. Malformed frames before the end are errors either way. GSD files
+        are opened by the gsd package, which reads the frames its index lists.
+
     Raises ``FileNotFoundError`` for a missing file and :class:`glassrs.FormatError` (naming
     file, frame and line) for a malformed one.
     """
@@ -70,20 +85,28 @@ def read(path: str | os.PathLike, *, dt: float | None = None,
     fmt = (format or _guess(path)).lower()
     if dt is not None and not (float(dt) > 0 and float(dt) < float("inf")):
         raise ValueError(f"dt must be a positive finite time step, got {dt}")
+    if on_truncated not in ("error", "drop"):
+        raise ValueError(f"on_truncated must be 'error' or 'drop', got {on_truncated!r}")
     if model is not None and not hasattr(model, "species"):
         raise TypeError(f"model must be a glassrs.models.Model (e.g. glassrs.models.kob_andersen()), got {model!r}")
     if fmt == "lammps":
         from glassrs.io.lammps import LammpsSource
-        src = LammpsSource(path, species=species, model=model)
+        src = LammpsSource(path, species=species, model=model, on_truncated=on_truncated)
     elif fmt == "gsd":
         from glassrs.io.gsd import GsdSource
         src = GsdSource(path, species=species, model=model)
     elif fmt in ("extxyz", "xyz"):
         from glassrs.io.xyz import XyzSource
-        src = XyzSource(path, species=species, model=model)
+        src = XyzSource(path, species=species, model=model, on_truncated=on_truncated)
     else:
         raise ValueError(f"unknown trajectory format '{format}'; expected one of {FORMATS}")
-    return Trajectory(src, dt=dt)
+    dropped = int(getattr(src, "dropped_frames", 0) or 0)
+    if dropped:
+        import warnings
+        warnings.warn(f"{path}: dropped {dropped} unfinished frame at the end of the file (frame {len(src)}: "
+                      f"{getattr(src, 'dropped_reason', 'truncated')}); {len(src)} complete frames read "
+                      "(on_truncated='drop')", UserWarning, stacklevel=2)
+    return Trajectory(src, dt=dt, check_particles=check_particles)
 
 
 def _guess(path: str) -> str:

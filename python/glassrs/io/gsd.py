@@ -26,7 +26,7 @@ def hoomd_box_matrix(b) -> np.ndarray:
 
 def _format_error(path, frame, msg):
     from glassrs.errors import FormatError
-    return FormatError(f"{path}, frame {frame}: {msg}")
+    return FormatError(f"{path}, frame {frame}: {msg}", path, frame, None)
 
 
 class GsdSource:
@@ -49,14 +49,34 @@ class GsdSource:
         if n == 0:
             from glassrs.errors import FormatError
             raise FormatError(f"{path}: the GSD file contains no frame")
-        fl = self._file.file
-        steps = []
-        for k in range(n):
-            st = fl.read_chunk(frame=k, name="configuration/step") if fl.chunk_exists(
-                frame=k, name="configuration/step") else None
-            steps.append(int(st[0]) if st is not None else (steps[0] if steps else 0))
+        try:
+            fl = self._file.file
+            steps = []
+            for k in range(n):
+                st = fl.read_chunk(frame=k, name="configuration/step") if fl.chunk_exists(
+                    frame=k, name="configuration/step") else None
+                v = int(st[0]) if st is not None else (steps[0] if steps else 0)
+                if not 0 <= v < 2**63:
+                    raise _format_error(path, k, f"configuration/step = {v} is not a timestep glassrs can hold "
+                                                 "(a non-negative integer below 2^63)")
+                steps.append(v)
+        except (RuntimeError, ValueError, OSError, MemoryError) as e:
+            from glassrs.errors import FormatError
+            if isinstance(e, FormatError):
+                raise
+            raise _format_error(path, len(steps), f"gsd cannot read the frame index ({type(e).__name__}: {e})") from None
         self.steps = np.asarray(steps, dtype=np.int64)
-        f0 = self._file[0]
+        # particle counts checked before gsd allocates arrays of that size (a corrupt N)
+        size = os.path.getsize(path)
+        try:
+            self._n_chunk = [int(fl.read_chunk(frame=k, name="particles/N")[0])
+                             if fl.chunk_exists(frame=k, name="particles/N") else None for k in range(n)]
+        except (RuntimeError, ValueError, OSError, MemoryError) as e:
+            raise _format_error(path, 0, f"gsd cannot read particles/N ({type(e).__name__}: {e})") from None
+        n0 = self._n_chunk[0] if self._n_chunk[0] is not None else 0
+        if not 0 < n0 <= size:
+            raise _format_error(path, 0, f"particles/N = {n0} is impossible for a file of {size} bytes")
+        f0 = self._read(0)
         self.columns = ["position", "typeid"] + [name for name, arr in
                                                  (("image", f0.particles.image), ("velocity", f0.particles.velocity))
                                                  if arr is not None]
@@ -70,12 +90,27 @@ class GsdSource:
     def __len__(self) -> int:
         return len(self.steps)
 
+    def _read(self, k: int):
+        """Frame k through gsd; a corrupt chunk (an impossible size, unreadable data) is a
+        FormatError naming the file and frame, not a MemoryError or gsd's own exception."""
+        try:
+            return self._file[k]
+        except MemoryError as e:
+            raise _format_error(self.path, k, f"a data chunk claims an impossible size ({e}); the file is "
+                                              "corrupt") from None
+        except (RuntimeError, ValueError, OSError, KeyError, IndexError) as e:
+            raise _format_error(self.path, k, f"gsd cannot read this frame ({type(e).__name__}: {e})") from e
+
     @property
     def species_map(self) -> SpeciesMap:
         return self._species
 
     def load(self, k: int) -> Frame:
-        s = self._file[int(k)]
+        nk = self._n_chunk[int(k)]
+        if nk is not None and nk != self._n:
+            raise _format_error(self.path, int(k), f"frame has {nk} particles but frame 0 has {self._n}; glassrs "
+                                                   "needs the same particles in every frame")
+        s = self._read(int(k))
         p = s.particles
         path = self.path
         if s.configuration.dimensions == 2:

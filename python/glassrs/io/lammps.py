@@ -1,7 +1,14 @@
 """LAMMPS text dumps: lazy reader (index + parsing in Rust) and writer.
 
 Reading: one sequential pass (in Rust) records the byte range and header of every frame;
-a frame's atom lines are parsed only when it is indexed, in parallel. Columns: any order;
+a frame's atom lines are parsed only when it is indexed, in parallel.
+
+Compressed dumps (LAMMPS ``dump custom/gz``, ``dump custom/zstd``, or ``gzip``/``zstd`` of a text
+dump; recognised by their first bytes, whatever the name) are read as a stream with the same
+checks and errors. Random access is sequential underneath: reading frames in increasing order
+(iteration, ``traj[a:b]``, the dynamics) decompresses the file once per pass, but reading frame
+k after a later frame decompresses from the start of the file up to k — for repeated random
+access, decompress the file once (``gunzip``/``unzstd``). Columns: any order;
 positions from ``x y z``, ``xs ys zs``, ``xu yu zu`` or ``xsu ysu zsu`` (first present, scaled
 ones converted with the frame's box), unwrapped coordinates from ``xu``/``xsu``, image flags
 ``ix iy iz``, velocities ``vx vy vz``, ``id`` (atoms sorted by it) and ``type``; other
@@ -25,15 +32,20 @@ class LammpsSource:
     """A :class:`~glassrs.trajectory.FrameSource` over a LAMMPS text dump.
 
     Attributes: ``path``, ``steps`` (int64, one per frame), ``times`` (``ITEM: TIME`` values
-    or None), ``columns`` (names of ``ITEM: ATOMS``), ``species_map`` (how the types were named).
+    or None), ``columns`` (names of ``ITEM: ATOMS``), ``species_map`` (how the types were named),
+    ``compression`` ("none", "gzip" or "zstd"), ``dropped_frames``.
     ``species`` / ``model``: see :func:`glassrs.read`.
     """
 
     format = "lammps"
 
-    def __init__(self, path: str, species: SpeciesArg = None, model=None):
+    def __init__(self, path: str, species: SpeciesArg = None, model=None, on_truncated: str = "error"):
         self.path = path
-        self._dump = _core.LammpsDump(path)
+        self._dump = _core.LammpsDump(path, on_truncated == "drop")
+        self.dropped_frames, reason = self._dump.dropped
+        if reason:
+            self.dropped_reason = reason
+        self.compression = self._dump.compression
         self.steps = self._dump.steps
         self.times = self._dump.times
         self.columns = list(self._dump.columns)

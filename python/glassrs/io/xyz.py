@@ -7,11 +7,14 @@ name:type:ncols:…`` (default ``species:S:1:pos:R:3``; recognised names: ``spec
 ``image``/``images``), ``Time=``, ``Step=``/``timestep=``. Other keys and columns are ignored.
 
 The file is indexed lazily (one pass over the lines records the byte offset of each frame);
-atom lines are split by NumPy.
+atom lines are split by NumPy. A gzip-compressed file (recognised by its first bytes) is read as
+a stream: frames read in increasing order decompress it once, a frame before the last one read
+decompresses from the start again (decompress the file for repeated random access).
 """
 
 from __future__ import annotations
 
+import io
 import shlex
 
 import numpy as np
@@ -30,7 +33,48 @@ _ALIASES = {
 def _err(path, frame, line, msg):
     from glassrs.errors import FormatError
     where = f"{path}" + (f", frame {frame}" if frame is not None else "") + (f", line {line}" if line else "")
-    return FormatError(f"{where}: {msg}")
+    return FormatError(f"{where}: {msg}", path, frame, line or None)
+
+
+_MAX_LINE = 1 << 20
+
+
+def _open(path: str):
+    """The file, or its decompressed stream for a gzip file (recognised by its first bytes)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head.startswith(b"\x1f\x8b"):
+        import gzip
+        return gzip.open(path, "rb")
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        raise _err(path, None, None, "zstd-compressed extended XYZ is not supported: decompress it (unzstd); "
+                                     "gzip-compressed files and compressed LAMMPS dumps are read directly")
+    return open(path, "rb")
+
+
+def _readline(fh, path, frame, line) -> bytes:
+    """One line, at most 1 MiB (a file without newlines — binary data, /dev/zero — is an error,
+    not an unbounded read)."""
+    raw = fh.readline(_MAX_LINE + 1)
+    if len(raw) > _MAX_LINE:
+        raise _err(path, frame, line, f"line longer than {_MAX_LINE} bytes without a newline: not an extended-XYZ "
+                                      f"text file?{_hint(raw, frame)}")
+    return raw
+
+
+def _hint(raw: bytes, frame) -> str:
+    """A hint for files that are not plain text dumps: compressed, with a byte-order mark, CR-only."""
+    if frame not in (0, None):
+        return ""
+    if raw.startswith(b"\x1f\x8b"):
+        return " (the file is gzip-compressed: name it *.gz or decompress it)"
+    if raw.startswith(b"\x28\xb5\x2f\xfd"):
+        return " (the file is zstd-compressed: name it *.zst or decompress it)"
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return " (the file starts with a UTF-8 byte-order mark: remove it, e.g. sed -i '1s/^\\xEF\\xBB\\xBF//')"
+    if b"\r" in raw and b"\n" not in raw[:-1]:
+        return " (lines end with CR only: convert them with tr '\\r' '\\n')"
+    return ""
 
 
 def parse_comment(text: str) -> dict[str, str]:
@@ -71,14 +115,26 @@ class XyzSource:
 
     format = "extxyz"
 
-    def __init__(self, path: str, species: SpeciesArg = None, model=None):
+    def __init__(self, path: str, species: SpeciesArg = None, model=None, on_truncated: str = "error"):
         self.path = path
+        self.dropped_frames = 0
         offsets, lines, steps, times, counts = [], [], [], [], []
-        with open(path, "rb") as fh:
+        drop = on_truncated == "drop"
+
+        def truncated(k, line, msg):
+            """The last frame is unfinished: drop it (on_truncated='drop') or raise."""
+            if drop:
+                self.dropped_frames, self.dropped_reason = 1, msg
+                return None
+            return _err(path, k, line, f"{msg} (pass on_truncated='drop' to glassrs.read to open the complete "
+                                       "frames before it)")
+
+        with _open(path) as fh:
+            self.compression = "gzip" if not isinstance(fh, io.BufferedReader) else "none"
             line_no = 0
             while True:
                 off = fh.tell()
-                raw = fh.readline()
+                raw = _readline(fh, path, len(offsets), line_no + 1)
                 if not raw:
                     break
                 line_no += 1
@@ -91,35 +147,56 @@ class XyzSource:
                         raise ValueError
                 except ValueError:
                     raise _err(path, k, line_no, f"expected the number of atoms (a positive integer), found "
-                                                 f"'{raw.decode(errors='replace').strip()[:80]}'") from None
-                comment = fh.readline()
+                                                 f"'{raw.decode(errors='replace').strip()[:80]}'{_hint(raw, k)}") from None
+                if counts and n != counts[0]:
+                    raise _err(path, k, line_no, f"frame has {n} atoms but frame 0 has {counts[0]}; glassrs "
+                                                 "needs the same particles in every frame")
+                comment = _readline(fh, path, k, line_no + 1)
                 if not comment:
-                    raise _err(path, k, line_no + 1, "file ends before the comment line")
+                    e = truncated(k, line_no + 1, "truncated frame: the file ends before the comment line")
+                    if e is None:
+                        break
+                    raise e
                 try:
                     kv = parse_comment(comment.decode(errors="replace"))
                 except ValueError as e:
                     raise _err(path, k, line_no + 1, str(e)) from None
-                got = 0
+                got, last = 0, comment
                 for _ in range(n):
-                    if not fh.readline():
+                    row = _readline(fh, path, k, line_no + 2 + got)
+                    if not row:
                         break
-                    got += 1
-                if got < n:
-                    raise _err(path, k, line_no + 2 + got,
-                               f"truncated frame: expected {n} atom lines, the file ends after {got}")
-                if counts and n != counts[0]:
-                    raise _err(path, k, line_no, f"frame has {n} atoms but frame 0 has {counts[0]}; glassrs "
-                                                 "needs the same particles in every frame")
+                    got, last = got + 1, row
+                if got < n or not last.endswith(b"\n"):
+                    if got < n:
+                        why = f"truncated frame: expected {n} atom lines, the file ends after {got}"
+                    else:
+                        try:
+                            ncol = parse_properties(kv.get("properties", "species:S:1:pos:R:3"))[1]
+                        except ValueError:
+                            ncol = None
+                        ntok = len(last.split())
+                        why = (f"truncated frame: the file ends inside this atom line ({ntok} of {ncol} values"
+                               + ("" if ncol is not None and ntok < ncol else
+                                  ", no newline after the last one: it may be cut") + ")")
+                    e = truncated(k, line_no + 2 + got - (1 if got == n else 0), why)
+                    if e is None:
+                        break
+                    raise e
                 offsets.append(off)
                 lines.append(line_no)
                 counts.append(n)
                 st = kv.get("step", kv.get("timestep"))
                 try:
-                    steps.append(int(float(st)) if st is not None else -1)
+                    stv = int(float(st)) if st is not None else -1
+                    if not -1 <= stv < 2**63:
+                        raise OverflowError
+                    steps.append(stv)
                     times.append(float(kv["time"]) if "time" in kv else np.nan)
-                except ValueError:
-                    raise _err(path, k, line_no + 1, f"Step/Time values must be numbers, got "
-                                                     f"Step={st!r}, Time={kv.get('time')!r}") from None
+                except (ValueError, OverflowError):
+                    raise _err(path, k, line_no + 1, f"Step/Time values must be numbers (Step a non-negative "
+                                                     f"integer below 2^63), got Step={st!r}, "
+                                                     f"Time={kv.get('time')!r}") from None
                 line_no += 1 + n
         if not offsets:
             raise _err(path, None, None, "the file contains no frame; is it empty?")
@@ -147,7 +224,18 @@ class XyzSource:
             f, self._first = self._first, None
             return f
         path, line0, n = self.path, self._lines[k], self._n
-        with open(path, "rb") as fh:
+        if self.compression == "none":
+            with open(path, "rb") as fh:
+                fh.seek(self._offsets[k])
+                fh.readline()
+                comment = fh.readline().decode(errors="replace")
+                body = [fh.readline() for _ in range(n)]
+        else:
+            # one decompressing stream kept open: frames read in increasing order decompress the
+            # file once; a frame before the last one read starts over from the beginning
+            fh = getattr(self, "_stream", None)
+            if fh is None:
+                fh = self._stream = _open(path)
             fh.seek(self._offsets[k])
             fh.readline()
             comment = fh.readline().decode(errors="replace")

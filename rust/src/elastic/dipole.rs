@@ -75,6 +75,9 @@ pub fn dipole_stiffness(h: &Hessian, solver: &Solver, pairs: &[(u32, u32)], batc
         let results: Vec<Result<(usize, Vec<f64>, Vec<usize>)>> = chunks
             .par_iter()
             .map(|&(s, e)| {
+                if monitor.cancelled() {
+                    return Err(crate::error::Error::Interrupted);
+                }
                 let m = e - s;
                 let mut b = vec![0.0; dim * m];
                 for c in 0..m {

@@ -145,6 +145,11 @@ pub struct DumpIndex {
     pub columns: Vec<String>,
     pub layout: Layout,
     pub frames: Vec<FrameInfo>,
+    /// How the file is stored (compressed files are read as a stream: see [`read_frame_seq`]).
+    pub compression: Compression,
+    /// Unfinished frames left out at the end of the file (`scan_opts(.., true)`): 0 or 1.
+    pub dropped: usize,
+    pub dropped_reason: Option<String>,
 }
 
 /// One parsed frame. Arrays are flat, row-major (N×3 for vectors), sorted by `id` when the
@@ -170,35 +175,140 @@ fn ferr(file: &str, frame: Option<usize>, line: Option<usize>, msg: impl Into<St
 }
 
 fn io_err(file: &str, e: std::io::Error) -> Error {
-    Error::Io(format!("{file}: {e}"))
+    Error::file(file, &e)
+}
+
+/// How a dump file is stored; recognised from its first bytes (not its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    fn of(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+}
+
+/// A zstd stream of one or more frames (pure-Rust decoder).
+struct ZstdFrames<R: BufRead> {
+    dec: Option<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>>,
+}
+
+impl<R: BufRead> Read for ZstdFrames<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let Some(dec) = self.dec.as_mut() else { return Ok(0) };
+            let k = dec.read(buf)?;
+            if k > 0 || buf.is_empty() {
+                return Ok(k);
+            }
+            // this frame is finished: another one may follow
+            let (mut src, mut fd) = self.dec.take().map(|d| d.into_parts()).ok_or_else(|| std::io::Error::other("zstd"))?;
+            if src.fill_buf()?.is_empty() {
+                return Ok(0);
+            }
+            fd.init(&mut src).map_err(std::io::Error::other)?;
+            self.dec = Some(ruzstd::decoding::StreamingDecoder::new_with_decoder(src, fd).map_err(std::io::Error::other)?);
+        }
+    }
+}
+
+/// The decompressed bytes of `path` as a stream (the file itself when not compressed).
+fn open_stream(path: &str, c: Compression) -> Result<Box<dyn Read + Send>> {
+    let f = File::open(path).map_err(|e| io_err(path, e))?;
+    let r = BufReader::with_capacity(1 << 16, f);
+    Ok(match c {
+        Compression::None => Box::new(r),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
+        Compression::Zstd => {
+            let dec = ruzstd::decoding::StreamingDecoder::new(r)
+                .map_err(|e| ferr(path, None, None, format!("not a readable zstd stream ({e})")))?;
+            Box::new(ZstdFrames { dec: Some(dec) })
+        }
+    })
+}
+
+/// A decompressing reader positioned at byte `pos` of the decompressed stream: sequential reads
+/// of a compressed dump continue from the last frame read instead of starting over.
+pub struct StreamPos {
+    r: Box<dyn Read + Send>,
+    pos: u64,
+}
+
+/// The longest line accepted (a file without newlines — binary data, /dev/zero, CR-only line
+/// ends — is an error, not an unbounded allocation).
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Why a file that is not a plain LAMMPS text dump failed, for the message of a frame-0 error.
+fn hint(head: &[u8]) -> &'static str {
+    if head.starts_with(b"BZh") {
+        " (the file is bzip2-compressed: decompress it; gzip and zstd dumps are read directly)"
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z']) {
+        " (the file is xz-compressed: decompress it; gzip and zstd dumps are read directly)"
+    } else if head.starts_with(&[0xef, 0xbb, 0xbf]) {
+        " (the file starts with a UTF-8 byte-order mark: remove it, e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)"
+    } else if head.contains(&b'\r') && !head.contains(&b'\n') {
+        " (its lines end with CR only: convert them, e.g. tr '\\r' '\\n' < FILE > FILE.unix)"
+    } else if head.contains(&0) {
+        " (the file holds binary data, not a LAMMPS text dump)"
+    } else {
+        ""
+    }
 }
 
 /// Buffered line reader that tracks byte offsets and line numbers.
-struct Lines {
-    r: BufReader<File>,
+struct Lines<R: BufRead> {
+    r: R,
     /// Byte offset of the next unread byte.
     pos: u64,
     /// Lines consumed so far (the next line has number `line + 1`).
     line: usize,
     buf: Vec<u8>,
+    /// The bytes after the last newline consumed by `skip` (a partial last line at EOF).
+    tail: Vec<u8>,
+    /// The last byte consumed.
+    last: Option<u8>,
 }
 
-impl Lines {
+impl<R: BufRead> Lines<R> {
+    fn new(r: R) -> Self {
+        Lines { r, pos: 0, line: 0, buf: Vec::new(), tail: Vec::new(), last: None }
+    }
+
     /// Read the next line into `self.buf` (without the line terminator). Returns the line's
-    /// start offset and 1-based number, or `None` at end of file.
+    /// start offset and 1-based number, or `None` at end of file. A line longer than
+    /// [`MAX_LINE`] is an `InvalidData` error.
     fn next(&mut self) -> std::io::Result<Option<(u64, usize)>> {
         self.buf.clear();
         let start = self.pos;
-        let k = self.r.read_until(b'\n', &mut self.buf)?;
+        let k = (&mut self.r).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut self.buf)?;
         if k == 0 {
             return Ok(None);
         }
+        if k > MAX_LINE && self.buf.last() != Some(&b'\n') {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "long line"));
+        }
         self.pos += k as u64;
         self.line += 1;
+        self.last = self.buf.last().copied();
         while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
             self.buf.pop();
         }
         Ok(Some((start, self.line)))
+    }
+
+    /// True when no byte is left.
+    fn at_eof(&mut self) -> std::io::Result<bool> {
+        Ok(self.r.fill_buf()?.is_empty())
     }
 
     /// Skip `n` lines; returns how many were skipped (fewer than `n` only at end of file,
@@ -207,6 +317,7 @@ impl Lines {
         let mut done = 0usize;
         // bytes consumed since the last newline (a partial last line)
         let mut partial = false;
+        self.tail.clear();
         while done < n {
             let buf = self.r.fill_buf()?;
             if buf.is_empty() {
@@ -236,6 +347,18 @@ impl Lines {
                 }
                 partial = false;
                 break;
+            }
+            let eaten = &buf[..consumed];
+            match eaten.iter().rposition(|&b| b == b'\n') {
+                Some(p) => {
+                    self.tail.clear();
+                    self.tail.extend_from_slice(&eaten[p + 1..]);
+                }
+                None if self.tail.len() < 4096 => self.tail.extend_from_slice(&eaten[..eaten.len().min(4096)]),
+                None => {}
+            }
+            if consumed > 0 {
+                self.last = Some(eaten[consumed - 1]);
             }
             self.r.consume(consumed);
             self.pos += consumed as u64;
@@ -522,37 +645,92 @@ fn parse_box(lines: &[Vec<u8>; 3], style: &[u8]) -> std::result::Result<([[f64; 
 }
 
 /// Index every frame of the dump at `path` (one sequential pass; only headers are parsed).
+/// An unfinished last frame is an error; see [`scan_opts`].
 pub fn scan(path: &str) -> Result<DumpIndex> {
-    let f = File::open(path).map_err(|e| io_err(path, e))?;
-    let file_len = f.metadata().map_err(|e| io_err(path, e))?.len();
-    let mut rd = Lines { r: BufReader::with_capacity(1 << 20, f), pos: 0, line: 0, buf: Vec::new() };
+    scan_opts(path, false)
+}
+
+/// As [`scan`]; with `drop_truncated` an unfinished last frame (the file ends inside its header,
+/// its atom lines, or its last line — no final newline) is left out and counted in
+/// [`DumpIndex::dropped`] instead of being an error. gzip and zstd files (recognised by their
+/// first bytes) are decompressed as a stream.
+pub fn scan_opts(path: &str, drop_truncated: bool) -> Result<DumpIndex> {
+    let mut head = [0u8; 4096];
+    let nhead = {
+        let mut f = File::open(path).map_err(|e| io_err(path, e))?;
+        let mut got = 0;
+        loop {
+            match f.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(k) => {
+                    got += k;
+                    if got == head.len() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_err(path, e)),
+            }
+        }
+        got
+    };
+    let compression = Compression::of(&head[..nhead]);
+    let out = scan_stream(path, compression, drop_truncated);
+    match out {
+        Err(Error::Format { file, frame, line, msg }) if frame.unwrap_or(0) == 0 => {
+            let h = if compression == Compression::None { hint(&head[..nhead]) } else { "" };
+            Err(Error::Format { file, frame, line, msg: format!("{msg}{h}") })
+        }
+        other => other,
+    }
+}
+
+#[allow(unused_assignments)] // `lno` tracks the last header line for the messages
+fn scan_stream(path: &str, compression: Compression, drop_truncated: bool) -> Result<DumpIndex> {
+    let plain_len = if compression == Compression::None {
+        Some(std::fs::metadata(path).map_err(|e| io_err(path, e))?.len())
+    } else {
+        None
+    };
+    let stream = open_stream(path, compression)?;
+    let mut rd = Lines::new(BufReader::with_capacity(1 << 20, stream));
     let mut frames: Vec<FrameInfo> = Vec::new();
     let mut columns: Option<Vec<String>> = None;
     let mut layout: Option<Layout> = None;
-    let io = |e: std::io::Error| io_err(path, e);
+    let mut dropped: Option<String> = None;
+    let io = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::InvalidData && e.to_string() == "long line" {
+            return ferr(path, None, None, format!("a line is longer than {MAX_LINE} bytes without a newline: not a LAMMPS text dump?"));
+        }
+        if compression != Compression::None && e.kind() != std::io::ErrorKind::PermissionDenied {
+            return ferr(path, None, None, format!("the {compression:?} stream cannot be decompressed ({e}); is the file complete?").replace("Gzip", "gzip").replace("Zstd", "zstd"));
+        }
+        io_err(path, e)
+    };
+    // an unfinished last frame: stop here (drop) or say so
+    let cut_note = "; pass on_truncated='drop' to glassrs.read to open the complete frames before it";
 
-    loop {
+    'frames: loop {
         let k = frames.len();
         let fe = |line: usize, msg: String| ferr(path, Some(k), Some(line), msg);
         // skip blank lines between frames
         let (offset, first_line) = loop {
             match rd.next().map_err(io)? {
-                None => {
-                    if frames.is_empty() {
-                        return Err(ferr(path, None, None, "the file contains no frame (expected 'ITEM: TIMESTEP'); is it empty?"));
-                    }
-                    return Ok(DumpIndex {
-                        path: path.to_string(),
-                        file_len,
-                        columns: columns.unwrap_or_default(),
-                        layout: layout.ok_or_else(|| ferr(path, None, None, "no ITEM: ATOMS line"))?,
-                        frames,
-                    });
-                }
+                None => break 'frames,
                 Some(p) if !trim(&rd.buf).is_empty() => break p,
                 Some(_) => {}
             }
         };
+        macro_rules! truncated {
+            ($line:expr, $msg:expr) => {{
+                let m: String = $msg;
+                if drop_truncated && !frames.is_empty() {
+                    dropped = Some(m);
+                    break 'frames;
+                }
+                return Err(blame_previous(path, &frames, compression, fe($line, format!("{m}{cut_note}"))));
+            }};
+        }
         // optional ITEM: UNITS / ITEM: TIME before ITEM: TIMESTEP
         let mut time = None;
         let mut lno = first_line;
@@ -562,7 +740,7 @@ pub fn scan(path: &str) -> Result<DumpIndex> {
             } else if is_item(&rd.buf, "UNITS") || is_item(&rd.buf, "TIME") {
                 let is_time = is_item(&rd.buf, "TIME");
                 let Some((_, l)) = rd.next().map_err(io)? else {
-                    return Err(fe(lno + 1, "file ends inside a frame header".into()));
+                    truncated!(lno + 1, "file ends inside a frame header".into());
                 };
                 if is_time {
                     time = Some(parse_f64(trim(&rd.buf)).filter(|t| t.is_finite()).ok_or_else(|| {
@@ -571,36 +749,49 @@ pub fn scan(path: &str) -> Result<DumpIndex> {
                 }
                 match rd.next().map_err(io)? {
                     Some((_, l)) => lno = l,
-                    None => return Err(fe(l + 1, "file ends inside a frame header".into())),
+                    None => truncated!(l + 1, "file ends inside a frame header".into()),
                 }
             } else {
-                return Err(fe(lno, format!("expected 'ITEM: TIMESTEP', found '{}'", text(&rd.buf))));
+                return Err(blame_previous(
+                    path,
+                    &frames,
+                    compression,
+                    fe(lno, format!("expected 'ITEM: TIMESTEP', found '{}'", text(&rd.buf))),
+                ));
             }
         }
         // the header proper: fixed sequence of lines
-        let mut next_line = |rd: &mut Lines, what: &str| -> Result<usize> {
-            match rd.next().map_err(io)? {
-                Some((_, l)) => {
-                    lno = l;
-                    Ok(l)
+        macro_rules! next_line {
+            ($what:expr) => {{
+                match rd.next().map_err(io)? {
+                    Some((_, l)) => {
+                        lno = l;
+                        l
+                    }
+                    None => truncated!(lno + 1, format!("file ends inside a frame header (expected {})", $what)),
                 }
-                None => Err(ferr(path, Some(k), Some(lno + 1), format!("file ends inside a frame header (expected {what})"))),
-            }
-        };
-        let l = next_line(&mut rd, "the timestep")?;
+            }};
+        }
+        let l = next_line!("the timestep");
         let step = parse_i64(trim(&rd.buf))
             .ok_or_else(|| fe(l, format!("expected the timestep (an integer) after 'ITEM: TIMESTEP', found '{}'", text(&rd.buf))))?;
-        let l = next_line(&mut rd, "'ITEM: NUMBER OF ATOMS'")?;
+        let l = next_line!("'ITEM: NUMBER OF ATOMS'");
         if !is_item(&rd.buf, "NUMBER OF ATOMS") {
             return Err(fe(l, format!("expected 'ITEM: NUMBER OF ATOMS', found '{}'", text(&rd.buf))));
         }
-        let l = next_line(&mut rd, "the number of atoms")?;
+        let l = next_line!("the number of atoms");
         let n = parse_i64(trim(&rd.buf))
             .filter(|&n| n >= 0)
             .ok_or_else(|| fe(l, format!("expected the number of atoms (a non-negative integer), found '{}'", text(&rd.buf))))?
             as usize;
         if n == 0 {
             return Err(fe(l, "frame has no atoms".into()));
+        }
+        if let Some(len) = plain_len {
+            // every atom line takes at least 2 bytes: refuse absurd counts before reading on
+            if n as u64 > len / 2 {
+                return Err(fe(l, format!("NUMBER OF ATOMS = {n} cannot be right: the file has only {len} bytes")));
+            }
         }
         if let Some(f0) = frames.first() {
             if n != f0.n {
@@ -610,7 +801,7 @@ pub fn scan(path: &str) -> Result<DumpIndex> {
                 ));
             }
         }
-        let l = next_line(&mut rd, "'ITEM: BOX BOUNDS'")?;
+        let l = next_line!("'ITEM: BOX BOUNDS'");
         if !is_item(&rd.buf, "BOX BOUNDS") {
             return Err(fe(l, format!("expected 'ITEM: BOX BOUNDS', found '{}'", text(&rd.buf))));
         }
@@ -619,14 +810,14 @@ pub fn scan(path: &str) -> Result<DumpIndex> {
         let style = t[t.windows(6).position(|w| w == b"BOUNDS").map_or(t.len(), |p| p + 6)..].to_vec();
         let mut blines: [Vec<u8>; 3] = Default::default();
         for bl in blines.iter_mut() {
-            let l = next_line(&mut rd, "a box line")?;
+            let l = next_line!("a box line");
             if is_item(&rd.buf, "") {
                 return Err(fe(l, format!("expected 3 box lines after 'ITEM: BOX BOUNDS', found '{}'", text(&rd.buf))));
             }
             *bl = rd.buf.clone();
         }
         let (matrix, origin) = parse_box(&blines, &style).map_err(|m| fe(box_line, m))?;
-        let l = next_line(&mut rd, "'ITEM: ATOMS'")?;
+        let l = next_line!("'ITEM: ATOMS'");
         if !is_item(&rd.buf, "ATOMS") {
             return Err(fe(l, format!("expected 'ITEM: ATOMS <columns>', found '{}'", text(&rd.buf))));
         }
@@ -647,10 +838,17 @@ pub fn scan(path: &str) -> Result<DumpIndex> {
         let body_line = rd.line + 1;
         let got = rd.skip(n).map_err(io)?;
         if got < n {
-            return Err(fe(
-                body_line + got,
-                format!("truncated frame (step {step}): expected {n} atom lines, the file ends after {got}"),
-            ));
+            truncated!(body_line + got, format!("truncated frame (step {step}): expected {n} atom lines, the file ends after {got}"));
+        }
+        if rd.last != Some(b'\n') && rd.at_eof().map_err(io)? {
+            let ncol = columns.as_ref().map_or(0, |c| c.len());
+            let ntok = tokens(&rd.tail).count();
+            let what = if ntok < ncol {
+                format!("{ntok} of {ncol} values: '{}'", text(&rd.tail))
+            } else {
+                format!("no newline after its last value, which may be cut: '{}'", text(&rd.tail))
+            };
+            truncated!(body_line + n - 1, format!("truncated frame: the file ends inside this atom line ({what})"));
         }
         frames.push(FrameInfo {
             offset,
@@ -665,6 +863,76 @@ pub fn scan(path: &str) -> Result<DumpIndex> {
             body_line,
         });
     }
+    if frames.is_empty() {
+        return Err(ferr(path, None, None, "the file contains no frame (expected 'ITEM: TIMESTEP'); is it empty?"));
+    }
+    Ok(DumpIndex {
+        path: path.to_string(),
+        file_len: rd.pos,
+        columns: columns.unwrap_or_default(),
+        layout: layout.ok_or_else(|| ferr(path, None, None, "no ITEM: ATOMS line"))?,
+        frames,
+        compression,
+        dropped: usize::from(dropped.is_some()),
+        dropped_reason: dropped,
+    })
+}
+
+/// A header error in frame k ≥ 1 is often a frame k − 1 with fewer atom lines than its
+/// `NUMBER OF ATOMS` (its count swallowed the next header): blame that frame when one of its
+/// "atom lines" is an `ITEM:` line (cold path: re-reads the previous frame's atom lines).
+fn blame_previous(path: &str, frames: &[FrameInfo], compression: Compression, err: Error) -> Error {
+    let Some(prev) = frames.last() else { return err };
+    let k = frames.len() - 1;
+    let body = match compression {
+        Compression::None => {
+            let mut body = vec![0u8; (prev.body_end - prev.body_start) as usize];
+            let ok = File::open(path)
+                .and_then(|mut f| f.seek(SeekFrom::Start(prev.body_start)).and_then(|_| f.read_exact(&mut body)));
+            if ok.is_err() {
+                return err;
+            }
+            body
+        }
+        _ => match read_stream_range(path, compression, prev.body_start, prev.body_end, &mut None) {
+            Ok(b) => b,
+            Err(_) => return err,
+        },
+    };
+    for (r, line) in body.split(|&b| b == b'\n').enumerate() {
+        if trim(line).starts_with(b"ITEM:") {
+            return ferr(
+                path,
+                Some(k),
+                Some(prev.body_line + r),
+                format!(
+                    "frame has fewer atom lines than its NUMBER OF ATOMS ({}): found '{}' after {r} atom lines",
+                    prev.n,
+                    text(line)
+                ),
+            );
+        }
+    }
+    err
+}
+
+/// Bytes `start..end` of the decompressed stream of `path`, continuing from `cursor` when it is
+/// at or before `start` (else starting over); `cursor` is left at `end`.
+fn read_stream_range(path: &str, c: Compression, start: u64, end: u64, cursor: &mut Option<StreamPos>) -> Result<Vec<u8>> {
+    let mut sp = match cursor.take() {
+        Some(sp) if sp.pos <= start => sp,
+        _ => StreamPos { r: open_stream(path, c)?, pos: 0 },
+    };
+    let err = |e: std::io::Error| ferr(path, None, None, format!("the compressed stream cannot be read ({e}); did the file change?"));
+    let skipped = std::io::copy(&mut (&mut sp.r).take(start - sp.pos), &mut std::io::sink()).map_err(err)?;
+    if skipped != start - sp.pos {
+        return Err(ferr(path, None, None, "the file became shorter after it was indexed (was it overwritten?); open it again"));
+    }
+    let mut body = vec![0u8; (end - start) as usize];
+    sp.r.read_exact(&mut body).map_err(err)?;
+    sp.pos = end;
+    *cursor = Some(sp);
+    Ok(body)
 }
 
 /// Columns of one chunk of atom lines.
@@ -913,13 +1181,32 @@ fn permute<T: Copy>(v: &[T], order: &[usize], width: usize) -> Vec<T> {
     out
 }
 
-/// Parse the atom lines of frame `k` of an indexed dump.
+/// Parse the atom lines of frame `k` of an indexed dump. A compressed dump is decompressed
+/// from its start up to the frame (see [`read_frame_seq`] for sequential reading).
 pub fn read_frame(idx: &DumpIndex, k: usize) -> Result<DumpFrame> {
+    read_frame_seq(idx, k, &mut None)
+}
+
+/// As [`read_frame`], reusing the decompressing reader in `cursor` for compressed dumps:
+/// reading frames in increasing order decompresses the file once; going back starts over.
+pub fn read_frame_seq(idx: &DumpIndex, k: usize, cursor: &mut Option<StreamPos>) -> Result<DumpFrame> {
+    let body = read_body(idx, k, cursor)?;
+    parse_body(&body, idx, k)
+}
+
+fn read_body(idx: &DumpIndex, k: usize, cursor: &mut Option<StreamPos>) -> Result<Vec<u8>> {
     let path = idx.path.as_str();
     let info = idx
         .frames
         .get(k)
         .ok_or_else(|| crate::invalid!("{path}: frame {k} out of range ({} frames)", idx.frames.len()))?;
+    if idx.compression != Compression::None {
+        return read_stream_range(path, idx.compression, info.body_start, info.body_end, cursor)
+            .map_err(|e| match e {
+                Error::Format { file, line: _, frame: _, msg } => Error::Format { file, line: Some(info.body_line), frame: Some(k), msg },
+                e => e,
+            });
+    }
     let mut f = File::open(path).map_err(|e| io_err(path, e))?;
     let len_now = f.metadata().map_err(|e| io_err(path, e))?.len();
     if len_now < info.body_end {
@@ -928,7 +1215,7 @@ pub fn read_frame(idx: &DumpIndex, k: usize) -> Result<DumpFrame> {
     f.seek(SeekFrom::Start(info.body_start)).map_err(|e| io_err(path, e))?;
     let mut body = vec![0u8; (info.body_end - info.body_start) as usize];
     f.read_exact(&mut body).map_err(|e| io_err(path, e))?;
-    parse_body(&body, idx, k)
+    Ok(body)
 }
 
 /// Parse frame `k` from its atom-line bytes (exposed for tests and in-memory use).
@@ -1031,9 +1318,19 @@ pub fn parse_body(body: &[u8], idx: &DumpIndex, k: usize) -> Result<DumpFrame> {
     })
 }
 
-/// Parse several frames in parallel (order of `frames` kept).
-pub fn read_frames(idx: &DumpIndex, frames: &[usize]) -> Result<Vec<DumpFrame>> {
-    frames.par_iter().map(|&k| read_frame(idx, k)).collect()
+/// Parse several frames in parallel (order of `frames` kept). A compressed dump's atom lines
+/// are decompressed in order through `cursor`, then parsed in parallel.
+pub fn read_frames(idx: &DumpIndex, frames: &[usize], cursor: &mut Option<StreamPos>) -> Result<Vec<DumpFrame>> {
+    if idx.compression == Compression::None {
+        return frames.par_iter().map(|&k| read_frame(idx, k)).collect();
+    }
+    let mut order: Vec<usize> = (0..frames.len()).collect();
+    order.sort_by_key(|&i| frames[i]);
+    let mut bodies: Vec<Vec<u8>> = vec![Vec::new(); frames.len()];
+    for &i in &order {
+        bodies[i] = read_body(idx, frames[i], cursor)?;
+    }
+    bodies.par_iter().zip(frames.par_iter()).map(|(b, &k)| parse_body(b, idx, k)).collect()
 }
 
 #[cfg(test)]
@@ -1197,4 +1494,74 @@ mod tests {
             assert_eq!(w[1].2, w[0].2 + w[0].3);
         }
     }
+
+    mod props {
+        use super::super::*;
+        use super::{tmp, ORTHO};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            #[test]
+            fn parse_f64_matches_std_on_formatted_numbers(bits in any::<u64>(), prec in 0usize..20) {
+                let v = f64::from_bits(bits);
+                prop_assume!(v.is_finite());
+                for t in [format!("{v}"), format!("{v:e}"), format!("{v:.prec$}"), format!("{v:.prec$e}")] {
+                    let want: f64 = t.parse().unwrap();
+                    prop_assert_eq!(parse_f64(t.as_bytes()).map(f64::to_bits), Some(want.to_bits()), "{}", t);
+                }
+            }
+
+            #[test]
+            fn number_parsers_never_panic_and_agree_with_std(b in proptest::collection::vec(any::<u8>(), 0..40)) {
+                let got = parse_f64(&b);
+                let want = std::str::from_utf8(&b).ok().and_then(|s| s.parse::<f64>().ok());
+                prop_assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits));
+                let _ = parse_i64(&b);
+                let _ = scan_int(&b, 0);
+                let _ = scan_dec(&b, 0);
+            }
+
+            #[test]
+            fn decimal_strings_parse_exactly(int in "[+-]?[0-9]{0,22}", frac in "[0-9]{0,22}", e in proptest::option::of(-330i32..330)) {
+                let mut t = int.clone();
+                if !frac.is_empty() { t.push('.'); t.push_str(&frac); }
+                if let Some(e) = e { t.push_str(&format!("e{e}")); }
+                let want = t.parse::<f64>().ok();
+                prop_assert_eq!(parse_f64(t.as_bytes()).map(f64::to_bits), want.map(f64::to_bits), "{}", t);
+            }
+
+            #[test]
+            fn indexer_never_panics_on_mutated_dumps(
+                edits in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..4, any::<u8>()), 1..6),
+                drop in any::<bool>(),
+            ) {
+                let base = format!("{}{}", ORTHO, ORTHO.replace("\n100\n", "\n200\n"));
+                let mut b = base.into_bytes();
+                for (at, op, byte) in edits {
+                    if b.is_empty() { b.push(b'1'); }
+                    let i = at.index(b.len());
+                    match op {
+                        0 => b[i] = byte,
+                        1 => { b.remove(i); }
+                        2 => b.insert(i, byte),
+                        _ => b.truncate(i),
+                    }
+                }
+                let p = tmp("prop.dump", "");
+                std::fs::write(&p, &b).unwrap();
+                if let Ok(idx) = scan_opts(&p, drop) {
+                    prop_assert!(!idx.frames.is_empty());
+                    for k in 0..idx.frames.len() {
+                        if let Ok(f) = read_frame(&idx, k) {
+                            prop_assert_eq!(f.positions.len(), 3 * f.n);
+                            prop_assert!(f.positions.iter().all(|v| v.is_finite()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
 }

@@ -69,7 +69,7 @@ fn dynamics_pair_sums<'py>(
     let kv = super::points(&kvecs, "kvecs")?;
     let params = correlations::CorrParams { a, kvecs: kv };
     let mon = PyMonitor::new(callback);
-    let out = py.detach(|| crate::threads::try_install(n_threads.0, || correlations::pair_sums(pos, n, &sp, n_species, &pr, &params, &mon)))?;
+    let out = super::run_watched(py, n_threads, &mon, |mon| correlations::pair_sums(pos, n, &sp, n_species, &pr, &params, mon))?;
     let np = pr.len();
     Ok(out.into_pyarray(py).reshape([np, 1 + n_species, correlations::N_COLS])?)
 }

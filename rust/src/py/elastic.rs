@@ -233,7 +233,7 @@ impl PyHessian {
         };
         let h = self.h.clone();
         let mon = PyMonitor::new(progress);
-        let res = py.detach(|| crate::threads::install(n_threads.0, || dipole_stiffness(&h, &s, &pairs, batch, &mon)))??;
+        let res = super::run_watched(py, n_threads, &mon, |mon| dipole_stiffness(&h, &s, &pairs, batch, mon))?;
         Ok((
             res.kappa.into_pyarray(py),
             res.iterations.into_iter().map(|v| v as u64).collect::<Vec<_>>().into_pyarray(py),

@@ -5,12 +5,22 @@ use numpy::{IntoPyArray, PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::io::lammps::{self, DumpFrame, DumpIndex};
+use std::sync::Mutex;
 
-/// An indexed LAMMPS text dump. Frames are parsed only when read.
+use crate::io::lammps::{self, Compression, DumpFrame, DumpIndex, StreamPos};
+
+/// An indexed LAMMPS text dump (plain, gzip or zstd). Frames are parsed only when read.
 #[pyclass(name = "LammpsDump", module = "glassrs._core", frozen)]
 pub struct PyLammpsDump {
     index: DumpIndex,
+    /// Where the decompressing reader of a compressed dump stands (sequential reads continue).
+    cursor: Mutex<Option<StreamPos>>,
+}
+
+impl PyLammpsDump {
+    fn cursor(&self) -> PyResult<std::sync::MutexGuard<'_, Option<StreamPos>>> {
+        self.cursor.lock().map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("LammpsDump reader lock poisoned"))
+    }
 }
 
 fn vec3<'py, T: numpy::Element>(py: Python<'py>, v: Vec<T>) -> PyResult<Bound<'py, PyAny>> {
@@ -37,10 +47,28 @@ fn frame_dict<'py>(py: Python<'py>, f: DumpFrame) -> PyResult<Bound<'py, PyDict>
 #[pymethods]
 impl PyLammpsDump {
     /// Scan `path` once and index its frames (raises FormatError on a malformed header).
+    /// `drop_truncated`: leave out an unfinished last frame instead of raising.
     #[new]
-    fn new(py: Python<'_>, path: String) -> PyResult<Self> {
-        let index = py.detach(|| lammps::scan(&path))?;
-        Ok(PyLammpsDump { index })
+    #[pyo3(signature = (path, drop_truncated = false))]
+    fn new(py: Python<'_>, path: String, drop_truncated: bool) -> PyResult<Self> {
+        let index = py.detach(|| lammps::scan_opts(&path, drop_truncated))?;
+        Ok(PyLammpsDump { index, cursor: Mutex::new(None) })
+    }
+
+    /// Unfinished frames left out at the end (0 or 1) and why.
+    #[getter]
+    fn dropped(&self) -> (usize, Option<String>) {
+        (self.index.dropped, self.index.dropped_reason.clone())
+    }
+
+    /// "none", "gzip" or "zstd".
+    #[getter]
+    fn compression(&self) -> &'static str {
+        match self.index.compression {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
     }
 
     fn __len__(&self) -> usize {
@@ -100,7 +128,10 @@ impl PyLammpsDump {
                 self.index.frames.len()
             )));
         }
-        let f = py.detach(|| lammps::read_frame(&self.index, k))?;
+        let mut cur = self.cursor()?.take();
+        let f = py.detach(|| lammps::read_frame_seq(&self.index, k, &mut cur));
+        *self.cursor()? = cur;
+        let f = f?;
         frame_dict(py, f)
     }
 
@@ -112,7 +143,10 @@ impl PyLammpsDump {
                 self.index.frames.len()
             )));
         }
-        let fs = py.detach(|| lammps::read_frames(&self.index, &frames))?;
+        let mut cur = self.cursor()?.take();
+        let fs = py.detach(|| lammps::read_frames(&self.index, &frames, &mut cur));
+        *self.cursor()? = cur;
+        let fs = fs?;
         fs.into_iter().map(|f| frame_dict(py, f)).collect()
     }
 }

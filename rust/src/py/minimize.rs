@@ -127,7 +127,8 @@ fn fire_batch<'py>(
     let p = fire_params(params)?;
     let mon = PyMonitor::new(progress);
     let m = &model.inner;
-    let res = py.detach(|| crate::threads::install(n_threads.0, || fire_batch_core(&mut frames, &t, &sboxes, m, &p, &mon)))??;
+    let fr = &mut frames;
+    let res = super::run_watched(py, n_threads, &mon, |mon| fire_batch_core(fr, &t, &sboxes, m, &p, mon))?;
     let mut e = Vec::with_capacity(nf);
     let mut fm = Vec::with_capacity(nf);
     let mut it = Vec::with_capacity(nf);

@@ -33,6 +33,8 @@ impl From<Error> for PyErr {
             Error::NotConverged(_) => ConvergenceError::new_err(msg),
             Error::Interrupted => PyKeyboardInterrupt::new_err(msg),
             Error::Io(_) => PyOSError::new_err(msg),
+            Error::File { path, errno: Some(errno), msg: m } => PyOSError::new_err((errno, m, path)),
+            Error::File { .. } => PyOSError::new_err(msg),
         }
     }
 }
@@ -87,27 +89,43 @@ fn num_threads_setting() -> Option<usize> {
 }
 
 /// Progress + Ctrl-C for kernels running with the GIL released. `progress` is called from
-/// the thread that called the kernel; it re-attaches briefly to check signals and to call
-/// the optional Python callback `callback(done, total)`.
+/// the kernel's calling thread; it re-attaches briefly to check signals and to call the optional
+/// Python callback `callback(done, total)`. Signals are only seen on Python's main thread, so
+/// long kernels run through [`run_watched`]: the kernel works on a helper thread while the
+/// calling thread waits and checks for Ctrl-C every [`WATCH_MS`] ms, setting the cancel flag that
+/// kernels also test inside their loops ([`Monitor::cancelled`]).
 pub struct PyMonitor {
     callback: Option<Py<PyAny>>,
+    cancel: std::sync::atomic::AtomicBool,
 }
+
+/// How often the waiting thread checks for Ctrl-C.
+pub const WATCH_MS: u64 = 20;
 
 impl PyMonitor {
     pub fn new(callback: Option<Py<PyAny>>) -> Self {
-        PyMonitor { callback }
+        PyMonitor { callback, cancel: std::sync::atomic::AtomicBool::new(false) }
+    }
+
+    fn set_cancelled(&self) {
+        self.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
 impl Monitor for PyMonitor {
     fn progress(&self, done: usize, total: usize) -> crate::Result<()> {
+        if self.cancelled() {
+            return Err(Error::Interrupted);
+        }
         Python::attach(|py| {
             if py.check_signals().is_err() {
+                self.set_cancelled();
                 return Err(Error::Interrupted);
             }
             if let Some(cb) = &self.callback {
                 if let Err(e) = cb.call1(py, (done, total)) {
                     if e.is_instance_of::<PyKeyboardInterrupt>(py) {
+                        self.set_cancelled();
                         return Err(Error::Interrupted);
                     }
                     return Err(Error::Invalid(format!("progress callback failed: {e}")));
@@ -115,6 +133,42 @@ impl Monitor for PyMonitor {
             }
             Ok(())
         })
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Run the kernel `f` with the GIL released on a helper thread (inside the `n_threads` pool)
+/// while this thread checks for Ctrl-C every [`WATCH_MS`] ms: a signal sets `mon`'s cancel flag
+/// and the kernel stops at its next check with `KeyboardInterrupt`.
+pub fn run_watched<T: Send>(
+    py: Python<'_>,
+    n_threads: NThreads,
+    mon: &PyMonitor,
+    f: impl FnOnce(&PyMonitor) -> crate::Result<T> + Send,
+) -> PyResult<T> {
+    let out = py.detach(|| {
+        std::thread::scope(|s| {
+            let me = std::thread::current();
+            let h = s.spawn(move || {
+                let r = crate::threads::try_install(n_threads.0, || f(mon));
+                me.unpark();
+                r
+            });
+            while !h.is_finished() {
+                std::thread::park_timeout(std::time::Duration::from_millis(WATCH_MS));
+                if !h.is_finished() && !mon.cancelled() && Python::attach(|py| py.check_signals().is_err()) {
+                    mon.set_cancelled();
+                }
+            }
+            h.join()
+        })
+    });
+    match out {
+        Ok(r) => Ok(r?),
+        Err(panic) => std::panic::resume_unwind(panic),
     }
 }
 
