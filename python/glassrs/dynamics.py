@@ -170,19 +170,11 @@ def _origin_frames(n_frames: int, origins) -> np.ndarray:
 
 
 def _pairs(traj: Trajectory, origins, max_lag: float | None) -> np.ndarray:
-    """(P, 2) origin/target frame pairs with target ≥ origin (and lag ≤ max_lag)."""
-    nf = len(traj)
-    o = _origin_frames(nf, origins)
-    times = np.asarray(traj.times, dtype=np.float64)
-    if np.any(np.diff(times) <= 0):
-        raise ValueError(f"{traj.path or '<memory>'}: frame times must increase strictly "
-                         f"(first offending frame {int(np.flatnonzero(np.diff(times) <= 0)[0]) + 1})")
-    parts = []
-    for i in o:
-        t = np.arange(i, nf, dtype=np.int64)
-        if max_lag is not None:
-            t = t[times[t] - times[i] <= max_lag * (1 + 1e-12) + 1e-300]
-        parts.append(np.column_stack([np.full(t.size, i, dtype=np.int64), t]))
+    """(P, 2) origin/target frame pairs with target ≥ origin (and lag ≤ max_lag): the pairs
+    that :func:`_origin_targets` describes, as an array."""
+    o, end = _origin_targets(traj, origins, max_lag)
+    parts = [np.column_stack([np.full(e - i, i, dtype=np.int64), np.arange(i, e, dtype=np.int64)])
+             for i, e in zip(o.tolist(), end.tolist())]
     return np.concatenate(parts) if parts else np.empty((0, 2), np.int64)
 
 
