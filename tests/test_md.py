@@ -218,3 +218,21 @@ def test_no_equilibration_warns_and_the_drift_is_reported():
         warnings.simplefilter("error")
         gr.md.run(m, n=300, T=1.0, steps=100, seed=1, equilibrate=0)          # explicit: no warning
         gr.md.run(m, start=traj[-1], T=1.0, steps=100, seed=1)               # a given start: no warning
+
+
+def test_every_reader_entry_point_reads_the_npz_glassrs_writes(tmp_path):
+    from glassrs.cli import main
+
+    m = models.kob_andersen()
+    traj = gr.md.run(m, n=300, T=1.0, steps=200, seed=4, every=50, equilibrate=0)
+    p = str(tmp_path / "run.npz")
+    gr.md.write(traj, p)
+    back = gr.read(p)
+    assert len(back) == len(traj) and back.species == traj.species and back.dt == 0.005
+    np.testing.assert_array_equal(back.unwrapped(), traj.unwrapped())
+    with pytest.raises(ValueError, match="names its species"):
+        gr.read(p, species=["X", "Y"])
+    with pytest.raises(ValueError, match="dt = 0.005"):
+        gr.read(p, dt=0.01)
+    assert main(["info", p]) == 0
+    assert main(["dynamics", p, "--out", str(tmp_path / "dyn.parquet")]) == 0

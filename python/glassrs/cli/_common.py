@@ -88,22 +88,11 @@ def get_model(spec: str | None, *, required: bool = False) -> "Model | None":
 def read_trajectory(path: str, args: argparse.Namespace, model: "Model | None" = None, *,
                     dt: float | None = None, quiet: bool = False) -> "Trajectory":
     """Open ``path`` with the command's ``--species`` and ``model`` (and timestep ``dt``), and
-    print how the types were named when they were renamed. ``.npz`` files written by
-    ``simulate`` carry species names: ``--species`` does not apply, the model is checked."""
+    print how the types were named when they were renamed (``.npz`` files written by
+    ``simulate`` go through :func:`glassrs.read` too: they name their species)."""
     import glassrs as gr
 
     species = parse_species(getattr(args, "species", None))
-    if path.lower().endswith(".npz"):
-        from glassrs import md
-
-        if species is not None:
-            raise ValueError(f"{path}: --species does not apply to .npz files (they store the species names)")
-        traj = md.load_npz(path)
-        if dt is not None:
-            traj.dt = dt
-        if model is not None:
-            model.type_map(traj.species)  # ValueError naming an unknown species
-        return traj
     kw: dict = {"dt": dt, "species": species, "model": model}
     if getattr(args, "format", None):
         kw["format"] = args.format

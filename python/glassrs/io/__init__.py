@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["read", "write_lammps", "write_gsd", "SpeciesArg"]
 
-FORMATS = ("lammps", "gsd", "extxyz")
+FORMATS = ("lammps", "gsd", "extxyz", "npz")
 
 
 def read(path: str | os.PathLike, *, dt: float | None = None,
@@ -36,7 +36,8 @@ def read(path: str | os.PathLike, *, dt: float | None = None,
     ----------
     path : trajectory file. Formats: LAMMPS text dump (``.lammpstrj``, ``.dump``, ``.atom``,
         anything not recognised below), HOOMD-blue GSD (``.gsd``), extended XYZ (``.xyz``,
-        ``.extxyz``); ``format=`` ("lammps", "gsd", "extxyz") overrides the guess.
+        ``.extxyz``), and the exact ``.npz`` archives glassrs writes (``simulate --out run.npz``,
+        :func:`glassrs.md.save_npz`); ``format=`` ("lammps", "gsd", "extxyz", "npz") overrides the guess.
     dt : MD timestep (model time units). ``traj.times`` = step × dt when given; otherwise the
         times stored in the file (LAMMPS ``ITEM: TIME``, extended-XYZ ``Time=``). Without
         either, ``traj.times`` raises ``ValueError`` (``traj.has_times`` is False) and
@@ -98,6 +99,8 @@ def read(path: str | os.PathLike, *, dt: float | None = None,
     elif fmt in ("extxyz", "xyz"):
         from glassrs.io.xyz import XyzSource
         src = XyzSource(path, species=species, model=model, on_truncated=on_truncated)
+    elif fmt == "npz":
+        return _read_npz(path, dt, species, model)
     else:
         raise ValueError(f"unknown trajectory format '{format}'; expected one of {FORMATS}")
     dropped = int(getattr(src, "dropped_frames", 0) or 0)
@@ -109,8 +112,33 @@ def read(path: str | os.PathLike, *, dt: float | None = None,
     return Trajectory(src, dt=dt, check_particles=check_particles)
 
 
+def _read_npz(path: str, dt: float | None, species, model) -> Trajectory:
+    """A trajectory written by glassrs as exact float64 arrays (``md.save_npz``, ``simulate --out
+    run.npz``): it names its species and stores its timestep, so ``species=`` does not apply and
+    ``dt=`` must agree with the stored one (or supply it when the file has none)."""
+    from glassrs.md import load_npz
+
+    traj = load_npz(path)
+    if species is not None:
+        raise ValueError(f"{path}: a glassrs .npz names its species already ({list(traj.species)}); species= "
+                         "does not apply")
+    if model is not None:
+        unknown = [s for s in traj.species if s not in model.species]
+        if unknown:
+            raise ValueError(f"{path}: species {unknown} are not species of model '{model.name}' "
+                             f"({list(model.species)})")
+    if dt is not None:
+        if traj.dt is None:
+            traj = Trajectory.from_frames([traj[k] for k in range(len(traj))], dt=float(dt))
+        elif abs(float(dt) - traj.dt) > 1e-12 * traj.dt:
+            raise ValueError(f"{path}: the file was written with dt = {traj.dt:g}, not {dt:g}")
+    return traj
+
+
 def _guess(path: str) -> str:
     low = path.lower()
+    if low.endswith(".npz"):
+        return "npz"
     if low.endswith(".gsd"):
         return "gsd"
     if low.endswith((".xyz", ".extxyz")):
