@@ -336,21 +336,12 @@ def _rearrangement_counts(reb: pl.DataFrame, traj) -> pl.DataFrame:
                             .alias("time"), pl.lit(p_c).alias("p_c"))
 
 
-def _trajectory(root: str, s: dict, T: float, c: int):
-    from glassrs.box import Box
-    from glassrs.md import _wrap
-    from glassrs.trajectory import Frame, Trajectory
+def production_trajectory(root: str, s: dict, T: float, c: int):
+    """The production trajectory of (system ``s``, T, config ``c``) as stored by :func:`production`
+    (the keys of :func:`glassrs.md.save_npz`, so :func:`glassrs.md.load_npz` reads it)."""
+    from glassrs.md import load_npz
 
-    st = load_state(root, state_rel(s["name"], T, c, "production"))
-    box = Box(st["box"], st["origin"])
-    dt = float(st["dt"])
-    species = tuple(str(x) for x in st["species"])
-    frames = []
-    for k, step in enumerate(st["steps"]):
-        w, img = _wrap(st["positions"][k], box)
-        frames.append(Frame(positions=w, types=st["types"], box=box, species=species, step=int(step),
-                            time=int(step) * dt, images=img))
-    return Trajectory.from_frames(frames, dt=dt)
+    return load_npz(os.path.join(root, state_rel(s["name"], T, c, "production")))
 
 
 def windows(spec: dict, root: str, upstream: dict) -> dict:
@@ -379,7 +370,7 @@ def structure_task(spec: dict, root: str, upstream: dict) -> dict:
 
     s, T, c, st = spec["system"], spec["T"], spec["config"], spec["analyses"]["structure"]
     model = model_of(s)
-    traj = _trajectory(root, s, T, c)
+    traj = production_trajectory(root, s, T, c)
     loc = structure.local(traj, model, T=T, closure=st["closure"], windows=_windows(root, s["name"]),
                           frames=_even(len(traj), st["frames"]))
     p = params(loc)
@@ -447,7 +438,7 @@ def inherent(spec: dict, root: str, upstream: dict) -> dict:
 
     s, T, c, ist = spec["system"], spec["T"], spec["config"], spec["analyses"]["inherent_structures"]
     model = model_of(s)
-    traj = _trajectory(root, s, T, c)
+    traj = production_trajectory(root, s, T, c)
     lo, hi, total = spec["picks"]
     # `total` frames evenly spaced over the run after its first frame (the isoconfigurational start)
     frames = np.linspace(1, len(traj) - 1, total).round().astype(int) if len(traj) > 1 else np.zeros(total, int)

@@ -83,7 +83,7 @@ def campaign_runs(path: str) -> list[Run]:
             rel = tasks.state_rel(s["name"], T, 0, "production")
             if not os.path.exists(os.path.join(path, rel)):
                 continue
-            r = Run(f"{s['name']} T={T:g}", T, tasks._trajectory(path, s, T, 0), model)
+            r = Run(f"{s['name']} T={T:g}", T, tasks.production_trajectory(path, s, T, 0), model)
             r.dataset = ds
             runs.append(r)
     if not runs:
