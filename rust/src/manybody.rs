@@ -18,7 +18,8 @@
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::forces::{ForceResult, PairList, Want};
+use crate::forces::{ForceResult, Want};
+use crate::neighbors::PairList;
 use crate::invalid;
 use crate::simbox::Vec3;
 

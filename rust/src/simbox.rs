@@ -4,6 +4,12 @@
 //! follows LAMMPS: `a = (lx,0,0)`, `b = (xy,ly,0)`, `c = (xz,yz,lz)`, but any right-handed
 //! `H` with positive determinant is accepted. Fractional coordinates are `s = H⁻¹ x`.
 //!
+//! Two dimensions: a box whose third column is zero is a 2D box with edge vectors `a`, `b` in
+//! the xy plane. Internally its third vector is the unit z vector (so `H` stays invertible and
+//! every formula below works unchanged on positions with z = 0); [`SimBox::dim`] is 2,
+//! [`SimBox::volume`] is the area |a × b|, and the z height is infinite (no periodic image in z).
+//! Positions of a 2D system must have z = 0 ([`SimBox::check_planar`]).
+//!
 //! Minimum image: `s -= round(s)`. Whenever the true minimum-image distance of a pair is
 //! below half the smallest box *height* (perpendicular width), its fractional components
 //! lie in (−½, ½) and rounding returns it exactly, whatever the tilt. Kernels therefore
@@ -21,6 +27,7 @@ pub struct SimBox {
     hinv: [[f64; 3]; 3],
     orthorhombic: bool,
     volume: f64,
+    dim: usize,
 }
 
 #[inline]
@@ -44,9 +51,21 @@ pub fn norm2(a: &Vec3) -> f64 {
 
 impl SimBox {
     /// Build from a row-major 3×3 matrix whose columns are the box vectors.
-    pub fn from_matrix(h: [[f64; 3]; 3]) -> Result<Self> {
+    /// A zero third column makes a 2D box (see the module docs).
+    pub fn from_matrix(mut h: [[f64; 3]; 3]) -> Result<Self> {
         if h.iter().flatten().any(|v| !v.is_finite()) {
             return Err(invalid!("box matrix has a non-finite entry: {h:?}"));
+        }
+        let planar = h[0][2] == 0.0 && h[1][2] == 0.0 && h[2][2] == 0.0;
+        if planar {
+            if h[2][0] != 0.0 || h[2][1] != 0.0 {
+                return Err(invalid!(
+                    "a 2D box (zero third box vector) needs edge vectors in the xy plane; got a={:?}, b={:?}",
+                    [h[0][0], h[1][0], h[2][0]],
+                    [h[0][1], h[1][1], h[2][1]]
+                ));
+            }
+            h[2][2] = 1.0;
         }
         let a = [h[0][0], h[1][0], h[2][0]];
         let b = [h[0][1], h[1][1], h[2][1]];
@@ -73,7 +92,31 @@ impl SimBox {
             && h[1][0] == 0.0
             && h[2][0] == 0.0
             && h[2][1] == 0.0;
-        Ok(SimBox { h, hinv, orthorhombic, volume })
+        Ok(SimBox { h, hinv, orthorhombic, volume, dim: if planar { 2 } else { 3 } })
+    }
+
+    /// 2D box from two edge vectors in the xy plane.
+    pub fn planar(a: [f64; 2], b: [f64; 2]) -> Result<Self> {
+        Self::from_matrix([[a[0], b[0], 0.0], [a[1], b[1], 0.0], [0.0, 0.0, 0.0]])
+    }
+
+    /// Number of spatial dimensions (2 or 3).
+    #[inline]
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Error unless every z coordinate is 0 in a 2D box (names the first offending particle).
+    pub fn check_planar(&self, pos: &[Vec3]) -> Result<()> {
+        if self.dim == 2 {
+            if let Some((i, p)) = pos.iter().enumerate().find(|(_, p)| p[2] != 0.0) {
+                return Err(invalid!(
+                    "particle {i} has z = {} in a 2D box; positions of a two-dimensional system must have z = 0",
+                    p[2]
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Orthorhombic box with edge lengths `l`.
@@ -86,7 +129,7 @@ impl SimBox {
         Self::from_matrix([[l[0], xy, xz], [0.0, l[1], yz], [0.0, 0.0, l[2]]])
     }
 
-    /// From a flat row-major slice of 9 numbers.
+    /// From a flat row-major slice of 9 numbers (a zero third column makes a 2D box).
     pub fn from_slice(m: &[f64]) -> Result<Self> {
         if m.len() != 9 {
             return Err(invalid!("box matrix must have 9 entries, got {}", m.len()));
@@ -94,6 +137,8 @@ impl SimBox {
         Self::from_matrix([[m[0], m[1], m[2]], [m[3], m[4], m[5]], [m[6], m[7], m[8]]])
     }
 
+    /// The box matrix (columns = box vectors); for a 2D box the third column is the unit z
+    /// vector used internally.
     pub fn matrix(&self) -> [[f64; 3]; 3] {
         self.h
     }
@@ -102,6 +147,7 @@ impl SimBox {
         self.orthorhombic
     }
 
+    /// Volume (3D) or area (2D).
     pub fn volume(&self) -> f64 {
         self.volume
     }
@@ -111,9 +157,14 @@ impl SimBox {
         [self.h[0][k], self.h[1][k], self.h[2][k]]
     }
 
-    /// Perpendicular widths: height_k = V / |a_i × a_j| for the two other vectors.
+    /// Perpendicular widths: height_k = V / |a_i × a_j| for the two other vectors. In 2D the
+    /// heights of a and b are A/|b|, A/|a| and the z height is infinite.
     pub fn heights(&self) -> Vec3 {
         let (a, b, c) = (self.vector(0), self.vector(1), self.vector(2));
+        if self.dim == 2 {
+            let (la, lb) = (norm2(&a).sqrt(), norm2(&b).sqrt());
+            return [self.volume / lb, self.volume / la, f64::INFINITY];
+        }
         [
             self.volume / norm2(&cross(&b, &c)).sqrt(),
             self.volume / norm2(&cross(&c, &a)).sqrt(),

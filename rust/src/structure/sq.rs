@@ -133,7 +133,7 @@ pub fn sq_shells(
             if fr.pos.len() != types.len() {
                 return Err(invalid!("frame {f} has {} particles but {} species entries", fr.pos.len(), types.len()));
             }
-            crate::neighbors::check_positions(&fr.pos).map_err(|e| invalid!("frame {f}: {e}"))?;
+            crate::neighbors::check_positions(&fr.pos, &fr.sbox).map_err(|e| invalid!("frame {f}: {e}"))?;
             let qs = lattice(&fr.sbox, q_max, dq, n_bins, stride.max(1));
             let nmax = [0, 1, 2].map(|a| qs.iter().map(|v| v.n[a].abs()).max().unwrap_or(0) as usize);
             let w = [nmax[0] + 1, nmax[1] + 1, nmax[2] + 1];

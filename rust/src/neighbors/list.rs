@@ -1,20 +1,19 @@
-//! Periodic neighbour search with a cell list (orthorhombic and triclinic boxes).
+//! Neighbour lists as tables: every pair closer than `r_max`, full (both directions) or half
+//! (j > i), in CSR order sorted by `i` then `j` — deterministic and independent of the number of
+//! threads. The same structure serves as the sparsity pattern of the Hessian and is what
+//! `gr.neighbors` returns.
 //!
-//! [`CellGrid`] is a regular grid in *fractional* coordinates with `n_k = ⌊height_k / r_max⌋`
-//! cells along box vector k, so every cell is at least `r_max` thick and a pair closer than
-//! `r_max` always sits in the same or an adjacent cell (mod n_k); with fewer than three cells
-//! along a direction the adjacent cells coincide and [`CellGrid::stencil`] de-duplicates them.
-//! [`neighbor_list`] uses a finer grid ([`FineGrid`]: cells ≥ r_max/2, a ±2 stencil pruned by
-//! distance and periodic images as explicit shift vectors; see its documentation). Displacements are
-//! minimum-image vectors, exact because `r_max` is at most half the smallest height (checked).
-//!
-//! Output is a CSR list sorted by `i` then `j`: deterministic and independent of the
-//! number of threads. The same structure serves as the sparsity pattern of the Hessian.
+//! The search uses the shared cell grid ([`super::grid`]) with cells ≥ r_max/2 thick, a ±2 stencil
+//! pruned by distance and periodic images as explicit shift vectors (see [`FineGrid`]).
+//! Displacements are minimum-image vectors, exact because `r_max` is at most half the smallest
+//! height (checked).
 
 use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::invalid;
+use super::grid::{counting_sort, grid_shape, linear, slots};
+use super::check_positions;
 use crate::simbox::{SimBox, Vec3};
 
 /// Compressed sparse row neighbour list. Neighbours of particle `i` occupy
@@ -47,89 +46,6 @@ impl NeighborList {
             out.extend(std::iter::repeat(i as u32).take(self.offsets[i + 1] - self.offsets[i]));
         }
         out
-    }
-}
-
-/// Check positions are finite; name the first bad particle.
-pub fn check_positions(pos: &[Vec3]) -> Result<()> {
-    if let Some((i, p)) = pos.iter().enumerate().find(|(_, p)| !p.iter().all(|v| v.is_finite())) {
-        return Err(invalid!("particle {i} has a non-finite coordinate {p:?}"));
-    }
-    Ok(())
-}
-
-/// A cell grid over the box in fractional coordinates.
-pub struct CellGrid {
-    pub n: [usize; 3],
-    /// Particles sorted by cell; `start[c]..start[c+1]` are the particles of cell c.
-    pub start: Vec<usize>,
-    pub particles: Vec<u32>,
-    pub cell_of: Vec<u32>,
-}
-
-impl CellGrid {
-    pub fn new(pos: &[Vec3], sbox: &SimBox, r_max: f64) -> Self {
-        let h = sbox.heights();
-        // Cap the grid so empty cells do not dominate for tiny cutoffs.
-        let cap = ((pos.len() as f64).cbrt().ceil() as usize).max(1) * 2;
-        let n = [0, 1, 2].map(|k| ((h[k] / r_max).floor() as usize).clamp(1, cap.max(3)));
-        let ncell = n[0] * n[1] * n[2];
-        let cell_of: Vec<u32> = pos
-            .par_iter()
-            .map(|x| {
-                let s = sbox.wrapped_fractional(x);
-                let c = [0, 1, 2].map(|k| ((s[k] * n[k] as f64) as usize).min(n[k] - 1));
-                ((c[0] * n[1] + c[1]) * n[2] + c[2]) as u32
-            })
-            .collect();
-        let mut count = vec![0usize; ncell + 1];
-        for &c in &cell_of {
-            count[c as usize + 1] += 1;
-        }
-        for c in 0..ncell {
-            count[c + 1] += count[c];
-        }
-        let start = count.clone();
-        let mut fill = count;
-        let mut particles = vec![0u32; pos.len()];
-        for (i, &c) in cell_of.iter().enumerate() {
-            particles[fill[c as usize]] = i as u32;
-            fill[c as usize] += 1;
-        }
-        CellGrid { n, start, particles, cell_of }
-    }
-
-    /// The distinct cells adjacent to (and including) cell `c`: [`Self::stencil_reach`] with reach 1.
-    pub fn stencil(&self, c: usize) -> Vec<usize> {
-        self.stencil_reach(c, [1, 1, 1])
-    }
-
-    /// The distinct cells within ±`reach[a]` cells of cell `c` along each axis a (periodic),
-    /// sorted; cells that coincide through the periodic wrap are listed once.
-    pub fn stencil_reach(&self, c: usize, reach: [i64; 3]) -> Vec<usize> {
-        let n = self.n;
-        let cz = c % n[2];
-        let cy = (c / n[2]) % n[1];
-        let cx = c / (n[1] * n[2]);
-        let mut out = Vec::with_capacity(((2 * reach[0] + 1) * (2 * reach[1] + 1) * (2 * reach[2] + 1)) as usize);
-        for dx in -reach[0]..=reach[0] {
-            for dy in -reach[1]..=reach[1] {
-                for dz in -reach[2]..=reach[2] {
-                    let x = (cx as i64 + dx).rem_euclid(n[0] as i64) as usize;
-                    let y = (cy as i64 + dy).rem_euclid(n[1] as i64) as usize;
-                    let z = (cz as i64 + dz).rem_euclid(n[2] as i64) as usize;
-                    out.push((x * n[1] + y) * n[2] + z);
-                }
-            }
-        }
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-
-    #[inline]
-    pub fn members(&self, c: usize) -> &[u32] {
-        &self.particles[self.start[c]..self.start[c + 1]]
     }
 }
 
@@ -190,6 +106,8 @@ fn gap(o: i64, u: f64) -> f64 {
 struct FineGrid {
     nc: [usize; 3],
     thick: [f64; 3],
+    /// 2D box: one cell along z and no z offsets in the stencil
+    planar: bool,
     ortho: bool,
     vecs: [Vec3; 3],
     r_max: f64,
@@ -210,9 +128,7 @@ impl FineGrid {
     fn new(pos: &[Vec3], sbox: &SimBox, r_max: f64) -> Self {
         let n = pos.len();
         let h = sbox.heights();
-        // Cap the grid so empty cells do not dominate for tiny cutoffs / dilute systems.
-        let cap = (((n as f64).cbrt().ceil() as usize).max(1) * 3).max(2 * CELLS_PER_CUTOFF + 1);
-        let nc = [0, 1, 2].map(|k| ((CELLS_PER_CUTOFF as f64 * h[k] / r_max).floor() as usize).clamp(1, cap));
+        let nc = grid_shape(sbox, n, r_max / CELLS_PER_CUTOFF as f64, 3, 2 * CELLS_PER_CUTOFF + 1);
         let ncell = nc[0] * nc[1] * nc[2];
         let loc: Vec<([usize; 3], Vec3, Vec3)> = pos
             .par_iter()
@@ -229,24 +145,9 @@ impl FineGrid {
                 (c, u, sbox.to_cartesian(&s))
             })
             .collect();
-        // counting sort of particles by cell (stable: ascending index within a cell)
-        let cell_index = |c: &[usize; 3]| (c[0] * nc[1] + c[1]) * nc[2] + c[2];
-        let mut start = vec![0usize; ncell + 1];
-        for (c, _, _) in &loc {
-            start[cell_index(c) + 1] += 1;
-        }
-        for c in 0..ncell {
-            start[c + 1] += start[c];
-        }
-        let mut fill = start.clone();
-        let mut ids = vec![0u32; n];
-        let mut slot = vec![0u32; n];
-        for (i, (c, _, _)) in loc.iter().enumerate() {
-            let ci = cell_index(c);
-            ids[fill[ci]] = i as u32;
-            slot[i] = fill[ci] as u32;
-            fill[ci] += 1;
-        }
+        let cell_of: Vec<u32> = loc.iter().map(|(c, _, _)| linear(*c, nc) as u32).collect();
+        let (start, ids) = counting_sort(&cell_of, ncell);
+        let slot = slots(&ids);
         let xs: Vec<Vec3> = ids.iter().map(|&i| loc[i as usize].2).collect();
         let wrap = [0, 1, 2].map(|k| {
             let nk = nc[k] as i64;
@@ -255,6 +156,7 @@ impl FineGrid {
         FineGrid {
             nc,
             thick: [0, 1, 2].map(|k| h[k] / nc[k] as f64),
+            planar: sbox.dim() == 2,
             ortho: sbox.is_orthorhombic(),
             vecs: [sbox.vector(0), sbox.vector(1), sbox.vector(2)],
             r_max,
@@ -305,8 +207,11 @@ impl FineGrid {
                 // admissible oz: gap(oz, u_z)·thick_z < reach
                 let reach = if self.ortho { (self.r2max - gx * gx - gy * gy).sqrt() } else { self.r_max } / thick[2];
                 // largest oz with oz − u < reach, smallest with −oz − 1 + u < reach
-                let oz_hi = (-floor_i64(-(u[2] + reach)) - 1).min(M);
-                let mut oz = (floor_i64(u[2] - 1.0 - reach) + 1).max(-M);
+                let (oz_hi, mut oz) = if self.planar {
+                    (0, 0)
+                } else {
+                    ((-floor_i64(-(u[2] + reach)) - 1).min(M), (floor_i64(u[2] - 1.0 - reach) + 1).max(-M))
+                };
                 let col = (cx * nc[1] + cy) * nc[2];
                 let sxy = [
                     xi[0] - (tx * vecs[0][0] + ty * vecs[1][0]),
@@ -355,7 +260,7 @@ impl FineGrid {
 /// then counting-sorted into rows, which are sorted by j.
 pub fn neighbor_list(pos: &[Vec3], sbox: &SimBox, r_max: f64, half: bool) -> Result<NeighborList> {
     sbox.check_cutoff(r_max, "neighbour cutoff r_max")?;
-    check_positions(pos)?;
+    check_positions(pos, sbox)?;
     let n = pos.len();
     if n > u32::MAX as usize {
         return Err(invalid!("too many particles ({n}) for 32-bit indices"));
@@ -364,7 +269,8 @@ pub fn neighbor_list(pos: &[Vec3], sbox: &SimBox, r_max: f64, half: bool) -> Res
         return Ok(NeighborList { offsets: vec![0], half, ..Default::default() });
     }
     let g = FineGrid::new(pos, sbox, r_max);
-    let expect = (n as f64 / sbox.volume() * 4.19 * r_max.powi(3) * if half { 0.55 } else { 1.1 }) as usize + 4;
+    let ball = if sbox.dim() == 2 { std::f64::consts::PI * r_max * r_max } else { 4.19 * r_max.powi(3) };
+    let expect = (n as f64 / sbox.volume() * ball * if half { 0.55 } else { 1.1 }) as usize + 4;
     if half {
         Ok(half_list(&g, n, expect))
     } else {
@@ -606,7 +512,10 @@ mod tests {
     fn check(b: SimBox, n: usize, rc: f64, seed: u64) {
         let mut rnd = lcg(seed);
         let pos: Vec<Vec3> = (0..n)
-            .map(|_| b.to_cartesian(&[rnd() * 1.3 - 0.15, rnd(), rnd() * 2.0 - 0.5]))
+            .map(|_| {
+                let (s0, s1, s2) = (rnd() * 1.3 - 0.15, rnd(), rnd() * 2.0 - 0.5);
+                b.to_cartesian(&[s0, s1, if b.dim() == 2 { 0.0 } else { s2 }])
+            })
             .collect();
         let nl = neighbor_list(&pos, &b, rc, false).unwrap();
         let ic = nl.i_column();
@@ -645,6 +554,24 @@ mod tests {
     #[test]
     fn triclinic_matches_brute_force() {
         check(SimBox::lammps([9.0, 10.0, 11.0], 3.0, -2.0, 4.0).unwrap(), 1300, 2.5, 2);
+    }
+
+    #[test]
+    fn two_dimensional_boxes_match_brute_force() {
+        // orthorhombic, tilted, strongly tilted near the maximal cutoff, and a box with few cells
+        check(SimBox::planar([12.0, 0.0], [0.0, 9.0]).unwrap(), 900, 2.5, 11);
+        check(SimBox::planar([12.0, 0.0], [4.0, 9.0]).unwrap(), 900, 2.5, 12);
+        let b = SimBox::planar([10.0, 0.0], [-6.0, 8.0]).unwrap();
+        check(b.clone(), 500, 0.5 * b.min_height(), 13);
+        check(SimBox::planar([5.0, 0.0], [1.0, 5.5]).unwrap(), 60, 2.4, 14);
+        // pairs in 2D have no z component, and z ≠ 0 is an error naming the particle
+        let mut pos = vec![[1.0, 1.0, 0.0], [2.0, 1.5, 0.0]];
+        let nl = neighbor_list(&pos, &b, 2.0, false).unwrap();
+        assert_eq!(nl.n_pairs(), 2);
+        assert_eq!(nl.d[0][2], 0.0);
+        pos[1][2] = 0.1;
+        let e = neighbor_list(&pos, &b, 2.0, false).unwrap_err().to_string();
+        assert!(e.contains("particle 1") && e.contains("2D"), "{e}");
     }
 
     #[test]
