@@ -26,13 +26,17 @@ def jittered_lattice(model: gr.models.Model, n: int, seed: int = 0, density: flo
 
 def lammps_instance(lammps_mod, frame: gr.Frame, model: gr.models.Model, pair_cmds: list[str],
                     velocities: np.ndarray | None = None, extra: list[str] = ()):
+    """A LAMMPS instance holding ``frame`` (a 2D box → ``dimension 2``, z ∈ [−0.5, 0.5])."""
     lmp = lammps_mod.lammps(cmdargs=["-log", "none", "-screen", "none", "-nocite"])
     b = frame.box
     lx, ly, lz = (float(v) for v in np.diag(b.matrix))
     xy, xz, yz = (float(v) for v in b.tilts)
+    two_d = b.dim == 2
+    zlo, zhi = (-0.5, 0.5) if two_d else (0.0, lz)
     lmp.commands_list([
-        "units lj", "atom_style atomic", "boundary p p p", "atom_modify map array",
-        f"region box prism 0 {lx!r} 0 {ly!r} 0 {lz!r} {xy!r} {xz!r} {yz!r}",
+        "units lj", *(["dimension 2"] if two_d else []), "atom_style atomic", "boundary p p p",
+        "atom_modify map array",
+        f"region box prism 0 {lx!r} 0 {ly!r} {zlo!r} {zhi!r} {xy!r} {xz!r} {yz!r}",
         f"create_box {len(model.species)} box",
     ])
     x = b.wrap(frame.positions)

@@ -159,9 +159,11 @@ def test_frozen_system():
 
 
 def test_two_dimensional_alpha2():
+    """The dimension is the box's: a 2D box gives the 2D α2; the same flat data in a 3D box
+    stay 3D (no guess from coordinates), and a contradicting dim= is an error."""
     rng = np.random.default_rng(2)
     n, nf = 100, 8
-    box = gr.Box.orthorhombic([6.0, 6.0, 1.0])
+    box = gr.Box.orthorhombic([6.0, 6.0])
     ang = rng.random(n) * 2 * np.pi
     v = 0.3 * np.column_stack([np.cos(ang), np.sin(ang), np.zeros(n)])
     x0 = np.column_stack([rng.random((n, 2)) * 6, np.zeros(n)])
@@ -171,6 +173,13 @@ def test_two_dimensional_alpha2():
     assert gr.params(table)["dim"] == 2
     np.testing.assert_allclose(_sel(table)["alpha2"].to_numpy()[1:], -0.5, atol=1e-12)   # ⟨r⁴⟩/(2⟨r²⟩²) − 1
     assert set(table["species"].to_list()) == {"all", "A"}
+    flat3d = gr.Trajectory.from_frames(_frames_from(unw, gr.Box.orthorhombic([6.0, 6.0, 6.0]), np.zeros(n, int),
+                                                    steps=np.arange(nf), species=("A",)), dt=1.0)
+    t3 = D.correlations(flat3d, kvectors=NOK, progress=False)
+    assert gr.params(t3)["dim"] == 3
+    np.testing.assert_allclose(_sel(t3)["alpha2"].to_numpy()[1:], 0.6 - 1, atol=1e-12)   # 3⟨r⁴⟩/(5⟨r²⟩²) − 1
+    with pytest.raises(ValueError, match="property of the box"):
+        D.correlations(flat3d, kvectors=NOK, progress=False, dim=2)
 
 
 def test_float_times_grouped_despite_noise():

@@ -154,8 +154,8 @@ def fire_batch(
     """FIRE over frames (F, N, 3) with boxes (F, 3, 3): (positions, energy, max_force, iterations,
     n_evals, errors) — errors[k] is None or the frame's non-convergence message."""
 
-def maxwell_boltzmann_velocities(masses: list[float], t: float, seed: int) -> npt.NDArray[np.float64]:
-    """(N, 3) velocities at temperature t, zero momentum, exactly t with N_f = 3N − 3."""
+def maxwell_boltzmann_velocities(masses: list[float], t: float, seed: int, dim: int = 3) -> npt.NDArray[np.float64]:
+    """(N, 3) velocities at temperature t, zero momentum, exactly t with N_f = dN − d (v_z = 0 when dim = 2)."""
 
 class MdSim:
     """A running MD simulation (state in Rust); see glassrs.md.Simulation."""

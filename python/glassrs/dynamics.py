@@ -143,9 +143,15 @@ def _chunks(n: int, n_frames: int, max_memory_mb: float, chunk_particles: int | 
     return [(lo, min(lo + chunk_particles, n)) for lo in range(0, n, chunk_particles)]
 
 
-def _detect_dim(traj: Trajectory) -> int:
-    z = traj.first.positions[:, 2]
-    return 2 if z.size and np.all(z == z[0]) else 3
+def _box_dim(traj: Trajectory, dim: int | None) -> int:
+    """The spatial dimension: the box's (never guessed from coordinates). An explicit ``dim``
+    must agree with it."""
+    d = traj.first.box.dim
+    if dim is not None and int(dim) != d:
+        raise ValueError(f"dim={dim} was passed but the trajectory's box is {d}-dimensional; the dimension is a "
+                         f"property of the box (build a 2D box with Box.orthorhombic([lx, ly]) or read the file with "
+                         "dim=2)")
+    return d
 
 
 def _lag_keys(traj: Trajectory) -> tuple[np.ndarray, bool]:
@@ -196,8 +202,10 @@ def shell_kvectors(box, k: float, dk: float = 0.1, nk: int | None = 24, seed: in
     if not (k > 0 and dk > 0):
         raise ValueError(f"k and dk must be > 0, got k={k}, dk={dk}")
     h = np.asarray(box.matrix if hasattr(box, "matrix") else box, dtype=float)
+    d = getattr(box, "dim", 3)
     b = _reciprocal(h)
-    nmax = [int(math.ceil((k + dk) / (2 * np.pi) * np.linalg.norm(h[:, i]))) + 1 for i in range(3)]
+    # a 2D box: the reciprocal lattice of the plane (n_z = 0)
+    nmax = [int(math.ceil((k + dk) / (2 * np.pi) * np.linalg.norm(h[:, i]))) + 1 if i < d else 0 for i in range(3)]
     g = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in nmax], indexing="ij"), -1).reshape(-1, 3)
     # keep one of ±n: first nonzero component positive
     nz = np.where(g[:, 0] != 0, g[:, 0], np.where(g[:, 1] != 0, g[:, 1], g[:, 2]))
@@ -374,7 +382,8 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
         :func:`first_peak_k`. ``kvectors`` (K, 3) overrides the shell.
     origins : None (all frames), an int (that many evenly spaced origin frames) or frame indices.
     max_lag : largest lag (time units) to compute.
-    dim : 3 or 2 (α2 normalisation, D); default 2 if all z coordinates of frame 0 are equal.
+    dim : the spatial dimension is the box's (``traj.dim``): it sets the α2 normalisation and D.
+        Passing a ``dim`` that disagrees with the box raises ``ValueError``.
     alpha2_average : ``"pooled"`` (definitions §3.7: ⟨Δr⁴⟩ and ⟨Δr²⟩ pooled over particles and origins
         before the ratio) or ``"origin"`` (atooms-pp: the per-origin ratio averaged over origins).
     max_memory_mb, chunk_particles : memory budget (MB) for positions and origin/target pair blocks
@@ -397,10 +406,7 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     n_sp = len(species)
     types = np.ascontiguousarray(t0.types, dtype=np.int64)
     n = t0.n_particles
-    if dim is None:
-        dim = _detect_dim(t0)
-    if dim not in (2, 3):
-        raise ValueError(f"dim must be 2 or 3, got {dim}")
+    dim = _box_dim(t0, dim)
     # wave vectors
     k_source = "user kvectors"
     if kvectors is None:
@@ -686,7 +692,7 @@ def van_hove(traj: Trajectory, lags: Sequence[float] | float | None = None, *, b
     overlap). ``bins`` equal bins on [0, r_max]; default r_max = the largest displacement at
     that lag for each selection (as atooms-pp). Columns: species, lag, n_origins, r_lo, r_hi, r
     (bin centre), gs."""
-    dim = dim or _detect_dim(traj)
+    dim = _box_dim(traj, dim)
 
     def edges_fn(lag):
         return np.linspace(0.0, float(r_max), bins + 1)

@@ -74,7 +74,7 @@ class Hessian:
         self.frame = frame
         self.model = model
         self.types = _types(frame, model)
-        self.native = _core.Hessian(frame.positions, self.types, np.ascontiguousarray(frame.box.matrix),
+        self.native = _core.Hessian(frame.positions, self.types, frame.box.native,
                                     model.native, n_threads, float(max_factor_gb))
         if force_tol is not None:
             self.native.check_minimum(float(force_tol))
@@ -416,7 +416,7 @@ def mobility_extremes(frame: Frame, mobility: np.ndarray, *, radius: float, spec
     sel = np.ones(n, bool) if species is None else (np.array(frame.species)[frame.types] == species)
     if not sel.any():
         raise ValueError(f"no particle of species '{species}' (species: {list(frame.species)})")
-    _i, _j, *_ = _core.neighbor_list(frame.positions, np.ascontiguousarray(frame.box.matrix), float(radius), False)
+    _i, _j, *_ = _core.neighbor_list(frame.positions, frame.box.native, float(radius), False)
     i = _i.astype(np.int64)
     j = _j.astype(np.int64)
     keep = sel[i] & sel[j]

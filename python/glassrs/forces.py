@@ -42,6 +42,6 @@ def forces(frame: Frame, model: Model, *, n_threads: int | None = None) -> Force
     than twice the cutoff, or overlapping particles (non-finite energy; the message names
     the pair).
     """
-    e, per, f, w = _core.forces(frame.positions, np.ascontiguousarray(frame.box.matrix), model_types(frame, model),
+    e, per, f, w = _core.forces(frame.positions, frame.box.native, model_types(frame, model),
                                 model.native, n_threads)
     return ForceResult(e, per, f, w, w / frame.box.volume)

@@ -53,14 +53,17 @@ def _counts(n: int, composition: Sequence[float]) -> np.ndarray:
 
 
 def initial_configuration(model: Model, n: int, *, density: float | None = None, composition=None,
-                          seed: int = 0, method: str = "random", min_distance: float | None = None) -> Frame:
-    """n particles in a cubic box at ``density`` (default: the model's) with species in the
-    model's ``composition`` (randomly assigned).
+                          seed: int = 0, method: str = "random", min_distance: float | None = None,
+                          dim: int = 3) -> Frame:
+    """n particles in a cubic box (a square box when ``dim=2``) at ``density`` (N/V, or N/A in
+    2D; default: the model's) with species in the model's ``composition`` (randomly assigned).
 
     ``method="random"``: random sequential insertion keeping every pair farther apart than
-    ``min_distance`` (default 0.7·ρ^{-1/3}); ``"lattice"``: random subset of a simple-cubic
-    lattice. Relax either with :func:`push_off` before dynamics.
+    ``min_distance`` (default 0.7·ρ^{-1/d}); ``"lattice"``: random subset of a simple-cubic
+    (square) lattice. Relax either with :func:`push_off` before dynamics.
     """
+    if dim not in (2, 3):
+        raise ValueError(f"dim must be 2 or 3, got {dim!r}")
     if int(n) < 2:
         raise ValueError(f"need at least 2 particles, got {n}")
     n = int(n)
@@ -72,40 +75,43 @@ def initial_configuration(model: Model, n: int, *, density: float | None = None,
         raise ValueError(f"composition has {len(comp)} entries but model '{model.name}' has species {model.species}")
     counts = _counts(n, comp)
     rng = np.random.default_rng(seed)
-    L = (n / rho) ** (1 / 3)
-    box = Box.cube(L)
+    L = (n / rho) ** (1 / dim)
+    box = Box.cube(L) if dim == 3 else Box.square(L)
     if L < 2 * model.max_cutoff:
         raise ValueError(f"{n} particles at density {rho:g} give a box of side {L:.4g}, smaller than twice the "
                          f"model cutoff {model.max_cutoff:.4g}; use more particles")
     if method == "lattice":
-        m = int(np.ceil(n ** (1 / 3)))
-        g = np.stack(np.meshgrid(*[np.arange(m)] * 3, indexing="ij"), -1).reshape(-1, 3)
+        m = int(np.ceil(n ** (1 / dim)))
+        g = np.stack(np.meshgrid(*[np.arange(m)] * dim, indexing="ij"), -1).reshape(-1, dim)
         sites = rng.choice(len(g), size=n, replace=False)
-        pos = (g[np.sort(sites)] + 0.5) * (L / m)
+        pos = np.zeros((n, 3))
+        pos[:, :dim] = (g[np.sort(sites)] + 0.5) * (L / m)
     elif method == "random":
-        dmin = 0.7 * rho ** (-1 / 3) if min_distance is None else float(min_distance)
-        pos = _random_insertion(n, L, dmin, rng)
+        dmin = 0.7 * rho ** (-1 / dim) if min_distance is None else float(min_distance)
+        pos = _random_insertion(n, L, dmin, rng, dim=dim)
     else:
         raise ValueError(f"unknown method '{method}': expected 'random' or 'lattice'")
     types = rng.permutation(np.repeat(np.arange(len(counts)), counts))
     return Frame(positions=pos, types=types, box=box, species=model.species, step=0, time=0.0)
 
 
-def _random_insertion(n: int, L: float, dmin: float, rng, max_tries: int = 2000) -> np.ndarray:
-    """Random sequential insertion in a periodic cube with a cell grid (cells ≥ dmin)."""
+def _random_insertion(n: int, L: float, dmin: float, rng, max_tries: int = 2000, dim: int = 3) -> np.ndarray:
+    """Random sequential insertion in a periodic cube (square when dim = 2, z = 0) with a cell
+    grid (cells ≥ dmin)."""
     nc = max(1, int(L // dmin))
     cell = L / nc
     grid: dict[tuple[int, int, int], list[int]] = {}
-    pos = np.empty((n, 3))
+    pos = np.zeros((n, 3))
     d2 = dmin * dmin
+    zs = (-1, 0, 1) if dim == 3 else (0,)
     for i in range(n):
         for _ in range(max_tries):
-            x = rng.random(3) * L
+            x = rng.random(3) * L if dim == 3 else np.r_[rng.random(2) * L, 0.0]
             c = (x // cell).astype(int) % nc
             ok = True
             for dx in (-1, 0, 1):
                 for dy in (-1, 0, 1):
-                    for dz in (-1, 0, 1):
+                    for dz in zs:
                         for j in grid.get(((c[0] + dx) % nc, (c[1] + dy) % nc, (c[2] + dz) % nc), ()):
                             d = pos[j] - x
                             d -= L * np.round(d / L)
@@ -212,7 +218,7 @@ class Simulation:
             vel = frame.velocities
         else:
             vel = np.zeros_like(pos)
-        self._sim = _core.MdSim(model.native, np.ascontiguousarray(pos, dtype=float), np.ascontiguousarray(self.box.matrix),
+        self._sim = _core.MdSim(model.native, np.ascontiguousarray(pos, dtype=float), self.box.native,
                                 self.types, np.ascontiguousarray(vel, dtype=float), self.dt, ensemble, self.T, self.T,
                                 self.tdamp, self.chain, float(skin), int(seed), _state, int(chunks))
         if _state is None and velocities is None and frame.velocities is None:
@@ -607,7 +613,7 @@ def save_npz(traj: Trajectory, path: str, *, velocities_last: bool = True) -> No
     f0 = traj[0]
     arrays = {
         "positions": traj.unwrapped(), "steps": traj.steps, "types": f0.types, "species": np.array(f0.species),
-        "box": f0.box.matrix, "origin": f0.box.origin, "dt": np.array(np.nan if traj.dt is None else traj.dt),
+        "box": f0.box.native, "origin": f0.box.origin, "dt": np.array(np.nan if traj.dt is None else traj.dt),
     }
     th = getattr(traj, "thermo", None)
     if th is not None:

@@ -62,7 +62,7 @@ def fire(frame: Frame, model: Model, *, f_tol: float = 1e-10, max_iter: int = 10
     (``require_convergence=False`` returns the last positions instead, e.g. for a push-off).
     """
     types = model_types(frame, model)
-    pos, e, fmax, it, ne = _core.fire(frame.positions, np.ascontiguousarray(frame.box.matrix), types, model.native,
+    pos, e, fmax, it, ne = _core.fire(frame.positions, frame.box.native, types, model.native,
                                       _params(f_tol, max_iter, params), n_threads, progress, require_convergence)
     return _moved(frame, pos), FireInfo(e, e / frame.n_particles, fmax, it, ne)
 
@@ -88,7 +88,7 @@ def fire_batch(frames: Trajectory | Sequence[Frame] | Iterable[Frame], model: Mo
             raise ValueError(f"frame {k} does not have the same particles (N, species, types) as frame 0")
     types = model_types(f0, model)
     pos = np.stack([f.positions for f in frames])
-    boxes = np.stack([f.box.matrix for f in frames])
+    boxes = np.stack([f.box.native for f in frames])
     out, e, fmax, it, ne, errs = _core.fire_batch(pos, boxes, types, model.native, _params(f_tol, max_iter, params),
                                                   n_threads, progress)
     bad = [k for k, m in enumerate(errs) if m is not None]

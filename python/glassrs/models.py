@@ -213,6 +213,17 @@ def kob_andersen() -> Model:
     return Model(_core.Model.kob_andersen())
 
 
+def kob_andersen_2d() -> Model:
+    """The two-dimensional Kob–Andersen mixture: the KA pair potential (ε_AB = 1.5, ε_BB = 0.5,
+    σ_AB = 0.8, σ_BB = 0.88, cut at 2.5σ_uv, energy-shifted) at the 65:35 composition and
+    number density N/A = 1.2 that avoid crystallisation in 2D (Brüning, Stelter, Wagner,
+    Schilling and Kob, J. Phys.: Condens. Matter 21, 035117 (2009)). Use it with a 2D box
+    (``gr.md.initial_configuration(model, n, dim=2)``)."""
+    return lj_mixture(("A", "B"), epsilon={("A", "A"): 1.0, ("A", "B"): 1.5, ("B", "B"): 0.5},
+                      sigma={("A", "A"): 1.0, ("A", "B"): 0.8, ("B", "B"): 0.88}, density=1.2,
+                      composition=[0.65, 0.35], name="kob_andersen_2d")
+
+
 # -- more built-in models (definitions §1) ------------------------------------------------------------
 
 def ka_wca() -> Model:
@@ -460,11 +471,11 @@ def preset(name: str) -> Preset:
     raise ValueError(f"unknown preset '{name}'; available: {presets()}")
 
 
-BUILTIN = {"kob_andersen": kob_andersen, "ka_wca": ka_wca, "qp": qp, "wahnstrom": wahnstrom, "ipl10": ipl10,
+BUILTIN = {"kob_andersen": kob_andersen, "kob_andersen_2d": kob_andersen_2d, "ka_wca": ka_wca, "qp": qp, "wahnstrom": wahnstrom, "ipl10": ipl10,
            "stillinger_weber": stillinger_weber}
 
 
-ALIASES = {"ka": "kob_andersen", "kob-andersen": "kob_andersen", "sw": "stillinger_weber"}
+ALIASES = {"ka": "kob_andersen", "ka2d": "kob_andersen_2d", "kob-andersen": "kob_andersen", "sw": "stillinger_weber"}
 
 
 def _model_number(text: str) -> int | float:

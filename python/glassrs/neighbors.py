@@ -19,7 +19,7 @@ def neighbors(frame: Frame, r_max: float, *, half: bool = False, n_threads: int 
     box height or a coordinate is not finite. ``n_threads``: None (the process default,
     :func:`glassrs.set_num_threads`) or a positive count.
     """
-    i, j, r, dx, dy, dz = _core.neighbor_list(frame.positions, np.ascontiguousarray(frame.box.matrix),
+    i, j, r, dx, dy, dz = _core.neighbor_list(frame.positions, frame.box.native,
                                               float(r_max), half, n_threads)
     return make_table({"i": i, "j": j, "r": r, "dx": dx, "dy": dy, "dz": dz},
                       {"kind": "neighbors", "r_max": float(r_max), "half": half})

@@ -72,7 +72,15 @@ def _chunks(traj: Trajectory, idx: np.ndarray, size: int = _CHUNK) -> Iterable[t
     for a in range(0, len(idx), size):
         fr = [traj[int(k)] for k in idx[a:a + size]]
         yield (np.ascontiguousarray(np.stack([f.positions for f in fr])),
-               np.ascontiguousarray(np.stack([f.box.matrix for f in fr])))
+               np.ascontiguousarray(np.stack([f.box.native for f in fr])))
+
+
+def _volumes(boxes: np.ndarray) -> list[float]:
+    """Volumes (areas in 2D) of native box matrices (a zero third column marks a 2D box)."""
+    m = np.asarray(boxes, dtype=float)
+    planar = ~np.any(m[:, :, 2], axis=1)
+    area = m[:, 0, 0] * m[:, 1, 1] - m[:, 1, 0] * m[:, 0, 1]
+    return np.where(planar, area, np.linalg.det(np.where(planar[:, None, None], np.eye(3), m))).tolist()
 
 
 def _particle_ids(f: Frame) -> np.ndarray:
@@ -126,7 +134,7 @@ def rdf(traj: Trajectory | Frame, r_max: float | None = None, dr: float = 0.01, 
     for pos, boxes in _chunks(traj, idx):
         cb = None if progress is None else (lambda d, t, off=done: progress(off + d, len(idx)))
         total += _core.rdf_sum(pos, boxes, traj.types, ns, float(r_eff), n_bins, n_threads, cb)
-        volumes.extend(np.linalg.det(boxes).tolist())
+        volumes.extend(_volumes(boxes))
         done += len(pos)
     g = (total / len(idx)).reshape(ns, ns, n_bins)
     r = (np.arange(n_bins) + 0.5) * dr
@@ -184,7 +192,7 @@ def sq(traj: Trajectory | Frame, q_max: float = 12.0, dq: float = 0.1, *, frames
         total += s
         cnt += c
         sq_ += q
-        volumes.extend(np.linalg.det(boxes).tolist())
+        volumes.extend(_volumes(boxes))
         done += len(pos)
     keep = cnt > 0
     c = cnt[keep].astype(np.float64)
@@ -435,7 +443,7 @@ def local(traj: Trajectory | Frame, model=None, *, T: float | None = None, closu
     parts = []
     for n_done, k in enumerate(idx):
         f = traj[int(k)]
-        bp, s2, el, _, _ = _core.local_frame(f.positions, np.ascontiguousarray(f.box.matrix), f.types, ns, wm,
+        bp, s2, el, _, _ = _core.local_frame(f.positions, f.box.native, f.types, ns, wm,
                                              float(delta), float(dr), float(r_s), closure, temp, native, smap, None,
                                              n_threads)
         cols = {"frame": np.full(f.n_particles, int(k), dtype=np.int64), "particle": _particle_ids(f),
@@ -477,7 +485,7 @@ def local_g(traj: Trajectory | Frame, particles: Sequence[int], *, frame: int = 
     ns = len(species)
     parts_idx = np.ascontiguousarray(np.atleast_1d(np.asarray(particles, dtype=np.int64)))
     wm = np.tile([0.0, r_max], (ns * ns, 1))
-    _, _, _, r, curves = _core.local_frame(f.positions, np.ascontiguousarray(f.box.matrix), f.types, ns, wm,
+    _, _, _, r, curves = _core.local_frame(f.positions, f.box.native, f.types, ns, wm,
                                            float(delta), float(dr), float(r_max), "approx", None, None, None,
                                            parts_idx, n_threads)
     k = len(r)
@@ -540,7 +548,7 @@ def coarse_grain(traj: Trajectory | Frame, table: pl.DataFrame, column: str,
         x = np.full(f.n_particles, np.nan)
         x[where] = sub[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
         rc = f.box.max_cutoff if r_cg is None else float(r_cg)
-        out = _core.coarse_grain(f.positions, np.ascontiguousarray(f.box.matrix), f.types, x, Ls, rc, mask,
+        out = _core.coarse_grain(f.positions, f.box.native, f.types, x, Ls, rc, mask,
                                  n_threads).reshape(len(Ls), f.n_particles)
         if long:
             for li, Lv in enumerate(Ls):

@@ -68,14 +68,25 @@ class Frame:
                 if v.shape != (n, 3):
                     raise ValueError(f"{name} must have shape ({n}, 3), got {v.shape}")
                 setattr(self, name, v)
+        if self.box.dim == 2:
+            for name in ("positions", "unwrapped", "velocities", "images"):
+                v = getattr(self, name)
+                if v is not None:
+                    self.box.check_planar(v, f"{name} (2D box; step {self.step})" if self.step is not None
+                                          else f"{name} (2D box)")
 
     @property
     def n_particles(self) -> int:
         return int(self.positions.shape[0])
 
     @property
+    def dim(self) -> int:
+        """Spatial dimension (2 or 3): the box's."""
+        return self.box.dim
+
+    @property
     def density(self) -> float:
-        """Number density N/V (σ⁻³)."""
+        """Number density N/V (σ⁻³), or N/A (σ⁻²) in 2D."""
         return self.n_particles / self.box.volume
 
     def unwrapped_positions(self) -> np.ndarray | None:
@@ -175,7 +186,14 @@ class Trajectory:
                 raise ValueError(f"frame {k} has {f.n_particles} particles, frame 0 has {n0}")
             if f.species != sp0:
                 raise ValueError(f"frame {k} has species {f.species}, frame 0 has {sp0}")
+            if f.box.dim != frames[0].box.dim:
+                raise ValueError(f"frame {k} has a {f.box.dim}D box, frame 0 a {frames[0].box.dim}D box")
         return cls(MemorySource(frames), dt=dt)
+
+    @property
+    def dim(self) -> int:
+        """Spatial dimension (2 or 3), a property of the box (frame 0's)."""
+        return self[0].box.dim
 
     # -- sequence protocol --------------------------------------------------------------
     def __len__(self) -> int:

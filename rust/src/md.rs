@@ -125,18 +125,23 @@ pub struct Md {
 }
 
 /// Maxwell–Boltzmann velocities at temperature `t` with zero total momentum, rescaled to
-/// exactly `t` (N_f = 3N − 3), drawn from `rng`.
-pub fn maxwell_boltzmann(masses: &[f64], t: f64, rng: &mut Rng) -> Vec<Vec3> {
+/// exactly `t` (N_f = dN − d), drawn from `rng`; in `dim` = 2 the z components are 0.
+pub fn maxwell_boltzmann(masses: &[f64], t: f64, dim: usize, rng: &mut Rng) -> Vec<Vec3> {
     let n = masses.len();
-    let mut z = Vec::with_capacity(3 * n + 1);
-    while z.len() < 3 * n {
+    let d = if dim == 2 { 2 } else { 3 };
+    let mut z = Vec::with_capacity(d * n + 1);
+    while z.len() < d * n {
         let (a, b) = rng.normal_pair();
         z.push(a);
         z.push(b);
     }
     let mut v: Vec<Vec3> = (0..n).map(|i| {
         let s = (t / masses[i]).sqrt();
-        [s * z[3 * i], s * z[3 * i + 1], s * z[3 * i + 2]]
+        if d == 2 {
+            [s * z[2 * i], s * z[2 * i + 1], 0.0]
+        } else {
+            [s * z[3 * i], s * z[3 * i + 1], s * z[3 * i + 2]]
+        }
     }).collect();
     if n == 0 {
         return v;
@@ -154,7 +159,7 @@ pub fn maxwell_boltzmann(masses: &[f64], t: f64, rng: &mut Rng) -> Vec<Vec3> {
         }
     }
     let ke2: f64 = (0..n).map(|i| masses[i] * (v[i][0].powi(2) + v[i][1].powi(2) + v[i][2].powi(2))).sum();
-    let tdof = (3 * n).saturating_sub(3).max(1) as f64;
+    let tdof = (d * n).saturating_sub(d).max(1) as f64;
     let tcur = ke2 / tdof;
     if tcur > 0.0 && t > 0.0 {
         let f = (t / tcur).sqrt();
@@ -181,6 +186,12 @@ impl Md {
         if let Some((i, v)) = state.vel.iter().enumerate().find(|(_, v)| !v.iter().all(|x| x.is_finite())) {
             return Err(invalid!("particle {i} has a non-finite velocity {v:?}"));
         }
+        let d = sbox.dim();
+        if d == 2 {
+            if let Some((i, v)) = state.vel.iter().enumerate().find(|(_, v)| v[2] != 0.0) {
+                return Err(invalid!("particle {i} has v_z = {} in a 2D box; velocities of a two-dimensional system must have v_z = 0", v[2]));
+            }
+        }
         if !(dt > 0.0 && dt.is_finite()) {
             return Err(invalid!("timestep dt must be positive, got {dt}"));
         }
@@ -205,7 +216,7 @@ impl Md {
         if let Some(bp) = &state.build_pos {
             engine.rebuild_from(bp)?;
         }
-        let mut md = Md { sbox, types, inv_m, mass, dt, ensemble, state, engine, forces: ForceResult::default(), tdof: (3 * n - 3) as f64, have_forces: false, ramp: None };
+        let mut md = Md { sbox, types, inv_m, mass, dt, ensemble, state, engine, forces: ForceResult::default(), tdof: (d * n - d) as f64, have_forces: false, ramp: None };
         md.init_chain();
         Ok(md)
     }
@@ -392,7 +403,12 @@ impl Md {
             temperature: k2 / self.tdof,
             potential: self.forces.energy,
             kinetic: 0.5 * k2,
-            pressure: (k2 + w[0][0] + w[1][1] + w[2][2]) / (3.0 * v),
+            // P = (2K + tr W) / (d V), V the area in 2D (where W_zz = 0)
+            pressure: if self.sbox.dim() == 2 {
+                (k2 + w[0][0] + w[1][1]) / (2.0 * v)
+            } else {
+                (k2 + w[0][0] + w[1][1] + w[2][2]) / (3.0 * v)
+            },
             conserved,
             p_tensor: pt,
         })
@@ -518,7 +534,7 @@ mod tests {
         let model = Model::kob_andersen();
         let mut rng = Rng::new(seed);
         let masses: Vec<f64> = types.iter().map(|&t| model.masses()[t as usize]).collect();
-        let vel = maxwell_boltzmann(&masses, t, &mut rng);
+        let vel = maxwell_boltzmann(&masses, t, 3, &mut rng);
         let mut st = MdState::new(pos, vel, seed);
         st.rng = rng;
         (model, sbox, types, st)
@@ -605,7 +621,7 @@ mod tests {
     fn mb_velocities() {
         let mut rng = Rng::new(7);
         let m = vec![1.0; 1000];
-        let v = maxwell_boltzmann(&m, 0.8, &mut rng);
+        let v = maxwell_boltzmann(&m, 0.8, 3, &mut rng);
         let p: f64 = v.iter().map(|x| x[0]).sum();
         assert!(p.abs() < 1e-10);
         let t: f64 = v.iter().map(|x| x[0] * x[0] + x[1] * x[1] + x[2] * x[2]).sum::<f64>() / 2997.0;

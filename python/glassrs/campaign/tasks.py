@@ -239,7 +239,7 @@ def equilibrate(spec: dict, root: str, upstream: dict) -> dict:
                   melt_steps=eq["melt_steps"], equilibrate=steps, tdamp=s["tdamp"], thermo_every=100)
     f = traj[0]
     st = {"positions": f.unwrapped_positions(), "velocities": np.asarray(traj.last_velocities, float),
-          "types": f.types, "species": np.array(f.species), "box": f.box.matrix, "origin": f.box.origin}
+          "types": f.types, "species": np.array(f.species), "box": f.box.native, "origin": f.box.origin}
     files = [write_table(root, "thermo", spec["task"], _thermo_rows(traj).filter(pl.col("stage") != "production"),
                          s["name"], T, c),
              save_state(root, state_rel(s["name"], T, c, "equilibrated"), **st)]
@@ -276,7 +276,7 @@ def production(spec: dict, root: str, upstream: dict) -> dict:
     name, task = s["name"], spec["task"]
     files = [write_table(root, "thermo", task, _thermo_rows(traj), name, T, c),
              save_state(root, state_rel(name, T, c, "production"), positions=traj.unwrapped(), steps=traj.steps,
-                        types=traj.types, species=np.array(traj.species), box=traj[0].box.matrix,
+                        types=traj.types, species=np.array(traj.species), box=traj[0].box.native,
                         origin=traj[0].box.origin, dt=np.array(dt))]
     if "dynamics" in an:
         d = an["dynamics"]

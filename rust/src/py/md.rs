@@ -105,7 +105,7 @@ impl PyMd {
         }
         let masses: Vec<f64> = self.inner.types.iter().map(|&k| self.inner_mass(k)).collect();
         let mut rng = self.inner.state.rng.clone();
-        self.inner.state.vel = maxwell_boltzmann(&masses, t, &mut rng);
+        self.inner.state.vel = maxwell_boltzmann(&masses, t, self.inner.sbox.dim(), &mut rng);
         self.inner.state.rng = rng;
         Ok(())
     }
@@ -215,14 +215,19 @@ impl PyMd {
     }
 }
 
-/// maxwell_boltzmann(masses (N,), T, seed) -> velocities (N, 3), zero momentum, exact T.
+/// maxwell_boltzmann(masses (N,), T, seed, dim=3) -> velocities (N, 3), zero momentum, exact T
+/// (N_f = dN − d; v_z = 0 when dim = 2).
 #[pyfunction]
-fn maxwell_boltzmann_velocities<'py>(py: Python<'py>, masses: Vec<f64>, t: f64, seed: u64) -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
+#[pyo3(signature = (masses, t, seed, dim=3))]
+fn maxwell_boltzmann_velocities<'py>(py: Python<'py>, masses: Vec<f64>, t: f64, seed: u64, dim: usize) -> PyResult<Bound<'py, numpy::PyArray2<f64>>> {
+    if dim != 2 && dim != 3 {
+        return Err(PyValueError::new_err(format!("dim must be 2 or 3, got {dim}")));
+    }
     if masses.iter().any(|m| !(*m > 0.0)) || !(t >= 0.0) {
         return Err(PyValueError::new_err("masses must be positive and T non-negative"));
     }
     let mut rng = Rng::new(seed);
-    Ok(to_array2(py, &maxwell_boltzmann(&masses, t, &mut rng)))
+    Ok(to_array2(py, &maxwell_boltzmann(&masses, t, dim, &mut rng)))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

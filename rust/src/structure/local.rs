@@ -80,7 +80,7 @@ struct Setup {
     gauss_rev: Vec<f64>,
 }
 
-fn setup(n_per: &[usize], volume: f64, model: Option<&ModelMap>, p: &LocalParams) -> Result<Setup> {
+fn setup(n_per: &[usize], volume: f64, dim: usize, model: Option<&ModelMap>, p: &LocalParams) -> Result<Setup> {
     let ns = n_per.len();
     for (name, v) in [("delta", p.delta), ("dr", p.dr), ("r_s", p.r_s)] {
         if !(v > 0.0 && v.is_finite()) {
@@ -128,16 +128,17 @@ fn setup(n_per: &[usize], volume: f64, model: Option<&ModelMap>, p: &LocalParams
     let k = ((r_need / p.dr) - 1e-9).ceil().max(1.0) as usize;
     let r: Vec<f64> = (1..=k).map(|i| i as f64 * p.dr).collect();
     let rho: Vec<f64> = n_per.iter().map(|&c| c as f64 / volume).collect();
-    let four_pi = 4.0 * std::f64::consts::PI;
     let gauss = 1.0 / (2.0 * std::f64::consts::PI * p.delta * p.delta).sqrt();
     let mut nrm = vec![0.0; ns * k];
     for v in 0..ns {
         for i in 0..k {
-            nrm[v * k + i] = gauss / (four_pi * rho[v] * r[i] * r[i]);
+            // (same operation order as the 3D formula 4π ρ r r)
+            let shell = if dim == 2 { 2.0 * std::f64::consts::PI * rho[v] * r[i] } else { 4.0 * std::f64::consts::PI * rho[v] * r[i] * r[i] };
+            nrm[v * k + i] = gauss / shell;
         }
     }
     let weigh = |(a, w): (usize, Vec<f64>)| -> (usize, Vec<f64>) {
-        let w = w.iter().enumerate().map(|(i, x)| x * four_pi * r[a + i] * r[a + i]).collect();
+        let w = w.iter().enumerate().map(|(i, x)| x * super::sphere(dim, r[a + i])).collect();
         (a, w)
     };
     let mut win = Vec::with_capacity(ns * ns);
@@ -333,7 +334,7 @@ pub fn local_frame(
     if let Some(&bad) = curves.iter().find(|&&c| c >= n) {
         return Err(invalid!("curve requested for particle {bad}, but the frame has {n} particles"));
     }
-    let s = setup(&n_per, fr.sbox.volume(), model, p)?;
+    let s = setup(&n_per, fr.sbox.volume(), fr.sbox.dim(), model, p)?;
     let rc = s.r[s.k - 1] + 5.0 * p.delta;
     let cells = Cells::new(&fr.pos, &fr.sbox, rc, "local g^i(r) neighbour range (grid end + 5δ)")?;
     let (delta, dr, closure) = (p.delta, p.dr, p.closure);
@@ -444,7 +445,7 @@ mod timing {
         let p = LocalParams { delta: 0.09, dr: 0.005, r_s: 3.0, windows: vec![(0.95, 1.42), (0.72, 1.21), (0.72, 1.21), (0.74, 1.33)], closure: Closure::Approx };
         let fr = FrameData { pos, sbox: b };
         let n_per = species_counts(&types, 2).unwrap();
-        let st = setup(&n_per, fr.sbox.volume(), Some(&mm), &p).unwrap();
+        let st = setup(&n_per, fr.sbox.volume(), fr.sbox.dim(), Some(&mm), &p).unwrap();
         let rc = st.r[st.k - 1] + 5.0 * p.delta;
         let t = std::time::Instant::now();
         let cells = Cells::new(&fr.pos, &fr.sbox, rc, "x").unwrap();

@@ -45,6 +45,17 @@ pub fn require_all_species(counts: &[usize], what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Measure of the sphere of radius r (d/dr of [`ball`]): 2πr (d = 2) or 4πr² (d = 3), the
+/// weight of the radial integrals ∫ … ρ g(r) dᵈr.
+#[inline]
+pub fn sphere(dim: usize, r: f64) -> f64 {
+    if dim == 2 {
+        2.0 * std::f64::consts::PI * r
+    } else {
+        4.0 * std::f64::consts::PI * r * r
+    }
+}
+
 /// exp(x) for x ≤ 709 (named for its main use, x ≤ 0) as straight-line arithmetic that vectorises (Cody–Waite reduction to
 /// |f| ≤ ln2/2 and a degree-13 Taylor polynomial evaluated by Estrin's scheme): relative error ≤ 3e-16 on [−708, 0];
 /// returns 0 below −708 (where libm gives subnormals or 0).

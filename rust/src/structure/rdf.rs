@@ -65,15 +65,20 @@ pub fn pair_counts(fr: &FrameData, types: &[u32], ns: usize, bins: RdfBins) -> R
     Ok(counts)
 }
 
-/// Normalise one frame's counts into g_uv (same layout).
-pub fn normalise(counts: &[u64], n_per: &[usize], volume: f64, bins: RdfBins) -> Vec<f64> {
+/// Normalise one frame's counts into g_uv (same layout); `volume` is the area in 2D (`dim` = 2)
+/// and the shells are annuli.
+pub fn normalise(counts: &[u64], n_per: &[usize], volume: f64, dim: usize, bins: RdfBins) -> Vec<f64> {
     let ns = n_per.len();
     let nb = bins.n_bins;
     let dr = bins.dr();
     let shell: Vec<f64> = (0..nb)
         .map(|b| {
             let (r0, r1) = (b as f64 * dr, (b + 1) as f64 * dr);
-            4.0 / 3.0 * std::f64::consts::PI * (r1 * r1 * r1 - r0 * r0 * r0)
+            if dim == 2 {
+                std::f64::consts::PI * (r1 * r1 - r0 * r0)
+            } else {
+                4.0 / 3.0 * std::f64::consts::PI * (r1 * r1 * r1 - r0 * r0 * r0)
+            }
         })
         .collect();
     let mut g = vec![0.0; ns * ns * nb];
@@ -118,7 +123,7 @@ pub fn rdf_sum(
                 .par_iter()
                 .map(|fr| {
                     let c = pair_counts(fr, types, ns, bins)?;
-                    Ok(normalise(&c, &n_per, fr.sbox.volume(), bins))
+                    Ok(normalise(&c, &n_per, fr.sbox.volume(), fr.sbox.dim(), bins))
                 })
                 .collect();
             for (k, g) in gs.into_iter().enumerate() {

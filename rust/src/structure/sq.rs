@@ -37,6 +37,9 @@ fn lattice(sbox: &crate::simbox::SimBox, q_max: f64, dq: f64, n_bins: usize, str
     let two_pi = 2.0 * std::f64::consts::PI;
     let nmax: Vec<i64> = (0..3)
         .map(|a| {
+            if a >= sbox.dim() {
+                return 0; // 2D: the reciprocal lattice of the plane
+            }
             let v = sbox.vector(a);
             (q_max * (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt() / two_pi).floor() as i64
         })

@@ -1,0 +1,228 @@
+"""Two dimensions: the box carries the dimension, and every spatial kernel works in d = 2
+against real oracles — brute-force neighbour lists in tilted 2D boxes, freud's 2D RDF, a direct
+sum over the 2D reciprocal lattice, LAMMPS with ``dimension 2`` (energy, forces, virial,
+step-by-step MD with ``fix enforce2d``, minimisation) and the 2D Gaussian random walk."""
+
+import numpy as np
+import pytest
+
+import glassrs as gr
+from conftest import load_lammps
+from lammps_oracle import lammps_forces, lammps_instance
+
+
+def planar_frame(n: int, box: gr.Box, seed: int = 0, frac_a: float = 0.65, species=("A", "B")) -> gr.Frame:
+    rng = np.random.default_rng(seed)
+    s = np.column_stack([rng.random((n, 2)), np.zeros(n)])
+    types = (rng.random(n) > frac_a).astype(int)
+    return gr.Frame(positions=s @ box.matrix.T, types=types, box=box, species=species)
+
+
+def ka2d(n: int = 300, seed: int = 1, T: float | None = None, steps: int = 0):
+    """A 2D Kob–Andersen 65:35 configuration at ρ = 1.2 (pushed off; optionally run at T)."""
+    m = gr.models.kob_andersen_2d()
+    f = gr.md.push_off(gr.md.initial_configuration(m, n, seed=seed, dim=2), m)
+    if T is not None:
+        sim = gr.md.Simulation(m, f, T=T, seed=seed)
+        sim.run(steps, thermo_every=0)
+        f = sim.frame(velocities=sim._sim.velocities())
+    return m, f
+
+
+# -- the box ---------------------------------------------------------------------------------
+def test_box_carries_the_dimension():
+    b = gr.Box.from_lammps([10.0, 8.0], tilts=(3.0,))
+    assert b.dim == 2 and b.volume == 80.0 and b.is_triclinic
+    np.testing.assert_allclose(b.heights, [80.0 / np.hypot(3.0, 8.0), 8.0])
+    assert b.max_cutoff == pytest.approx(0.5 * min(80.0 / np.hypot(3.0, 8.0), 8.0))
+    assert not np.any(b.native[:, 2])                        # how the core learns d = 2
+    assert gr.Box(b.native) == b                             # a zero third column is a 2D box
+    assert gr.Box.orthorhombic([5.0, 5.0]) == gr.Box.square(5.0) != gr.Box.orthorhombic([5.0, 5.0, 1.0])
+    assert repr(gr.Box.square(2.0)) == "Box(lengths=[2.0, 2.0])"
+    with pytest.raises(ValueError, match="xy plane"):
+        gr.Box(np.array([[5.0, 0, 0.0], [0, 5.0, 0.0], [0.3, 0, 0.0]]))
+    pos = np.zeros((3, 3))
+    pos[2, 2] = 0.25
+    with pytest.raises(ValueError, match="particle 2 has z = 0.25 in a 2D box"):
+        gr.Frame(positions=pos, types=[0, 0, 0], box=gr.Box.square(5.0), species=("A",))
+    f2 = planar_frame(10, gr.Box.square(6.0))
+    f3 = gr.Frame(positions=f2.positions, types=f2.types, box=gr.Box.cube(6.0), species=f2.species)
+    with pytest.raises(ValueError, match="2D box, frame 0 a 3D box|3D box, frame 0 a 2D box"):
+        gr.Trajectory.from_frames([f2, f3])
+    assert gr.Trajectory.from_frames([f2]).dim == 2 and f2.dim == 2 and f3.dim == 3
+
+
+# -- neighbours ------------------------------------------------------------------------------
+@pytest.mark.parametrize("tilt", [0.0, 4.0, -7.0])
+def test_neighbours_match_brute_force_in_tilted_2d_boxes(tilt):
+    box = gr.Box.from_lammps([14.0, 11.0], tilts=(tilt,))
+    f = planar_frame(700, box, seed=3)
+    r_max = min(2.5, box.max_cutoff)
+    t = gr.neighbors(f, r_max)
+    d = f.positions[None, :, :] - f.positions[:, None, :]
+    d = box.min_image(d.reshape(-1, 3)).reshape(d.shape)
+    r = np.linalg.norm(d, axis=-1)
+    np.fill_diagonal(r, np.inf)
+    i, j = np.nonzero(r < r_max)
+    np.testing.assert_array_equal(t["i"].to_numpy(), i)
+    np.testing.assert_array_equal(t["j"].to_numpy(), j)
+    np.testing.assert_allclose(t["r"].to_numpy(), r[i, j], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(t["dx"].to_numpy(), d[i, j, 0], atol=1e-12)
+    assert np.all(t["dz"].to_numpy() == 0.0)
+    half = gr.neighbors(f, r_max, half=True)
+    assert len(half) * 2 == len(t) and np.all(half["j"].to_numpy() > half["i"].to_numpy())
+
+
+# -- g(r) and S(q) ---------------------------------------------------------------------------
+def test_rdf_matches_freud_2d_and_annulus_normalisation():
+    freud = pytest.importorskip("freud")
+    L, xy = 24.0, 5.0
+    box = gr.Box.from_lammps([L, L], tilts=(xy,))
+    f = planar_frame(900, box, seed=5)
+    r_max, dr = 6.0, 0.05
+    nb = int(round(r_max / dr))
+    tab = gr.structure.rdf(f, r_max=r_max, dr=dr)
+    fbox = freud.box.Box(Lx=L, Ly=L, xy=xy / L, is2D=True)
+    pts = f.positions.copy()
+    pts[:, :2] -= 0.5 * (box.matrix[:2, 0] + box.matrix[:2, 1])
+    pts = fbox.wrap(pts)
+    cnt = np.bincount(f.types, minlength=2)
+    edges = np.arange(nb + 1) * dr
+    annulus = np.pi * (edges[1:] ** 2 - edges[:-1] ** 2)
+    for u, v, name in [(0, 0, "A-A"), (0, 1, "A-B"), (1, 1, "B-B")]:
+        g = tab.filter(tab["pair"] == name)["g"].to_numpy()
+        ours = np.rint(g * cnt[u] * (cnt[v] - (u == v)) * annulus / box.volume).astype(np.int64)
+        rdf = freud.density.RDF(bins=nb, r_max=r_max)
+        q = {"exclude_ii": True} if u == v else {}
+        rdf.compute((fbox, pts[f.types == v]), query_points=pts[f.types == u], neighbors={"r_max": r_max, **q})
+        theirs = np.asarray(rdf.bin_counts, dtype=np.int64)
+        # freud works in float32: a pair within 1e-5 of a bin edge may land in the other bin
+        assert np.abs(ours - theirs).sum() <= 4, (name, np.flatnonzero(ours != theirs))
+        # ours are exact integers: g is counts / (N_u N_v′ / A · π(r₁² − r₀²))
+        np.testing.assert_allclose(g * cnt[u] * (cnt[v] - (u == v)) * annulus / box.volume, ours, atol=1e-9)
+    # an ideal gas in 2D has g → 1 at large r (normalisation by area, not volume)
+    gas = planar_frame(4000, gr.Box.square(60.0), seed=6)
+    g = gr.structure.rdf(gas, r_max=10.0, dr=0.5)
+    assert abs(g.filter(g["pair"] == "A-A")["g"].to_numpy()[4:].mean() - 1.0) < 0.02
+    assert gr.params(tab)["density"] == pytest.approx(900 / box.volume)
+
+
+def test_sq_is_the_direct_sum_over_the_2d_reciprocal_lattice():
+    box = gr.Box.from_lammps([9.0, 7.0], tilts=(2.0,))
+    f = planar_frame(120, box, seed=8)
+    q_max, dq = 6.0, 0.5
+    tab = gr.structure.sq(f, q_max=q_max, dq=dq)
+    b = 2 * np.pi * np.linalg.inv(box.matrix).T
+    n = 12
+    g = np.stack(np.meshgrid(np.arange(-n, n + 1), np.arange(-n, n + 1), indexing="ij"), -1).reshape(-1, 2)
+    g = g[(g[:, 0] > 0) | ((g[:, 0] == 0) & (g[:, 1] > 0))]
+    qv = np.column_stack([g, np.zeros(len(g))]) @ b.T
+    assert np.all(qv[:, 2] == 0)
+    qn = np.linalg.norm(qv, axis=1)
+    keep = qn <= q_max
+    qv, qn = qv[keep], qn[keep]
+    bins = (qn / dq).astype(int)
+    A, B = f.positions[f.types == 0], f.positions[f.types == 1]
+    rho_a = np.exp(-1j * qv @ A.T).sum(1)
+    rho_b = np.exp(-1j * qv @ B.T).sum(1)
+    s_ab = (rho_a * np.conj(rho_b)).real / np.sqrt(len(A) * len(B))
+    got = tab.filter(tab["pair"] == "A-B")
+    want = np.array([s_ab[bins == k].mean() for k in np.unique(bins)])
+    np.testing.assert_allclose(got["s"].to_numpy(), want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(got["n_vectors"].to_numpy(), np.bincount(bins)[np.unique(bins)])
+
+
+# -- forces, MD, minimisation against LAMMPS dimension 2 ------------------------------------------
+@pytest.mark.parametrize("tilt", [0.0, 3.5])
+def test_forces_and_virial_match_lammps_2d(tilt):
+    lammps = load_lammps()
+    m = gr.models.kob_andersen_2d()
+    _, f0 = ka2d(250, seed=2)
+    box = gr.Box.from_lammps(np.diag(f0.box.matrix)[:2], tilts=(tilt,))
+    f = gr.Frame(positions=f0.positions, types=f0.types, box=box, species=f0.species)
+    e, forces, p = lammps_forces(lammps, f, m, m.lammps_commands())
+    r = gr.forces(f, m)
+    assert r.energy == pytest.approx(e, rel=1e-12)
+    np.testing.assert_allclose(r.forces, forces, atol=1e-10)
+    assert np.all(r.forces[:, 2] == 0.0)
+    w = r.virial / box.volume       # LAMMPS divides by the area in 2D
+    np.testing.assert_allclose(w[:2, :2], p[:2, :2], rtol=1e-10, atol=1e-10)
+
+
+def _lammps_run_2d(lammps, frame, model, fix, steps, dt):
+    lmp = lammps_instance(lammps, frame, model, model.lammps_commands(), velocities=frame.velocities,
+                          extra=[fix, "fix e2d all enforce2d", f"timestep {dt}", "thermo_style custom step pe ke press",
+                                 "thermo_modify norm no"])
+    lmp.command(f"run {steps}")
+    n = frame.n_particles
+    ids = np.asarray(lmp.numpy.extract_atom("id"))[:n].copy()
+    order = np.argsort(ids)
+    x = np.asarray(lmp.numpy.extract_atom("x"))[:n][order].copy()
+    v = np.asarray(lmp.numpy.extract_atom("v"))[:n][order].copy()
+    pe, ke, press = lmp.get_thermo("pe"), lmp.get_thermo("ke"), lmp.get_thermo("press")
+    lmp.close()
+    return x, v, pe, ke, press
+
+
+@pytest.mark.parametrize("ensemble", ["nve", "nvt"])
+def test_md_matches_lammps_enforce2d_step_by_step(ensemble):
+    lammps = load_lammps()
+    m, f = ka2d(300, seed=4, T=0.8, steps=500)
+    assert np.all(f.velocities[:, 2] == 0.0)
+    dt, steps = 0.005, 40
+    fix = "fix 1 all nve" if ensemble == "nve" else "fix 1 all nvt temp 0.8 0.8 0.5"
+    x_l, v_l, pe_l, ke_l, p_l = _lammps_run_2d(lammps, f, m, fix, steps, dt)
+    sim = gr.md.Simulation(m, f, T=0.8, dt=dt, ensemble=ensemble, tdamp=0.5)
+    _, th = sim.run(steps, thermo_every=steps)
+    x, v = sim._sim.positions(), sim._sim.velocities()
+    np.testing.assert_allclose(f.box.min_image(x - x_l), 0, atol=1e-9)
+    np.testing.assert_allclose(v, v_l, atol=1e-8)
+    assert np.all(x[:, 2] == 0.0) and np.all(v[:, 2] == 0.0)
+    assert gr.forces(sim.frame(), m).energy == pytest.approx(pe_l, rel=1e-10)
+    last = th[-1]
+    # thermo columns: step, T, U, K, P, … (LAMMPS: T from N_f = 2N − 2, P = (2K + W_xx + W_yy) / (2A))
+    assert last[1] == pytest.approx(2 * ke_l / (2 * f.n_particles - 2), rel=1e-9)
+    assert last[3] == pytest.approx(ke_l, rel=1e-9)
+    assert last[4] == pytest.approx(p_l, rel=1e-8)
+
+
+def test_minimisation_reaches_a_minimum_lammps_agrees_with():
+    lammps = load_lammps()
+    m, f = ka2d(200, seed=6, T=0.5, steps=300)
+    g, info = gr.minimize.fire(f, m)
+    assert info.max_force < 1e-10
+    assert np.all(g.positions[:, 2] == 0.0)
+    lmp = lammps_instance(lammps, g, m, m.lammps_commands(), extra=["fix e2d all enforce2d",
+                                                                    "thermo_style custom step pe", "thermo_modify norm no"])
+    lmp.command("minimize 0 1e-13 1000 10000")
+    e_l = lmp.get_thermo("pe")
+    lmp.close()
+    assert info.energy == pytest.approx(e_l, rel=1e-12)
+
+
+# -- dynamics ---------------------------------------------------------------------------------
+def test_alpha2_of_a_2d_gaussian_random_walk_vanishes():
+    rng = np.random.default_rng(11)
+    n, nf, L = 4000, 9, 50.0
+    box = gr.Box.square(L)
+    steps = rng.normal(0.0, 0.1, (nf, n, 2))
+    steps[0] = 0
+    xy = rng.random((n, 2)) * L + np.cumsum(steps, axis=0)
+    unw = np.concatenate([xy, np.zeros((nf, n, 1))], axis=2)
+    frames = [gr.Frame(positions=box.wrap(u), types=np.zeros(n, int), box=box, species=("A",), step=k,
+                       unwrapped=u) for k, u in enumerate(unw)]
+    traj = gr.Trajectory.from_frames(frames, dt=1.0)
+    # one origin: the N displacements at each lag are independent
+    t = gr.dynamics.correlations(traj, kvectors=np.zeros((0, 3)), origins=[0], progress=False)
+    assert gr.params(t)["dim"] == 2
+    t = t.filter(t["species"] == "all")
+    lag, msd, a2 = (t[c].to_numpy()[1:] for c in ("lag", "msd", "alpha2"))
+    np.testing.assert_allclose(msd, 2 * 0.01 * lag, rtol=0.05)      # ⟨Δr²⟩ = 2 d D t, here 2dD = 0.02 σ²/τ
+    for k, lg in enumerate(lag.astype(int)):
+        r2 = ((unw[lg] - unw[0]) ** 2).sum(1)
+        m2, m4 = r2.mean(), (r2 ** 2).mean()
+        assert a2[k] == pytest.approx(m4 / (2 * m2 ** 2) - 1, abs=1e-12)   # the 2D definition
+        # σ(α2) by the delta method over the N independent walkers
+        grad = np.array([-m4 / m2 ** 3, 1 / (2 * m2 ** 2)])
+        sigma = np.sqrt(grad @ np.cov(np.vstack([r2, r2 ** 2])) @ grad / n)
+        assert abs(a2[k]) < 5 * sigma, (lg, a2[k], sigma)
