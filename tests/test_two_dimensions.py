@@ -226,3 +226,120 @@ def test_alpha2_of_a_2d_gaussian_random_walk_vanishes():
         grad = np.array([-m4 / m2 ** 3, 1 / (2 * m2 ** 2)])
         sigma = np.sqrt(grad @ np.cov(np.vstack([r2, r2 ** 2])) @ grad / n)
         assert abs(a2[k]) < 5 * sigma, (lg, a2[k], sigma)
+
+
+# -- Hessian, G, κ in 2D -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ka2d_is():
+    m, f = ka2d(200, seed=7, T=0.6, steps=300)
+    g, info = gr.minimize.fire(f, m, f_tol=1e-12)
+    return m, g
+
+
+def test_hessian_2d_is_2n_and_matches_force_finite_differences(ka2d_is):
+    m, f = ka2d_is
+    h = gr.elastic.hessian(f, m)
+    n = f.n_particles
+    assert h.dim == 2 and h.sparse().shape == (2 * n, 2 * n)
+    dense = h.sparse().toarray()
+    np.testing.assert_allclose(dense, dense.T, atol=1e-12)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        v = rng.standard_normal((n, 2))
+        v /= np.linalg.norm(v)
+        eps = 1e-5
+        v3 = np.column_stack([v, np.zeros(n)])
+        fp = gr.forces(gr.Frame(positions=f.positions + eps * v3, types=f.types, box=f.box, species=f.species), m).forces
+        fm = gr.forces(gr.Frame(positions=f.positions - eps * v3, types=f.types, box=f.box, species=f.species), m).forces
+        fd = -(fp - fm)[:, :2] / (2 * eps)
+        mv = h.matvec(v)
+        assert mv.shape == (n, 2)
+        assert np.linalg.norm(mv - fd) <= 1e-6 * np.linalg.norm(fd)
+        np.testing.assert_allclose(dense @ v.ravel(), mv.ravel(), atol=1e-12 * np.abs(dense).max())
+    # exactly two zero modes (the translations); the rest positive at a minimum
+    w = np.linalg.eigvalsh(dense)
+    assert np.all(np.abs(w[:2]) < 1e-9 * w.max()) and w[2] > 1e-6
+    # the lowest non-zero modes through the solver agree with the dense spectrum
+    np.testing.assert_allclose(h.lowest_eigenvalues(4), w[2:6], rtol=1e-8)
+    modes = gr.elastic.soft_modes(h, k=3, amplitudes=True)
+    assert np.all(modes["ez"].to_numpy() == 0.0)
+
+
+def triangular_lattice(nx: int, ny: int, a: float):
+    a1, a2 = np.array([a, 0.0]), np.array([0.5 * a, 0.5 * np.sqrt(3) * a])
+    box = gr.Box.from_vectors(nx * a1, ny * a2)
+    g = np.stack(np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij"), -1).reshape(-1, 2)
+    xy = g[:, :1] * a1 + g[:, 1:] * a2
+    pos = np.column_stack([xy, np.zeros(len(xy))])
+    return gr.Frame(positions=pos, types=np.zeros(len(pos), int), box=box, species=("A",)), a1, a2
+
+
+def test_triangular_lattice_phonons_match_the_analytic_dynamical_matrix():
+    """Perfect triangular crystal (one particle per primitive cell, box = 8×8 cells): the Hessian
+    spectrum is the set of eigenvalues of D(k) = Σ_δ K(δ)(1 − cos k·δ), K(δ) = U″ n nᵀ +
+    (U′/r)(I − n nᵀ), over every lattice vector δ within the cutoff and every allowed k."""
+    m = gr.models.kob_andersen()
+    nx = ny = 8
+    a = 1.1
+    f, a1, a2 = triangular_lattice(nx, ny, a)
+    h = gr.elastic.hessian(f, m, force_tol=1e-10, check_rattlers=False)
+    rc = m.max_cutoff
+    deltas = []
+    for p in range(-4, 5):
+        for q in range(-4, 5):
+            d = p * a1 + q * a2
+            if 0 < np.linalg.norm(d) < rc:
+                deltas.append(d)
+    ev = []
+    b = 2 * np.pi * np.linalg.inv(np.column_stack([nx * a1, ny * a2])).T
+    for i in range(nx):
+        for j in range(ny):
+            k = b @ np.array([i, j], float)
+            D = np.zeros((2, 2))
+            for d in deltas:
+                r = np.linalg.norm(d)
+                u, du, d2u = (float(np.asarray(x).reshape(-1)[0]) for x in m.eval("A", "A", r))
+                nn = d / r
+                K = d2u * np.outer(nn, nn) + du / r * (np.eye(2) - np.outer(nn, nn))
+                D += K * (1 - np.cos(k @ d))
+            ev.extend(np.linalg.eigvalsh(D))
+    dense = np.linalg.eigvalsh(h.sparse().toarray())
+    np.testing.assert_allclose(dense, np.sort(ev), atol=1e-9 * max(ev))
+
+
+def test_shear_modulus_2d_equals_relaxed_finite_strain(ka2d_is):
+    m, f = ka2d_is
+    res = gr.elastic.shear_modulus(f, m)
+    assert list(res.per_plane) == ["xy"]
+
+    def relaxed_stress(g):
+        F = np.eye(3)
+        F[0, 1] = g
+        box = gr.Box(F @ f.box.native)
+        s = gr.Frame(positions=f.positions @ F.T, types=f.types, box=box, species=f.species)
+        r, info = gr.minimize.fire(s, m, f_tol=1e-12)
+        return gr.forces(r, m).pressure[0, 1]
+
+    g = 1e-6
+    # σ_xy = −P_xy (configurational), G = dσ_xy/dγ with σ_xy = (1/A) ∂U/∂γ
+    fd = -(relaxed_stress(g) - relaxed_stress(-g)) / (2 * g)
+    assert res.G == pytest.approx(fd, rel=1e-4)
+    assert 0 < res.G < res.born
+    with pytest.raises(ValueError, match="xy plane only"):
+        gr.elastic.shear_modulus(f, m, planes="xz")
+
+
+def test_dipole_stiffness_2d_is_the_response_energy(ka2d_is):
+    m, f = ka2d_is
+    h = gr.elastic.hessian(f, m)
+    kap = gr.elastic.dipole_stiffness(h, pairs=20, seed=3)
+    dense = h.sparse().toarray()
+    pinv = np.linalg.pinv(dense, rcond=1e-10)
+    for row in kap.iter_rows(named=True):
+        i, j = row["i"], row["j"]
+        d = f.box.min_image(f.positions[j] - f.positions[i])[:2]
+        dhat = np.zeros((f.n_particles, 2))
+        dhat[j] = d / np.linalg.norm(d) / np.sqrt(2)
+        dhat[i] = -dhat[j]
+        z = pinv @ dhat.ravel()
+        assert row["kappa"] == pytest.approx(dhat.ravel() @ z / (z @ z), rel=1e-8)

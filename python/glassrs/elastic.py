@@ -60,12 +60,13 @@ def _types(frame: Frame, model: Model) -> np.ndarray:
 
 
 class Hessian:
-    """The sparse Hessian M = ∂²U/∂x∂x of one structure (3N × 3N, ε/σ²) and its solver.
+    """The sparse Hessian M = ∂²U/∂x∂x of one structure (dN × dN, ε/σ²) and its solver.
 
-    Built from the neighbour CSR as 3×3 blocks: for each interacting pair
-    K = U″ n nᵀ + (U′/r)(I − n nᵀ), M_ij = −K, M_ii = Σ_j K. The three translations are its
+    Built from the neighbour CSR as d×d blocks: for each interacting pair
+    K = U″ n nᵀ + (U′/r)(I − n nᵀ), M_ij = −K, M_ii = Σ_j K. The d translations are its
     exact zero modes and are projected out of every solve. The solver (factorisation or CG
-    preconditioner) is built once and reused.
+    preconditioner) is built once and reused. In a 2D box (d = 2) matrices are 2N × 2N and
+    vectors have 2N entries (or shape (N, 2)).
     """
 
     def __init__(self, frame: Frame, model: Model, *, force_tol: float | None = FORCE_TOL,
@@ -76,6 +77,7 @@ class Hessian:
         self.types = _types(frame, model)
         self.native = _core.Hessian(frame.positions, self.types, frame.box.native,
                                     model.native, n_threads, float(max_factor_gb))
+        self.dim = frame.box.dim
         if force_tol is not None:
             self.native.check_minimum(float(force_tol))
         if check_rattlers:
@@ -99,23 +101,43 @@ class Hessian:
     def max_force(self) -> float:
         return self.native.max_force()[1]
 
+    def _embed(self, x: np.ndarray) -> np.ndarray:
+        """(m, dN) vectors → (m, 3N) for the core (z = 0 in 2D)."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1, self.dim * self.n_particles)
+        if self.dim == 3:
+            return np.ascontiguousarray(x)
+        out = np.zeros((x.shape[0], self.n_particles, 3))
+        out[:, :, :2] = x.reshape(x.shape[0], self.n_particles, 2)
+        return out.reshape(x.shape[0], -1)
+
+    def _plane(self, x: np.ndarray) -> np.ndarray:
+        """(m, 3N) core vectors → (m, dN)."""
+        if self.dim == 3:
+            return x
+        return np.ascontiguousarray(x.reshape(x.shape[0], self.n_particles, 3)[:, :, :2].reshape(x.shape[0], -1))
+
     def sparse(self):
-        """The Hessian as a ``scipy.sparse.csr_matrix`` (3N × 3N)."""
+        """The Hessian as a ``scipy.sparse.csr_matrix`` (dN × dN)."""
         import scipy.sparse as sp
         ip, idx, val = self.native.csr()
         d = 3 * self.n_particles
-        return sp.csr_matrix((val, idx, ip), shape=(d, d))
+        m = sp.csr_matrix((val, idx, ip), shape=(d, d))
+        if self.dim == 2:
+            keep = np.flatnonzero(np.arange(d) % 3 != 2)
+            m = m[keep][:, keep].tocsr()
+        return m
 
     def matvec(self, x: np.ndarray) -> np.ndarray:
-        """M x for x of shape (3N,) or (N, 3); returns the same shape."""
+        """M x for x of shape (dN,) or (N, d); returns the same shape."""
         x = np.asarray(x, dtype=np.float64)
-        return self.native.matvec(np.ascontiguousarray(x.reshape(-1))).reshape(x.shape)
+        y = self.native.matvec(np.ascontiguousarray(self._embed(x).reshape(-1)))
+        return self._plane(y.reshape(1, -1)).reshape(x.shape)
 
     def solve(self, b: np.ndarray, *, solver: str = "auto", rtol: float = 1e-12, max_iter: int = 0) -> np.ndarray:
-        """z = M⁺ b for b (3N,) or (m, 3N) with zero net force per component (translation-free)."""
+        """z = M⁺ b for b (dN,) or (m, dN) with zero net force per component (translation-free)."""
         b = np.asarray(b, dtype=np.float64)
-        z = self.native.solve(np.ascontiguousarray(b.reshape(-1, 3 * self.n_particles)), solver, rtol, max_iter)
-        return z.reshape(b.shape)
+        z = self.native.solve(np.ascontiguousarray(self._embed(b)), solver, rtol, max_iter)
+        return self._plane(z).reshape(b.shape)
 
     def solver(self, solver: str = "auto", *, rtol: float = 1e-12, max_iter: int = 0) -> str:
         """Build (or reuse) the solver; return the method used: ``"cholesky"`` or ``"cg"``."""
@@ -133,32 +155,33 @@ class Hessian:
         """The k lowest eigenvalues of M on the translation-free subspace (ε/σ², ascending).
 
         ARPACK in shift-invert mode around 0 with M⁺ (this class's solver) as the inverse, so the
-        three translational zero modes are excluded.
+        d translational zero modes are excluded.
         """
         return self.lowest_modes(k, solver=solver)[0]
 
     def lowest_modes(self, k: int = 6, *, solver: str = "auto") -> tuple[np.ndarray, np.ndarray]:
-        """The k lowest eigenvalues (ε/σ², ascending) and unit eigenvectors (k, N, 3) of M on
+        """The k lowest eigenvalues (ε/σ², ascending) and unit eigenvectors (k, N, d) of M on
         the translation-free subspace (see :meth:`lowest_eigenvalues`)."""
         import scipy.sparse.linalg as sla
-        d = 3 * self.n_particles
-        if not 0 < k < d - 4:
-            raise ValueError(f"k must be in 1..{d - 5}, got {k}")
+        dd = self.dim
+        d = dd * self.n_particles
+        if not 0 < k < d - dd - 1:
+            raise ValueError(f"k must be in 1..{d - dd - 2}, got {k}")
         self.solver(solver)
 
         def pinv(x):
-            x = np.asarray(x, dtype=np.float64).reshape(-1, 3)
+            x = np.asarray(x, dtype=np.float64).reshape(-1, dd)
             x = x - x.mean(axis=0)
-            return self.native.solve(np.ascontiguousarray(x.reshape(1, -1)), solver, 1e-12, 0).reshape(-1)
+            return self.solve(x.reshape(-1), solver=solver)
 
         op = sla.LinearOperator((d, d), matvec=self.matvec, dtype=np.float64)
         opinv = sla.LinearOperator((d, d), matvec=pinv, dtype=np.float64)
         rng = np.random.default_rng(0)
-        v0 = rng.standard_normal((self.n_particles, 3))
+        v0 = rng.standard_normal((self.n_particles, dd))
         v0 -= v0.mean(axis=0)
         vals, vecs = sla.eigsh(op, k=k, sigma=0.0, OPinv=opinv, which="LM", v0=v0.reshape(-1))
         order = np.argsort(vals)
-        modes = vecs[:, order].T.reshape(k, self.n_particles, 3)
+        modes = vecs[:, order].T.reshape(k, self.n_particles, dd)
         modes /= np.linalg.norm(modes.reshape(k, -1), axis=1)[:, None, None]
         return vals[order], modes
 
@@ -172,10 +195,13 @@ def soft_modes(frame: Frame | Hessian, model: Model | None = None, *, k: int = 1
     (√ω², 1/τ), ``participation_ratio`` PR = (Σ_i |e_i|²)² / (N Σ_i |e_i|⁴) (≈ 1 for a plane
     wave, ~1/N for a mode on one particle; soft quasi-localised modes have PR ≲ 0.1) and
     ``center`` (the particle with the largest |e_i|). ``amplitudes=True`` returns instead the
-    long table mode, particle, ex, ey, ez, amplitude |e_i| for maps of the soft spots.
+    long table mode, particle, ex, ey, ez, amplitude |e_i| for maps of the soft spots (ez = 0
+    in 2D).
     """
     h = frame if isinstance(frame, Hessian) else hessian(frame, model)
     vals, modes = h.lowest_modes(k, solver=solver)
+    if h.dim == 2:
+        modes = np.concatenate([modes, np.zeros(modes.shape[:2] + (1,))], axis=2)
     a2 = (modes ** 2).sum(axis=2)                       # |e_i|², (k, N)
     pr = a2.sum(axis=1) ** 2 / (h.n_particles * (a2 ** 2).sum(axis=1))
     p = {"kind": "soft_modes", "k": int(k), "units": {"eigenvalue": "epsilon/sigma^2 (unit mass)"}}
@@ -202,9 +228,10 @@ def hessian(frame: Frame, model: Model, *, force_tol: float | None = FORCE_TOL, 
                    max_factor_gb=max_factor_gb)
 
 
-def _planes(planes) -> list[tuple[int, int]]:
+def _planes(planes, dim: int = 3) -> list[tuple[int, int]]:
+    """Shear planes as (α, β) axis pairs; in 2D only xy (x → x + γy)."""
     if planes == "all":
-        return list(ALL_PLANES)
+        return list(ALL_PLANES) if dim == 3 else [(0, 1)]
     if isinstance(planes, str):
         planes = [planes]
     out = []
@@ -216,6 +243,9 @@ def _planes(planes) -> list[tuple[int, int]]:
         else:
             a, b = (int(v) for v in p)
             out.append((a, b))
+    if dim == 2 and any(q != (0, 1) for q in out):
+        raise ValueError(f"a 2D system is sheared in the xy plane only (x → x + γy); got planes "
+                         f"{[AXES[a] + AXES[b] for a, b in out]}")
     return out
 
 
@@ -242,10 +272,11 @@ def shear_modulus(frame: Frame | Hessian, model: Model | None = None, *, planes=
     ``planes``: ``"all"`` (the default, as in the CLI and the report: the average over the six
     ordered planes, which uses the isotropy of a glass to reduce the scatter of G by √6), one
     plane such as ``"xy"`` (x → x + γy), or a list such as ``["xy", "yz"]``. ``born`` is the affine (Born) part
-    (1/V)∂²U/∂γ² alone.
+    (1/V)∂²U/∂γ² alone. In 2D (ε/σ², V the area) the only plane is xy; "all" means xy and any other
+    plane raises ``ValueError``.
     """
     h = frame if isinstance(frame, Hessian) else hessian(frame, model, force_tol=force_tol, n_threads=n_threads)
-    pl_ = _planes(planes)
+    pl_ = _planes(planes, h.dim)
     g, born = h.native.shear_modulus(pl_, solver, rtol, max_iter, n_threads)
     names = [AXES[a] + AXES[b] for a, b in pl_]
     method = h.solver(solver, rtol=rtol, max_iter=max_iter)

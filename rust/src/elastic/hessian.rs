@@ -8,6 +8,12 @@
 //! CSR of 3×3 blocks whose pattern is the neighbour CSR plus the diagonal. The half list of
 //! interacting pairs (with d, r, U′, U″) is kept for the shear and dipole kernels.
 //!
+//! Two dimensions: the physical Hessian is 2N × 2N (2 zero modes). It is stored in the same
+//! 3×3 blocks with the z row and column of every block zeroed and a unit z diagonal, i.e.
+//! M = M_xy ⊕ I_z: the z subspace is decoupled and stiff, so the factorisation, CG and every
+//! kernel work unchanged on 3N vectors with zero z components (their solutions keep z = 0).
+//! The Python layer exposes the 2N × 2N matrix and 2N vectors.
+//!
 //! Energy and residual forces come from the shared force kernel ([`crate::forces::compute`]), so
 //! callers can refuse a structure that is not a minimum.
 
@@ -145,7 +151,10 @@ pub struct Hessian {
     pub energy: f64,
     /// Residual forces −∂U/∂x_i (ε/σ).
     pub forces: Vec<Vec3>,
+    /// Volume (area in 2D).
     pub volume: f64,
+    /// 2D system (see the module docs).
+    pub planar: bool,
 }
 
 impl Hessian {
@@ -267,8 +276,20 @@ impl Hessian {
                 row_ptr.push(col.len());
             }
         }
+        let planar = sbox.dim() == 2;
+        if planar {
+            // M_xy ⊕ I_z (module docs): z rows/columns of the blocks to 0, unit z diagonal
+            for b in blocks.iter_mut() {
+                for x in [2, 5, 6, 7, 8] {
+                    b[x] = 0.0;
+                }
+            }
+            for &p in &diag {
+                blocks[p][8] = 1.0;
+            }
+        }
         let fr = crate::forces::compute(pos, types, sbox, model, crate::forces::Want { per_particle: false, virial: false })?;
-        Ok(Hessian { n, row_ptr, col, blocks, diag, pairs, triplets: trip, energy: fr.energy, forces: fr.forces, volume: sbox.volume() })
+        Ok(Hessian { n, row_ptr, col, blocks, diag, pairs, triplets: trip, energy: fr.energy, forces: fr.forces, volume: sbox.volume(), planar })
     }
 
     /// Number of particles (the matrix is 3N × 3N).
@@ -309,14 +330,21 @@ impl Hessian {
         // scale: mean trace
         let mean_tr: f64 = self.diag.iter().map(|&p| {
             let b = &self.blocks[p];
-            b[0] + b[4] + b[8]
+            b[0] + b[4] + if self.planar { 0.0 } else { b[8] }
         }).sum::<f64>() / self.n as f64;
         let tol = 1e-10 * mean_tr.abs().max(f64::MIN_POSITIVE);
         for (i, &p) in self.diag.iter().enumerate() {
-            let lmin = sym3_min_eig(&self.blocks[p]);
+            let b = &self.blocks[p];
+            let lmin = if self.planar {
+                // smallest eigenvalue of the symmetric 2×2 xy block
+                let (a, c, d) = (b[0], 0.5 * (b[1] + b[3]), b[4]);
+                0.5 * (a + d) - (0.25 * (a - d) * (a - d) + c * c).sqrt()
+            } else {
+                sym3_min_eig(b)
+            };
             if !(lmin > tol) {
                 return Err(invalid!(
-                    "particle {i} is a rattler or mechanically unstable: its 3×3 diagonal Hessian block has smallest eigenvalue {lmin:.3e} \
+                    "particle {i} is a rattler or mechanically unstable: its diagonal Hessian block has smallest eigenvalue {lmin:.3e} \
                      (mean trace {mean_tr:.3e}); the Hessian has extra zero or negative modes. Remove rattlers before elastic analysis"
                 ));
             }
