@@ -343,3 +343,44 @@ def test_dipole_stiffness_2d_is_the_response_energy(ka2d_is):
         dhat[i] = -dhat[j]
         z = pinv @ dhat.ravel()
         assert row["kappa"] == pytest.approx(dhat.ravel() @ z / (z @ z), rel=1e-8)
+
+
+# -- files -------------------------------------------------------------------------------------
+def test_2d_files_round_trip_and_bad_2d_input_is_named(tmp_path):
+    from glassrs.errors import FormatError
+
+    m, f = ka2d(120, seed=9, T=0.7, steps=100)
+    box = gr.Box.from_lammps(np.diag(f.box.matrix)[:2], tilts=(2.0,))
+    f = gr.Frame(positions=f.positions, types=f.types, box=box, species=f.species, step=0, velocities=f.velocities)
+    # LAMMPS dump (dimension 2 layout): read back with dim=2
+    gr.io.write_lammps(tmp_path / "a.dump", f)
+    text = (tmp_path / "a.dump").read_text()
+    assert "-0.5 0.5" in text
+    t = gr.read(tmp_path / "a.dump", species=["A", "B"], dim=2)
+    assert t.dim == 2 and t[0].box.dim == 2
+    np.testing.assert_allclose(t[0].box.min_image(t[0].positions - f.positions), 0, atol=1e-12)
+    assert gr.read(tmp_path / "a.dump", species=["A", "B"]).dim == 3   # the dimension is never guessed
+    # GSD records its dimension
+    gr.io.write_gsd(tmp_path / "a.gsd", f, precision="double")
+    import gsd.hoomd
+    with gsd.hoomd.open(tmp_path / "a.gsd") as g:
+        assert g[0].configuration.dimensions == 2 and g[0].configuration.box[2] == 0.0
+        assert np.all(g[0].particles.position[:, 2] == 0.0)
+    tg = gr.read(tmp_path / "a.gsd")
+    assert tg.dim == 2
+    np.testing.assert_allclose(tg[0].box.min_image((tg[0].positions - tg[0].box.origin) - f.positions), 0, atol=1e-6)
+    with pytest.raises(ValueError, match="records 2 dimensions"):
+        gr.read(tmp_path / "a.gsd", dim=3)
+    # a "2D" dump whose z varies is refused, naming frame and particle
+    lines = text.splitlines()
+    k = lines.index(next(line for line in lines if line.startswith("ITEM: ATOMS"))) + 4
+    parts = lines[k].split()
+    parts[4] = "0.125"
+    lines[k] = " ".join(parts)
+    (tmp_path / "bad.dump").write_text("\n".join(lines) + "\n")
+    with pytest.raises(FormatError, match=r"frame 0: read as 2D \(dim=2\), but z varies \(particle 3 has z = 0.125"):
+        gr.read(tmp_path / "bad.dump", species=["A", "B"], dim=2)[0]
+    # the structure of the round-tripped file equals that of the frame
+    g1 = gr.structure.rdf(f, r_max=3.0, dr=0.1)
+    g2 = gr.structure.rdf(t, r_max=3.0, dr=0.1)
+    np.testing.assert_allclose(g1["g"].to_numpy(), g2["g"].to_numpy(), atol=1e-12)

@@ -43,6 +43,10 @@ def add_data_options(p: argparse.ArgumentParser, *, model: str | None = None, mo
                    help="names for the file's types: 'A,B' (type 1 → A, type 2 → B, …) or '1=A,2=B' "
                         "(file label = name; LAMMPS type numbers or GSD/XYZ type names) (default: from "
                         "--model, else the labels in the file)")
+    p.add_argument("--dim", type=int, choices=(2, 3), default=None,
+                   help="spatial dimension of the data: 2 for a LAMMPS 'dimension 2' dump or a 2D extended XYZ "
+                        "(z must be the same for every particle and is ignored) (default: 3, or what a GSD/.npz "
+                        "file records)")
     dflt = f" (default {model})" if model else " (default: none)"
     p.add_argument("--model", default=model, metavar="NAME[:k=v,...]", help=MODEL_HELP + dflt + model_extra)
     if temperature is not None:
@@ -96,6 +100,8 @@ def read_trajectory(path: str, args: argparse.Namespace, model: "Model | None" =
     kw: dict = {"dt": dt, "species": species, "model": model}
     if getattr(args, "format", None):
         kw["format"] = args.format
+    if getattr(args, "dim", None):
+        kw["dim"] = args.dim
     traj = gr.read(path, **kw)
     if not quiet:
         note = species_note(traj)

@@ -29,7 +29,7 @@ FORMATS = ("lammps", "gsd", "extxyz", "npz")
 def read(path: str | os.PathLike, *, dt: float | None = None,
          species: Union[Sequence[str], Mapping, None] = None, format: str | None = None,
          model: "Model | None" = None, check_particles: bool = True,
-         on_truncated: str = "error") -> Trajectory:
+         on_truncated: str = "error", dim: int | None = None) -> Trajectory:
     """Open a trajectory lazily (frames are parsed when indexed).
 
     Parameters
@@ -75,6 +75,13 @@ def read(path: str | os.PathLike, *, dt: float | None = None,
         ``traj.dropped_frames``. Malformed frames before the end are errors either way. GSD files
         are opened by the gsd package, which reads the frames its index lists.
 
+    dim : the spatial dimension, when the file cannot say it. LAMMPS dumps and extended XYZ
+        always store three coordinates, so a ``dimension 2`` LAMMPS run is read with ``dim=2``:
+        the box keeps its two in-plane edge vectors, z is ignored (it must be the same for every
+        particle, else a :class:`glassrs.FormatError` names the frame and particle) and set to 0.
+        GSD files record their dimension (``configuration.dimensions``) and .npz archives their
+        box, so for them ``dim`` is only checked. Default: 3, or what the file records.
+
     Raises ``FileNotFoundError`` for a missing file and :class:`glassrs.FormatError` (naming
     file, frame and line) for a malformed one.
     """
@@ -88,6 +95,8 @@ def read(path: str | os.PathLike, *, dt: float | None = None,
         raise ValueError(f"dt must be a positive finite time step, got {dt}")
     if on_truncated not in ("error", "drop"):
         raise ValueError(f"on_truncated must be 'error' or 'drop', got {on_truncated!r}")
+    if dim not in (None, 2, 3):
+        raise ValueError(f"dim must be 2 or 3 (or None: what the file records), got {dim!r}")
     if model is not None and not hasattr(model, "species"):
         raise TypeError(f"model must be a glassrs.models.Model (e.g. glassrs.models.kob_andersen()), got {model!r}")
     if fmt == "lammps":
@@ -100,9 +109,17 @@ def read(path: str | os.PathLike, *, dt: float | None = None,
         from glassrs.io.xyz import XyzSource
         src = XyzSource(path, species=species, model=model, on_truncated=on_truncated)
     elif fmt == "npz":
-        return _read_npz(path, dt, species, model)
+        traj = _read_npz(path, dt, species, model)
+        if dim is not None and traj.dim != dim:
+            raise ValueError(f"{path}: the archive holds a {traj.dim}D system, not dim={dim}")
+        return traj
     else:
         raise ValueError(f"unknown trajectory format '{format}'; expected one of {FORMATS}")
+    if dim == 2 and fmt != "gsd":
+        from glassrs.io._common import PlanarSource
+        src = PlanarSource(src)
+    elif dim is not None and fmt == "gsd" and getattr(src, "dim", 3) != dim:
+        raise ValueError(f"{path}: the GSD file records {getattr(src, 'dim', 3)} dimensions, not dim={dim}")
     dropped = int(getattr(src, "dropped_frames", 0) or 0)
     if dropped:
         import warnings

@@ -206,3 +206,68 @@ def iter_frames_checked(data) -> Iterable[Frame]:
     if not frames:
         raise ValueError("nothing to write: no frames")
     return frames
+
+
+def to_planar(f: Frame, path: str | None, k: int) -> Frame:
+    """The 2D reading of a frame stored with three coordinates (LAMMPS ``dimension 2`` dumps,
+    extended XYZ): the box keeps its edge vectors a, b (which must lie in the xy plane, with the
+    third vector along z), z is ignored — it must be the same for every particle — and set to 0,
+    as are v_z and the z image flags. Raises :class:`glassrs.FormatError` naming file, frame and
+    particle otherwise."""
+    from glassrs.errors import FormatError
+
+    where = f"{path or '<memory>'}, frame {k}"
+    h = f.box.matrix
+    if f.box.dim == 2:
+        return f
+    if h[2, 0] != 0.0 or h[2, 1] != 0.0 or h[0, 2] != 0.0 or h[1, 2] != 0.0:
+        raise FormatError(f"{where}: read as 2D (dim=2), but the box is tilted out of the xy plane "
+                          f"(xz, yz = {h[0, 2]!r}, {h[1, 2]!r}; a, b need z = 0)", path, k, None)
+    z = f.positions[:, 2]
+    if z.size and np.any(z != z[0]):
+        i = int(np.flatnonzero(z != z[0])[0])
+        raise FormatError(f"{where}: read as 2D (dim=2), but z varies (particle {i} has z = {float(z[i])!r}, "
+                          f"particle 0 has z = {float(z[0])!r}); a two-dimensional system has one z", path, k, None)
+    if f.velocities is not None and np.any(f.velocities[:, 2] != 0.0):
+        i = int(np.flatnonzero(f.velocities[:, 2] != 0.0)[0])
+        raise FormatError(f"{where}: read as 2D (dim=2), but particle {i} has v_z = {float(f.velocities[i, 2])!r}",
+                          path, k, None)
+    m = np.array(h)
+    m[:, 2] = 0.0
+    box = Box(m, np.r_[f.box.origin[:2], 0.0], dim=2)
+
+    def flat(a):
+        if a is None:
+            return None
+        a = np.array(a)
+        a[:, 2] = 0
+        return a
+    return Frame(positions=flat(f.positions), types=f.types, box=box, species=f.species, step=f.step, time=f.time,
+                 ids=f.ids, images=flat(f.images), unwrapped=flat(f.unwrapped), velocities=flat(f.velocities),
+                 extra=f.extra)
+
+
+class PlanarSource:
+    """A :class:`~glassrs.trajectory.FrameSource` that reads another source's frames as 2D
+    (:func:`to_planar`); every other attribute is the wrapped source's."""
+
+    def __init__(self, src):
+        self._src = src
+
+    def __len__(self) -> int:
+        return len(self._src)
+
+    def __getattr__(self, name):
+        if name == "_src":          # during unpickling, before __init__ state exists
+            raise AttributeError(name)
+        return getattr(self._src, name)
+
+    def load(self, k: int) -> Frame:
+        return to_planar(self._src.load(k), getattr(self._src, "path", None), int(k))
+
+    def load_many(self, ks) -> list[Frame]:
+        ks = [int(k) for k in ks]
+        many = getattr(self._src, "load_many", None)
+        frames = many(ks) if many is not None else [self._src.load(k) for k in ks]
+        return [to_planar(f, getattr(self._src, "path", None), k) for f, k in zip(frames, ks)]
+

@@ -82,6 +82,8 @@ class GsdSource:
                                                  if arr is not None]
         self._types = list(f0.particles.types)
         self._n = int(f0.particles.N)
+        #: spatial dimension recorded in the file (configuration.dimensions of frame 0)
+        self.dim = 2 if f0.configuration.dimensions == 2 else 3
         self._species = SpeciesMap(self._types, species, what="type", path=path,
                                    positional=lambda k: self._types[k] if k < len(self._types) else k,
                                    index_keys=True, model=model)
@@ -113,26 +115,36 @@ class GsdSource:
         s = self._read(int(k))
         p = s.particles
         path = self.path
-        if s.configuration.dimensions == 2:
-            raise _format_error(path, k, "2D GSD files are not supported (glassrs boxes are 3D)")
+        two_d = s.configuration.dimensions == 2
         if int(p.N) != self._n:
             raise _format_error(path, k, f"frame has {p.N} particles but frame 0 has {self._n}; glassrs needs "
                                          "the same particles in every frame")
         if list(p.types) != self._types:
             raise _format_error(path, k, f"particle types {list(p.types)} differ from frame 0 ({self._types})")
         b = np.asarray(s.configuration.box, dtype=np.float64)
-        if not np.all(np.isfinite(b)) or not np.all(b[:3] > 0):
+        if not np.all(np.isfinite(b)) or not np.all(b[:2 if two_d else 3] > 0):
             raise _format_error(path, k, f"box [Lx, Ly, Lz, xy, xz, yz] = {b.tolist()} needs finite, positive lengths")
+        if two_d:
+            b[2], b[4], b[5] = 0.0, 0.0, 0.0   # HOOMD 2D: Lz (and the z tilts) carry no meaning
         m = hoomd_box_matrix(b)
         pos = np.asarray(p.position, dtype=np.float64)
         if not np.all(np.isfinite(pos)):
             i = int(np.flatnonzero(~np.all(np.isfinite(pos), axis=1))[0])
             raise _format_error(path, k, f"particle {i} has a non-finite position {pos[i].tolist()}")
+        if two_d and np.any(pos[:, 2] != 0.0):
+            i = int(np.flatnonzero(pos[:, 2] != 0.0)[0])
+            raise _format_error(path, k, f"2D file (dimensions = 2) but particle {i} has z = {float(pos[i, 2])!r}")
         typeid = np.asarray(p.typeid, dtype=np.int64)
         if typeid.size and (typeid.min() < 0 or typeid.max() >= len(self._types)):
             raise _format_error(path, k, f"typeid out of range 0..{len(self._types) - 1}")
-        img = None if p.image is None else np.asarray(p.image, dtype=np.int64)
-        vel = None if p.velocity is None else np.asarray(p.velocity, dtype=np.float64)
+        img = None if p.image is None else np.array(p.image, dtype=np.int64)
+        vel = None if p.velocity is None else np.array(p.velocity, dtype=np.float64)
+        if two_d:
+            if img is not None:
+                img[:, 2] = 0
+            if vel is not None and np.any(vel[:, 2] != 0.0):
+                i = int(np.flatnonzero(vel[:, 2] != 0.0)[0])
+                raise _format_error(path, k, f"2D file (dimensions = 2) but particle {i} has v_z = {float(vel[i, 2])!r}")
         return Frame(positions=pos, types=self._lut[typeid], box=Box(m, -0.5 * m.sum(axis=1)),
                      species=self._species.names, step=int(self.steps[k]), images=img, velocities=vel)
 
@@ -163,13 +175,21 @@ def write_gsd(path: str | os.PathLike, data, *, precision: str = "single") -> No
                 sw, img, _ = wrapped_and_images(f, r, q)
                 s = gsd.hoomd.Frame()
                 s.configuration.step = int(f.step if f.step is not None else k)
-                s.configuration.dimensions = 3
+                s.configuration.dimensions = f.box.dim
                 lx, ly, lz = r[0, 0], r[1, 1], r[2, 2]
-                s.configuration.box = [lx, ly, lz, r[0, 1] / ly, r[0, 2] / lz, r[1, 2] / lz]
+                if f.box.dim == 2:   # HOOMD's 2D box: Lz = 0, no z tilts
+                    s.configuration.box = [lx, ly, 0.0, r[0, 1] / ly, 0.0, 0.0]
+                else:
+                    s.configuration.box = [lx, ly, lz, r[0, 1] / ly, r[0, 2] / lz, r[1, 2] / lz]
                 s.particles.N = f.n_particles
                 s.particles.types = list(f.species)
                 s.particles.typeid = f.types.astype(np.uint32)
-                s.particles.position = (sw - 0.5) @ r.T
+                pos = (sw - 0.5) @ r.T
+                if f.box.dim == 2:
+                    pos[:, 2] = 0.0
+                    if img is not None:
+                        img[:, 2] = 0
+                s.particles.position = pos
                 if img is not None:
                     s.particles.image = img.astype(np.int32)
                 if f.velocities is not None:

@@ -104,7 +104,8 @@ def write_lammps(path: str | os.PathLike, data, *, velocities: bool = True) -> N
     into the box and x + image·box is the unwrapped position), plus ``vx vy vz`` when present
     and ``velocities``. Types are written as species index + 1 (LAMMPS numbering); read back
     with ``species=`` to restore names. Boxes not in LAMMPS' restricted form are rotated into
-    it (and the positions with them). Floats are written with the shortest repr that round-trips exactly.
+    it (and the positions with them). A 2D frame is written as LAMMPS ``dimension 2`` writes it
+    (z = 0, z bounds [−0.5, 0.5]); read it back with ``dim=2``. Floats are written with the shortest repr that round-trips exactly.
     """
     frames = iter_frames_checked(data)
     with atomic_path(path) as tmp, open(tmp, "w") as out:
@@ -124,6 +125,8 @@ def write_lammps(path: str | os.PathLike, data, *, velocities: bool = True) -> N
             # positions are relative to the origin; a rotated box gets origin 0
             o = f.box.origin if np.array_equal(q, np.eye(3)) else np.zeros(3)
             xlo, ylo, zlo = (float(v) for v in o)
+            if f.box.dim == 2:
+                zlo = -0.5  # LAMMPS dimension 2: z ∈ [−0.5, 0.5], particles at z = 0 (read back with dim=2)
             step = f.step if f.step is not None else k
             out.write(f"ITEM: TIMESTEP\n{int(step)}\nITEM: NUMBER OF ATOMS\n{f.n_particles}\n")
             if tri:
