@@ -60,6 +60,11 @@ def rdf_hist(frames, r_max: float, n_bins: int) -> np.ndarray:
     return out / len(frames)
 
 
+def sphere(frame: gr.Frame, r: np.ndarray) -> np.ndarray:
+    """Radial measure of the frame's dimension: 4πr² (3D) or 2πr (2D)."""
+    return 2 * np.pi * r if frame.box.dim == 2 else 4 * np.pi * r ** 2
+
+
 def local_g_all(frame: gr.Frame, delta: float, dr: float, K: int) -> tuple[np.ndarray, np.ndarray]:
     """g^i_v(r_k) for every particle: array (N, ns, K) and the grid r_k = k·dr, k = 1..K."""
     r = np.arange(1, K + 1) * dr
@@ -73,7 +78,7 @@ def local_g_all(frame: gr.Frame, delta: float, dr: float, K: int) -> tuple[np.nd
             rij = rij[rij < r[-1] + 5 * delta + 1e-9]
             x = r[None, :] - rij[:, None]
             kern = np.where(np.abs(x) <= 5 * delta, np.exp(-x ** 2 / (2 * delta ** 2)), 0.0)
-            out[i, v] = kern.sum(0) / np.sqrt(2 * np.pi * delta ** 2) / (4 * np.pi * rho[v] * r ** 2)
+            out[i, v] = kern.sum(0) / np.sqrt(2 * np.pi * delta ** 2) / (rho[v] * sphere(frame, r))
     return out, r
 
 
@@ -112,13 +117,13 @@ def local_quantities(frame: gr.Frame, windows: dict, *, delta=0.09, dr=0.005, r_
                 with np.errstate(divide="ignore"):
                     c = -U[u, v] / T + gv - 1 - np.log(gv)
             with np.errstate(invalid="ignore"):
-                f = np.where(gv < 1e-10, 0.0, 4 * np.pi * r ** 2 * c * gv)
+                f = np.where(gv < 1e-10, 0.0, sphere(frame, r) * c * gv)
             bphi[i] -= rho[v] * trap(f, r, lo, hi)
             with np.errstate(divide="ignore", invalid="ignore"):
                 glg = np.where(gv > 0, gv * np.log(gv), 0.0)
-            s2[i] -= 0.5 * rho[v] * trap(4 * np.pi * r ** 2 * (glg - gv + 1), r, 0.0, r_s)
+            s2[i] -= 0.5 * rho[v] * trap(sphere(frame, r) * (glg - gv + 1), r, 0.0, r_s)
             if model is not None:
-                el[i] += 0.5 * rho[v] * trap(4 * np.pi * r ** 2 * U[u, v] * gv, r, 0.0, np.inf)
+                el[i] += 0.5 * rho[v] * trap(sphere(frame, r) * U[u, v] * gv, r, 0.0, np.inf)
     return bphi, s2, el
 
 

@@ -140,7 +140,7 @@ def rdf(traj: Trajectory | Frame, r_max: float | None = None, dr: float = 0.01, 
     r = (np.arange(n_bins) + 0.5) * dr
     parts = [pl.DataFrame({"pair": [name] * n_bins, "r": r, "g": g[u, v]}) for u, v, name in _pairs(species)]
     return make_table(pl.concat(parts), {
-        "kind": "rdf", "r_max": r_eff, "dr": dr, "n_frames": len(idx), "species": list(species),
+        "kind": "rdf", "r_max": r_eff, "dr": dr, "n_frames": len(idx), "species": list(species), "dim": traj.dim,
         "counts": counts.tolist(), "density": float(np.mean(traj.n_particles / np.asarray(volumes))),
         "frames": idx.tolist() if len(idx) <= 1000 else None, **species_params(traj)})
 
@@ -201,7 +201,7 @@ def sq(traj: Trajectory | Frame, q_max: float = 12.0, dq: float = 0.1, *, frames
     parts = [pl.DataFrame({"pair": [name] * len(q), "q": q, "s": s[u, v], "n_vectors": cnt[keep].astype(np.int64)})
              for u, v, name in _pairs(species)]
     return make_table(pl.concat(parts), {
-        "kind": "sq", "method": "reciprocal lattice", "q_max": q_max, "dq": dq, "stride": stride,
+        "kind": "sq", "method": "reciprocal lattice", "q_max": q_max, "dq": dq, "stride": stride, "dim": traj.dim,
         "n_frames": len(idx), "species": list(species), "counts": counts.tolist(),
         "density": float(np.mean(traj.n_particles / np.asarray(volumes))), **species_params(traj)})
 
@@ -250,7 +250,7 @@ def first_peak(traj: Trajectory | Frame, species: str | None = None, *, frames: 
 def sq_from_rdf(rdf_table: pl.DataFrame, q: np.ndarray | None = None) -> pl.DataFrame:
     """S_uv(q) from g_uv(r) by Fourier transform:
     S_uv(q) = δ_uv + ρ √(x_u x_v) Σ_bins 4πr² (g_uv(r) − 1) sin(qr)/(qr) Δr  (midpoint rule on
-    the histogram). **Truncation:** the integral stops sharply at the table's r_max (no window
+    the histogram); in 2D (the table's ``dim``) the Hankel transform Σ_bins 2πr (g − 1) J0(qr) Δr. **Truncation:** the integral stops sharply at the table's r_max (no window
     function), which produces ripples of period ≈ 2π/r_max and makes S unreliable for
     q ≲ 2π/r_max. ``q`` defaults to 2π/r_max … 20 σ⁻¹ in steps of 0.05."""
     p = params(rdf_table)
@@ -265,15 +265,20 @@ def sq_from_rdf(rdf_table: pl.DataFrame, q: np.ndarray | None = None) -> pl.Data
     if q is None:
         q = np.arange(2 * np.pi / p["r_max"], 20.0, 0.05)
     q = np.asarray(q, float)
+    dim = int(p.get("dim", 3))
     parts = []
     for u, v, name in _pairs(species):
         qr = np.outer(q, r)
-        sinc = np.sinc(qr / np.pi)
-        s = (u == v) + rho * np.sqrt(x[u] * x[v]) * (sinc * (4 * np.pi * r ** 2 * (g[name] - 1.0) * dr)).sum(axis=1)
+        if dim == 2:
+            from scipy.special import j0
+            s = (u == v) + rho * np.sqrt(x[u] * x[v]) * (j0(qr) * (2 * np.pi * r * (g[name] - 1.0) * dr)).sum(axis=1)
+        else:
+            sinc = np.sinc(qr / np.pi)
+            s = (u == v) + rho * np.sqrt(x[u] * x[v]) * (sinc * (4 * np.pi * r ** 2 * (g[name] - 1.0) * dr)).sum(axis=1)
         parts.append(pl.DataFrame({"pair": [name] * len(q), "q": q, "s": s}))
     return make_table(pl.concat(parts), {"kind": "sq", "method": "fourier transform of g(r)",
                                          "truncation": f"sharp at r_max = {p['r_max']}", "species": species,
-                                         "counts": p["counts"], "density": rho})
+                                         "counts": p["counts"], "density": rho, "dim": dim})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,9 +352,11 @@ def _window_matrix(windows: Mapping, species: Sequence[str], r_range: tuple[floa
 def sop_macro(rdf_table: pl.DataFrame, windows: Mapping, *, closure: str = "approx", T: float | None = None,
               model=None) -> tuple[float, float]:
     """Macroscopic SOP from the global g_uv (definitions §2.6): returns (βΦ, 1/|βΦ|) with
-    βΦ = −ρ Σ_{u,v} x_u x_v ∫ 4πr² c_uv(r) g_uv(r) dr, trapezoid over the histogram's bin centres
-    inside each window (endpoints included), points with g < 1e-10 excluded (contribute 0)."""
+    βΦ = −ρ Σ_{u,v} x_u x_v ∫ 4πr² c_uv(r) g_uv(r) dr (2πr dr in 2D), trapezoid over the
+    histogram's bin centres inside each window (endpoints included), points with g < 1e-10
+    excluded (contribute 0)."""
     p = params(rdf_table)
+    two_d = int(p.get("dim", 3)) == 2
     species = p["species"]
     r, g = _rdf_arrays(rdf_table)
     wm = _window_matrix(windows, species, (0.0, float(p["r_max"])))
@@ -379,7 +386,7 @@ def sop_macro(rdf_table: pl.DataFrame, windows: Mapping, *, closure: str = "appr
                 with np.errstate(divide="ignore", invalid="ignore"):
                     c = -bu + (gg - 1.0) - np.log(gg)
             with np.errstate(invalid="ignore"):
-                f = np.where(gg < 1e-10, 0.0, 4 * np.pi * rr ** 2 * c * gg)
+                f = np.where(gg < 1e-10, 0.0, (2 * np.pi * rr if two_d else 4 * np.pi * rr ** 2) * c * gg)
             total += x[u] * x[v] * (np.trapezoid(f, rr) if len(rr) > 1 else 0.0)
     bphi = -rho * total
     return float(bphi), float(1.0 / abs(bphi))
@@ -609,6 +616,9 @@ def caging_potential(s: pl.DataFrame | Trajectory | Frame, *, dr_max: float = 1.
     for k in ("species", "counts", "density"):
         if k not in p:
             raise ValueError(f"the S(q) table lacks parameter '{k}'; use glassrs.structure.sq or sq_from_rdf")
+    if int(p.get("dim", 3)) == 2:
+        raise ValueError("caging_potential is the three-dimensional q-space integral (d³q, e^{−q²Δr²/6}); it is "
+                         "not defined for a 2D S(q) table in this version")
     species = p["species"]
     x = np.asarray(p["counts"], float) / np.sum(p["counts"])
     rho = float(p["density"])
