@@ -298,5 +298,6 @@ def test_version_notes_on_the_definitions_page_match_the_code():
     assert ("cage_relative" in corr) != ("no `cage_relative` option" in text)
     assert (hasattr(glassrs.dynamics, "s4") or hasattr(glassrs.dynamics, "four_point")) != (
         "S4 and ξ4 are not computed by glassrs yet" in text)
+    assert hasattr(glassrs.models, "ipl10_2d") != ("2D inverse-power-law glass of paper 003 is not a built-in model" in text)
     assert (hasattr(glassrs.models, "mblj") or hasattr(glassrs.models, "sticky_spheres")) != (
         "(`mblj`) and the sticky-sphere mixture of paper 003 are not factories" in text)

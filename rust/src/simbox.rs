@@ -256,6 +256,26 @@ mod tests {
     }
 
     #[test]
+    fn two_dimensional_box() {
+        let b = SimBox::planar([10.0, 0.0], [3.0, 8.0]).unwrap();
+        assert_eq!(b.dim(), 2);
+        assert_eq!(b.volume(), 80.0);
+        let h = b.heights();
+        assert!((h[0] - 80.0 / (9.0f64 + 64.0).sqrt()).abs() < 1e-12 && (h[1] - 8.0).abs() < 1e-12 && h[2].is_infinite());
+        // the minimum image never shifts z, and wrapping keeps z = 0
+        let d = b.min_image(&[9.5, 7.9, 0.0]);
+        assert_eq!(d[2], 0.0);
+        assert!((d[0] - (9.5 - 10.0 - 3.0)).abs() < 1e-12 && (d[1] - (7.9 - 8.0)).abs() < 1e-12);
+        assert_eq!(b.wrapped_fractional(&[-1.0, 20.0, 0.0])[2], 0.0);
+        assert!(b.check_planar(&[[1.0, 2.0, 0.0]]).is_ok());
+        assert!(b.check_planar(&[[1.0, 2.0, 0.0], [0.0, 0.0, 1e-9]]).unwrap_err().to_string().contains("particle 1"));
+        assert!(b.check_cutoff(0.5 * 8.0, "r").is_ok() && b.check_cutoff(4.9, "r").is_err());
+        // a tilted third column is not a 2D box; a 2D box needs in-plane edge vectors
+        assert!(SimBox::from_matrix([[10.0, 0.0, 0.0], [0.0, 8.0, 0.0], [0.5, 0.0, 0.0]]).is_err());
+        assert_eq!(SimBox::orthorhombic([4.0, 5.0, 6.0]).unwrap().dim(), 3);
+    }
+
+    #[test]
     fn inverse_and_heights() {
         let b = SimBox::lammps([4.0, 5.0, 6.0], 1.0, -0.5, 0.7).unwrap();
         let x = [0.3, -1.7, 2.2];
