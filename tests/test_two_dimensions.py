@@ -554,3 +554,69 @@ def test_isoconfigurational_ensemble_2d_is_cage_relative_and_its_displacement_fi
     np.testing.assert_allclose(plain["mobility"].to_numpy(),
                                np.mean([np.linalg.norm(r.unwrapped() - r.unwrapped()[0], axis=-1) for r in ens.runs],
                                        axis=0).ravel(), rtol=1e-12, atol=1e-15)
+
+
+def test_van_hove_phop_and_coarse_graining_in_2d():
+    from structure_ref import coarse
+
+    m, f0 = ka2d(150, seed=16, T=0.9, steps=100)
+    sim = gr.md.Simulation(m, f0, T=0.9, seed=16)
+    frames, _ = sim.run(400, output=list(range(0, 401, 20)), thermo_every=0)
+    traj = gr.Trajectory.from_frames(frames, dt=0.005)
+    radii = {"A-A": 1.4, "A-B": 1.2, "B-B": 1.3}
+    # van Hove: ∫ 2πr G_s dr = 1 in 2D, plain and cage-relative; CR equals the numpy histogram
+    for cr in (False, True):
+        vh = gr.dynamics.van_hove(traj, lags=[0.5], bins=40, r_max=1.5, cage_relative=cr, cage_radius=radii,
+                                  progress=False)
+        p = gr.params(vh)
+        assert p["displacements"] == ("cage-relative" if cr else "plain")
+        a = vh.filter(vh["species"] == "all")
+        shell = np.pi * (a["r_hi"].to_numpy() ** 2 - a["r_lo"].to_numpy() ** 2)
+        x = np.stack([fr.unwrapped_positions() for fr in traj])
+        counts = np.zeros(40)
+        lag_frames = 5
+        for o in range(len(traj) - lag_frames):
+            dr = x[o + lag_frames] - x[o]
+            if cr:
+                cage = gr.dynamics.cage_matrix(traj[o], radii)
+                dr = dr - cage @ dr * (np.diff(cage.indptr) > 0)[:, None]
+            counts += np.histogram(np.linalg.norm(dr, axis=1), bins=np.linspace(0, 1.5, 41))[0]
+        n_or = a["n_origins"][0]
+        np.testing.assert_allclose(a["gs"].to_numpy() * shell * n_or * 150, counts, rtol=1e-12, atol=1e-9)
+    # p_hop on a 2D trajectory: the numpy definition
+    unw = np.stack([fr.unwrapped_positions() for fr in traj])
+    times = traj.times
+    W = 0.4
+    tab = gr.dynamics.phop(traj, window=W, progress=False)
+    for row in tab.sample(15, seed=2).iter_rows(named=True):
+        k, i = row["frame"], row["particle"]
+        U = (times >= times[k] - W / 2 - 1e-12) & (times <= times[k])
+        V = (times >= times[k]) & (times <= times[k] + W / 2 + 1e-12)
+        r = unw[:, i]
+        a_ = np.mean(np.sum((r[V] - r[U].mean(0)) ** 2, axis=1))
+        b_ = np.mean(np.sum((r[U] - r[V].mean(0)) ** 2, axis=1))
+        assert row["phop"] == pytest.approx(np.sqrt(a_ * b_), rel=1e-12)
+    # coarse-graining in 2D (the stencil walk with one z cell)
+    x = np.random.default_rng(1).random(150)
+    t = gr.tables.make_table({"frame": np.zeros(150, np.int64), "particle": np.arange(150), "x": x}, {"kind": "test"})
+    out = gr.structure.coarse_grain(f0, t, "x", L=[0.5, 1.5])
+    want = coarse(f0, x, [0.5, 1.5], f0.box.max_cutoff)
+    np.testing.assert_allclose(out["x_L0.5"].to_numpy(), want[0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(out["x_L1.5"].to_numpy(), want[1], rtol=1e-9, atol=1e-12)
+
+
+def test_precomputed_neighbour_tables_are_accepted_and_checked(ka2d_is):
+    m, f = ka2d_is
+    radii = {"A-A": 1.4, "A-B": 1.2, "B-B": 1.3}
+    table = gr.neighbors(f, 2.0)
+    a1 = gr.dynamics.cage_matrix(f, radii)
+    a2 = gr.dynamics.cage_matrix(f, radii, neighbors=table)
+    assert (a1 != a2).nnz == 0
+    mu = np.random.default_rng(2).random(f.n_particles)
+    e1 = gr.elastic.mobility_extremes(f, mu, radius=1.5)
+    e2 = gr.elastic.mobility_extremes(f, mu, radius=1.5, neighbors=table)
+    assert all(np.array_equal(x, y) for x, y in zip(e1, e2))
+    with pytest.raises(ValueError, match="less than the 2.5"):
+        gr.elastic.mobility_extremes(f, mu, radius=2.5, neighbors=table)
+    with pytest.raises(ValueError, match="half=False"):
+        gr.dynamics.cage_matrix(f, radii, neighbors=gr.neighbors(f, 2.0, half=True))

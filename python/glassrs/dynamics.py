@@ -216,13 +216,14 @@ def cage_radii(traj: Trajectory, cage_radius=None, *, frames: int = 10) -> dict[
     return {name: float(win[name][1]) for name in names}
 
 
-def cage_matrix(frame: Frame, radii: Mapping[str, float]):
+def cage_matrix(frame: Frame, radii: Mapping[str, float], neighbors: pl.DataFrame | None = None):
     """Row-normalised neighbour matrix A (N × N, scipy CSR): A_ij = 1/|n_i| for the j within
     r_{u_i u_j} of i in ``frame`` (the cage at the origin); a particle without neighbours has an
-    empty row (its cage-relative displacement is its plain one)."""
+    empty row (its cage-relative displacement is its plain one). ``neighbors``: a precomputed
+    full :func:`glassrs.neighbors` table of ``frame`` reaching the largest radius."""
     import scipy.sparse as sp
 
-    from glassrs.neighbors import neighbors
+    from glassrs.neighbors import pairs_within
 
     species = list(frame.species)
     ns = len(species)
@@ -230,8 +231,7 @@ def cage_matrix(frame: Frame, radii: Mapping[str, float]):
     for u in range(ns):
         for v in range(u, ns):
             rmat[u, v] = rmat[v, u] = radii[f"{species[u]}-{species[v]}"]
-    t = neighbors(frame, float(rmat.max()))
-    i, j, r = t["i"].to_numpy().astype(np.int64), t["j"].to_numpy().astype(np.int64), t["r"].to_numpy()
+    i, j, r = pairs_within(frame, float(rmat.max()), neighbors)
     keep = r < rmat[frame.types[i], frame.types[j]]
     i, j = i[keep], j[keep]
     n = frame.n_particles
@@ -745,40 +745,74 @@ def _default_lags(traj: Trajectory, lags) -> list[float]:
     return [tau_alpha(tab, "overlap")]
 
 
+def _cage_batches(traj: Trajectory, pairs: np.ndarray, radii: Mapping[str, float], max_memory_mb: float):
+    """For (origin, target) frame pairs: per origin o, the cage-relative positions of o and its
+    targets (:func:`cage_relative_positions` with the cage of frame o) and the pairs in that
+    array's frame indices, as (positions (F_o, N, 3), pairs (P_o, 2)) batches."""
+    need = len(traj) * traj.n_particles * 24 / 2**20
+    if need > max_memory_mb:
+        raise ValueError(f"cage-relative displacements need the unwrapped trajectory in memory ({need:.0f} MB > "
+                         f"max_memory_mb = {max_memory_mb:g}); raise max_memory_mb or use fewer frames")
+    x = _unwrapped_chunk(traj, 0, traj.n_particles)
+    for o in np.unique(pairs[:, 0]).tolist():
+        tg = pairs[pairs[:, 0] == o, 1]
+        frames = np.r_[o, tg]
+        y = np.ascontiguousarray(cage_relative_positions(x[frames], cage_matrix(traj[o], radii)))
+        yield y, np.column_stack([np.zeros(len(tg), np.int64), np.arange(1, len(tg) + 1, dtype=np.int64)])
+
+
 def _histograms(traj, lags, origins, lag_tol, edges_fn, log10, max_memory_mb, chunk_particles, progress, n_bins=0,
-                n_threads=None):
+                n_threads=None, radii=None):
+    """Displacement histograms per lag and selection; cage-relative when ``radii`` (the cage
+    radii) are given."""
     species = list(traj.species)
     n_sp = len(species)
     types = np.ascontiguousarray(traj.types, dtype=np.int64)
     n = traj.n_particles
     lp = _lag_pairs(traj, _default_lags(traj, lags), origins, lag_tol)
     chunks = _chunks(n, len(traj), max_memory_mb, chunk_particles)
+
+    def sources(pairs):
+        """(positions, types, pairs) pieces whose histograms add up to the lag's histogram."""
+        if radii is not None:
+            for y, local in _cage_batches(traj, pairs, radii, max_memory_mb):
+                yield y, types, local
+        else:
+            for lo, hi in chunks:
+                yield _unwrapped_chunk(traj, lo, hi), types[lo:hi], pairs
     edges = []  # per lag: list of per-selection edge arrays
     for lag, pairs in lp:
         if edges_fn is None:
             m = np.zeros(1 + n_sp)
-            for lo, hi in chunks:
-                m = np.maximum(m, _core.dynamics_max_displacement(_unwrapped_chunk(traj, lo, hi), types[lo:hi], n_sp, pairs))
+            for pos, ty, pr in sources(pairs):
+                m = np.maximum(m, _core.dynamics_max_displacement(pos, ty, n_sp, pr))
             edges.append([np.linspace(0.0, float(x) if x > 0 else 1e-300, n_bins + 1) for x in m])
         else:
             edges.append([np.asarray(edges_fn(lag), dtype=np.float64)] * (1 + n_sp))
-    total = len(chunks) * sum(len(p) for _, p in lp)
+    total = (len(chunks) if radii is None else 1) * sum(len(p) for _, p in lp)
     hists = [None] * len(lp)
     done = 0
+    def add(j, pos, ty, pr):
+        nonlocal done
+        if edges_fn is not None:
+            h = _core.dynamics_displacement_histogram(pos, ty, n_sp, pr, edges[j][0], log10, bar.callback(done), n_threads)
+            hs = [h[s] for s in range(1 + n_sp)]
+        else:
+            hs = [_core.dynamics_displacement_histogram(pos, ty, n_sp, pr, edges[j][s], log10, bar.callback(done),
+                                                        n_threads)[s] for s in range(1 + n_sp)]
+        hists[j] = hs if hists[j] is None else [x + y for x, y in zip(hists[j], hs)]
+        done += len(pr)
+
     with _Progress(progress, "van Hove", total) as bar:
-        for lo, hi in chunks:
-            pos = _unwrapped_chunk(traj, lo, hi)
+        if radii is not None:
             for j, (lag, pairs) in enumerate(lp):
-                if edges_fn is not None:
-                    h = _core.dynamics_displacement_histogram(pos, types[lo:hi], n_sp, pairs, edges[j][0], log10,
-                                                              bar.callback(done), n_threads)
-                    hs = [h[s] for s in range(1 + n_sp)]
-                else:
-                    hs = [_core.dynamics_displacement_histogram(pos, types[lo:hi], n_sp, pairs, edges[j][s], log10,
-                                                                bar.callback(done), n_threads)[s]
-                          for s in range(1 + n_sp)]
-                hists[j] = hs if hists[j] is None else [x + y for x, y in zip(hists[j], hs)]
-                done += len(pairs)
+                for pos, ty, pr in sources(pairs):
+                    add(j, pos, ty, pr)
+        else:
+            for lo, hi in chunks:   # positions of a particle chunk once, for every lag
+                pos = _unwrapped_chunk(traj, lo, hi)
+                for j, (lag, pairs) in enumerate(lp):
+                    add(j, pos, types[lo:hi], pairs)
     counts = [n] + [int(np.sum(types == u)) for u in range(n_sp)]
     return species, lp, edges, hists, counts
 
@@ -786,19 +820,22 @@ def _histograms(traj, lags, origins, lag_tol, edges_fn, log10, max_memory_mb, ch
 def van_hove(traj: Trajectory, lags: Sequence[float] | float | None = None, *, bins: int = 50,
              r_max: float | None = None, origins=None, lag_tol: float = 1e-9, dim: int | None = None,
              max_memory_mb: float = 1024.0, chunk_particles: int | None = None, progress=None,
-             n_threads: int | None = None) -> pl.DataFrame:
+             n_threads: int | None = None, cage_relative: bool | None = None,
+             cage_radius: float | Mapping[str, float] | None = None) -> pl.DataFrame:
     """Self van Hove function G_s(r, τ) (σ⁻³ in 3D), normalised so that ∫ 4πr² G_s dr = 1
     (2D: ∫ 2πr G_s dr = 1), at the available lags nearest to ``lags`` (default: τ_α of the
     overlap). ``bins`` equal bins on [0, r_max]; default r_max = the largest displacement at
     that lag for each selection (as atooms-pp). Columns: species, lag, n_origins, r_lo, r_hi, r
-    (bin centre), gs."""
+    (bin centre), gs. ``cage_relative``, ``cage_radius``: as :func:`correlations` (default:
+    cage-relative in 2D)."""
     dim = _box_dim(traj, dim)
+    radii = cage_radii(traj, cage_radius) if (dim == 2 if cage_relative is None else cage_relative) else None
 
     def edges_fn(lag):
         return np.linspace(0.0, float(r_max), bins + 1)
     species, lp, edges, hists, counts = _histograms(traj, lags, origins, lag_tol, None if r_max is None else edges_fn,
                                                     False, max_memory_mb, chunk_particles, progress, n_bins=bins,
-                                                    n_threads=n_threads)
+                                                    n_threads=n_threads, radii=radii)
     rows = []
     for j, (lag, pairs) in enumerate(lp):
         for s, name in enumerate(["all"] + species):
@@ -811,20 +848,29 @@ def van_hove(traj: Trajectory, lags: Sequence[float] | float | None = None, *, b
             rows.append(pl.DataFrame({"species": name, "lag": lag, "n_origins": len(pairs), "r_lo": es[:-1],
                                       "r_hi": es[1:], "r": 0.5 * (es[1:] + es[:-1]), "gs": gs}))
     return make_table(pl.concat(rows), {"kind": "van_hove", "bins": bins, "r_max": r_max, "dim": dim,
-                                        "normalisation": "integral of 4 pi r^2 G_s dr = 1", **species_params(traj)})
+                                        "normalisation": "integral of 4 pi r^2 G_s dr = 1" if dim == 3 else
+                                        "integral of 2 pi r G_s dr = 1",
+                                        "displacements": "cage-relative" if radii else "plain", "cage_radius": radii,
+                                        **species_params(traj)})
 
 
 def log_displacements(traj: Trajectory, lags: Sequence[float] | float | None = None, *, bins: int = 60,
                       log_range: tuple[float, float] = (-3.0, 2.0), origins=None, lag_tol: float = 1e-9,
                       max_memory_mb: float = 1024.0, chunk_particles: int | None = None, progress=None,
-                      n_threads: int | None = None) -> pl.DataFrame:
+                      n_threads: int | None = None, cage_relative: bool | None = None,
+                      cage_radius: float | Mapping[str, float] | None = None) -> pl.DataFrame:
     """P(log10 δr) at the available lags nearest to ``lags`` (default τ_α): a histogram of
     log10|Δr| on ``bins`` equal bins over ``log_range`` with unit area (counts outside the range
     are dropped; the ``fraction_in_range`` column says how much was kept). Equals
-    ln(10)·4π δr³ G_s(δr, τ) (definitions §3.8). Columns: species, lag, n_origins, log10_dr, p, fraction_in_range."""
+    ln(10)·4π δr³ G_s(δr, τ) in 3D (definitions §3.8). Columns: species, lag, n_origins, log10_dr, p,
+    fraction_in_range. ``cage_relative``, ``cage_radius``: as :func:`correlations` (default:
+    cage-relative in 2D)."""
     edges = np.linspace(log_range[0], log_range[1], bins + 1)
+    d = _box_dim(traj, None)
+    radii = cage_radii(traj, cage_radius) if (d == 2 if cage_relative is None else cage_relative) else None
     species, lp, _, hists, counts = _histograms(traj, lags, origins, lag_tol, lambda lag: edges, True,
-                                                max_memory_mb, chunk_particles, progress, n_threads=n_threads)
+                                                max_memory_mb, chunk_particles, progress, n_threads=n_threads,
+                                                radii=radii)
     rows = []
     w = np.diff(edges)
     for j, (lag, pairs) in enumerate(lp):
@@ -837,6 +883,7 @@ def log_displacements(traj: Trajectory, lags: Sequence[float] | float | None = N
                                       "log10_dr": 0.5 * (edges[1:] + edges[:-1]), "p": h / (tot * w),
                                       "fraction_in_range": float(h.sum() / tot)}))
     return make_table(pl.concat(rows), {"kind": "log_displacements", "bins": bins, "log_range": list(log_range),
+                                        "displacements": "cage-relative" if radii else "plain", "cage_radius": radii,
                                         **species_params(traj)})
 
 

@@ -432,14 +432,17 @@ def rank_distribution(values: np.ndarray, types: np.ndarray) -> np.ndarray:
 
 
 def mobility_extremes(frame: Frame, mobility: np.ndarray, *, radius: float, species: str | None = None,
-                      n_select: int = 5) -> tuple[np.ndarray, np.ndarray]:
+                      n_select: int = 5, neighbors: pl.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mobile and immobile extremes (Kapteijns et al. 2021 §III C).
 
     A particle (of ``species``, default: all) is a local extreme if its mobility is the largest
     (smallest) among the particles of that species within ``radius`` (σ) of it. Of these, the
     ``n_select`` most mobile local maxima and the ``n_select`` least mobile local minima are
-    returned as index arrays ``(mobile, immobile)``.
+    returned as index arrays ``(mobile, immobile)``. ``neighbors``: a precomputed full
+    :func:`glassrs.neighbors` table of ``frame`` reaching at least ``radius``.
     """
+    from glassrs.neighbors import pairs_within
+
     mu = np.asarray(mobility, dtype=np.float64)
     n = frame.n_particles
     if mu.shape != (n,):
@@ -447,9 +450,7 @@ def mobility_extremes(frame: Frame, mobility: np.ndarray, *, radius: float, spec
     sel = np.ones(n, bool) if species is None else (np.array(frame.species)[frame.types] == species)
     if not sel.any():
         raise ValueError(f"no particle of species '{species}' (species: {list(frame.species)})")
-    _i, _j, *_ = _core.neighbor_list(frame.positions, frame.box.native, float(radius), False)
-    i = _i.astype(np.int64)
-    j = _j.astype(np.int64)
+    i, j, _ = pairs_within(frame, float(radius), neighbors)
     keep = sel[i] & sel[j]
     i, j = i[keep], j[keep]
     nmax = np.full(n, -np.inf)
