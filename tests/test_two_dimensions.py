@@ -620,3 +620,25 @@ def test_precomputed_neighbour_tables_are_accepted_and_checked(ka2d_is):
         gr.elastic.mobility_extremes(f, mu, radius=2.5, neighbors=table)
     with pytest.raises(ValueError, match="half=False"):
         gr.dynamics.cage_matrix(f, radii, neighbors=gr.neighbors(f, 2.0, half=True))
+
+
+def test_cli_reads_a_2d_lammps_dump_with_dim_2(tmp_path, capsys):
+    import polars as pl
+
+    from glassrs.cli import main
+
+    m, f = ka2d(150, seed=17, T=0.8, steps=100)
+    sim = gr.md.Simulation(m, f, T=0.8, seed=17)
+    frames, _ = sim.run(300, output=list(range(0, 301, 30)), thermo_every=0)
+    gr.io.write_lammps(tmp_path / "run.dump", gr.Trajectory.from_frames(frames, dt=0.005))
+    assert main(["info", str(tmp_path / "run.dump"), "--dim", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2D" in out and "density N/A" in out
+    assert main(["rdf", str(tmp_path / "run.dump"), "--model", "kob_andersen_2d", "--dim", "2",
+                 "--out", str(tmp_path / "g.parquet")]) == 0
+    g = pl.read_parquet(tmp_path / "g.parquet")
+    want = gr.structure.rdf(gr.read(tmp_path / "run.dump", model=m, dim=2))
+    np.testing.assert_allclose(g["g"].to_numpy(), want["g"].to_numpy(), rtol=1e-12)
+    assert main(["dynamics", str(tmp_path / "run.dump"), "--model", "kob_andersen_2d", "--dim", "2", "--dt", "0.005",
+                 "--out", str(tmp_path / "d.parquet")]) == 0
+    assert gr.read_parquet(tmp_path / "d.parquet").height > 0

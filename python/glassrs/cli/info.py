@@ -33,8 +33,9 @@ def run(args) -> int:
         t.add_row("species names", note)
     b = f.box
     t.add_row("box", repr(b))
-    t.add_row("volume", f"{b.volume:.6g}")
-    t.add_row("density N/V", f"{f.density:.6g}")
+    t.add_row("dimension", f"{b.dim}D" + (" (read with --dim 2)" if b.dim == 2 else ""))
+    t.add_row("volume" if b.dim == 3 else "area", f"{b.volume:.6g}")
+    t.add_row("density N/V" if b.dim == 3 else "density N/A", f"{f.density:.6g}")
     if traj.has_times:
         times = traj.times
         t.add_row("time span", f"{times[0]:.6g} … {times[-1]:.6g} ({len(times)} frames)")
