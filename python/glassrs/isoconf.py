@@ -41,7 +41,7 @@ from glassrs.trajectory import Frame, Trajectory
 
 __all__ = [
     "Ensemble", "ensemble", "mobility", "tau_alpha", "correlate", "rearrangement_structure",
-    "pr_arrhenius", "onset_temperature", "PRArrhenius",
+    "pr_arrhenius", "onset_temperature", "PRArrhenius", "chi4", "histogram",
 ]
 
 ONE_OVER_E = math.exp(-1.0)
@@ -66,6 +66,13 @@ class Ensemble:
     seeds : the engine seed of every run.
     runs : the run trajectories (``keep_runs=True``), else None.
     params : the parameters that produced the ensemble (recorded in every derived table).
+    run_count, run_count2 : (F, 1 + n_species) int64, Σ_runs C_r(t) and Σ_runs C_r(t)², where
+        C_r(t) is the number of particles of the selection ("all", then each species) with
+        |Δr| ≤ a in run r — the streamed sums behind :func:`chi4` (None for ensembles built
+        without them, e.g. by an older version).
+    run_count3, run_count4 : (F, 1 + n_species) float64, Σ_runs (C_r − c̄)³ and Σ_runs (C_r − c̄)⁴
+        about the shift ``run_count_shift`` c̄ = the counts of the first run (for the standard
+        error of χ4; None as above).
     """
 
     frame: Frame
@@ -80,6 +87,11 @@ class Ensemble:
     seeds: list[int]
     runs: list[Trajectory] | None = None
     params: dict = field(default_factory=dict)
+    run_count: np.ndarray | None = None
+    run_count2: np.ndarray | None = None
+    run_count3: np.ndarray | None = None
+    run_count4: np.ndarray | None = None
+    run_count_shift: np.ndarray | None = None
 
     def mobility(self) -> pl.DataFrame:
         """See :func:`mobility`."""
@@ -94,6 +106,28 @@ def _run_seeds(seed: int, n_runs: int) -> list[int]:
 def _displacements(unwrapped: np.ndarray) -> np.ndarray:
     """|r_j(t) − r_j(0)| (F, N) from unwrapped positions (F, N, 3)."""
     return np.sqrt(((unwrapped - unwrapped[0]) ** 2).sum(axis=-1))
+
+
+class _RunCounts:
+    """Streamed per-run overlap counts C_r(t) per selection (all, then each species): exact
+    int64 Σ C and Σ C², and Σ (C − c̄)³, Σ (C − c̄)⁴ about the first run's counts c̄ (float64)."""
+
+    def __init__(self, types: np.ndarray, n_species: int):
+        self.sel = [np.ones(len(types), bool)] + [types == u for u in range(n_species)]
+        self.s1 = self.s2 = self.s3 = self.s4 = self.shift = None
+
+    def add(self, overlap: np.ndarray) -> None:
+        """``overlap``: (F, N) bool, Θ(a − |Δr_j(t)|) of one run."""
+        c = np.column_stack([overlap[:, m].sum(axis=1) for m in self.sel]).astype(np.int64)
+        if self.s1 is None:
+            self.shift = c.astype(np.float64)
+            self.s1, self.s2 = np.zeros_like(c), np.zeros_like(c)
+            self.s3, self.s4 = np.zeros(c.shape), np.zeros(c.shape)
+        self.s1 += c
+        self.s2 += c * c
+        d = c - self.shift
+        self.s3 += d ** 3
+        self.s4 += d ** 4
 
 
 def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int | None = None, *,
@@ -170,6 +204,7 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
     sum_d = np.zeros((nf, n))
     sum_d2 = np.zeros((nf, n))
     sum_q = np.zeros((nf, n), dtype=np.int64)
+    counts = _RunCounts(np.asarray(frame.types), len(frame.species))
     vel0 = np.empty((n_runs, n, 3))
     runs: list[Trajectory] | None = [] if keep_runs else None
 
@@ -204,6 +239,7 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
             sum_d += d
             sum_d2 += d * d
             sum_q += d <= a
+            counts.add(d <= a)
             if runs is not None:
                 runs.append(traj)
     finally:
@@ -215,14 +251,15 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
            "velocities": "Maxwell-Boltzmann, zero momentum, rescaled to exactly T", "n_particles": n}
     return Ensemble(frame=frame, times=out * float(dt), steps=out.astype(np.int64), a=float(a), n_runs=n_runs,
                     sum_disp=sum_d, sum_disp2=sum_d2, sum_overlap=sum_q, velocities=vel0, seeds=seeds, runs=runs,
-                    params=prm)
+                    params=prm, run_count=counts.s1, run_count2=counts.s2, run_count3=counts.s3,
+                    run_count4=counts.s4, run_count_shift=counts.shift)
 
 
 # ---------------------------------------------------------------------------------------------
 # mobility and per-particle τ_α
 # ---------------------------------------------------------------------------------------------
-def _from_trajectories(runs: Sequence[Trajectory], a: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                                                      Frame]:
+def _from_trajectories(runs: Sequence[Trajectory], a: float, counts: "_RunCounts | None" = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, Frame]:
     runs = list(runs)
     if not runs:
         raise ValueError("no runs given")
@@ -253,6 +290,8 @@ def _from_trajectories(runs: Sequence[Trajectory], a: float) -> tuple[np.ndarray
         sum_d += d
         sum_d2 += d * d
         sum_q += d <= a
+        if counts is not None:
+            counts.add(d <= a)
     return times, sum_d, sum_d2, sum_q, f0
 
 
@@ -368,6 +407,216 @@ def tau_alpha(mobility_table: pl.DataFrame, threshold: float = ONE_OVER_E) -> pl
         parts.append(pl.DataFrame(d))
     return make_table(pl.concat(parts), {**table_params(mobility_table), "kind": "isoconf_tau_alpha",
                                          "threshold": threshold, "interpolation": "linear in ln t"})
+
+
+# ---------------------------------------------------------------------------------------------
+# isoconfigurational χ4 and distributions of μ_j and τ_α,j
+# ---------------------------------------------------------------------------------------------
+def _chi4_one(times: np.ndarray, counts: "_RunCounts", n_runs: int, sel_sizes: Sequence[int],
+              names: Sequence[str]) -> dict[str, list]:
+    """Rows (time, species, n_runs, overlap, chi4, chi4_stderr) of one ensemble from its streamed counts."""
+    rows: dict[str, list] = {"time": [], "species": [], "n_runs": [], "overlap": [], "chi4": [], "chi4_stderr": []}
+    nr = int(n_runs)
+    for s, (name, ns) in enumerate(zip(names, sel_sizes)):
+        if ns == 0:
+            continue
+        for k, t in enumerate(times):
+            a1, a2 = int(counts.s1[k, s]), int(counts.s2[k, s])
+            # N[⟨q²⟩ − ⟨q⟩²] = (n ΣC² − (ΣC)²) / (n² N), exactly in Python integers
+            chi = (nr * a2 - a1 * a1) / (nr * nr * ns)
+            sh = counts.shift[k, s]
+            d1 = a1 - nr * sh
+            d2 = a2 - 2.0 * sh * a1 + nr * sh * sh
+            m = d1 / nr
+            m2 = chi * ns
+            m4 = (counts.s4[k, s] - 4 * m * counts.s3[k, s] + 6 * m * m * d2 - 3 * nr * m ** 4) / nr
+            se = math.sqrt(max(m4 - m2 * m2, 0.0) / nr) / ns if nr > 1 else float("nan")
+            rows["time"].append(float(t))
+            rows["species"].append(name)
+            rows["n_runs"].append(nr)
+            rows["overlap"].append(a1 / (nr * ns))
+            rows["chi4"].append(chi)
+            rows["chi4_stderr"].append(se)
+    return rows
+
+
+def _ensemble_counts(e: "Ensemble") -> "_RunCounts":
+    if e.run_count is None or e.run_count2 is None:
+        raise ValueError("this ensemble carries no per-run overlap sums (built without them, e.g. merged from a "
+                         "campaign's per-particle sums): rerun gr.isoconf.ensemble, or pass the run trajectories")
+    c = _RunCounts(np.asarray(e.frame.types), len(e.frame.species))
+    c.s1, c.s2 = e.run_count, e.run_count2
+    if e.run_count3 is None or e.run_count4 is None or e.run_count_shift is None:
+        nanf = np.full(e.run_count.shape, np.nan)   # no error estimate without the moment sums
+        c.s3, c.s4, c.shift = nanf, nanf, np.zeros(e.run_count.shape)
+    else:
+        c.s3, c.s4, c.shift = e.run_count3, e.run_count4, e.run_count_shift
+    return c
+
+
+def chi4(runs: "Ensemble | Sequence[Trajectory] | Sequence[Ensemble]", *, a: float | None = None,
+         level: float = 0.95, n_boot: int = 1000, seed: int = 0) -> pl.DataFrame:
+    """Isoconfigurational χ4(t) = N [⟨q²⟩ − ⟨q⟩²] (definitions §4.8), q(t) the particle-averaged
+    overlap of one run (|Δr_j(t)| ≤ a, inclusive), ⟨⟩ over the runs of the ensemble, N the
+    particles of the selection ("all", then each species).
+
+    Streamed: an :class:`Ensemble` carries, per output time and selection, the exact integer sums
+    Σ_runs C_r and Σ_runs C_r² of the overlap counts C_r = N q_r (and the third and fourth moment
+    sums for the error), so no run is kept. A list of run trajectories is reduced one run at a
+    time the same way (``a`` default 0.3 σ). A list of Ensembles (several initial configurations)
+    gives the mean of their χ4 with an interval over configurations.
+
+    Returns a long table: ``time`` (τ), ``species``, ``n_runs``, ``overlap`` ⟨q⟩, ``chi4``
+    (dimensionless), ``chi4_stderr``, ``ci_low``, ``ci_high``, ``n_units``, ``unit``. With one
+    ensemble the unit is the run: ``chi4_stderr`` = √((m4 − m2²)/n_runs)/N (m_k the central
+    moments of C_r over runs; large-sample standard error of a variance) and the interval is
+    χ4 ± z·stderr at ``level``. With several ensembles the unit is the configuration:
+    ``chi4`` is the mean over configurations, ``chi4_stderr`` their standard deviation / √n and
+    the interval a percentile bootstrap over configurations (``n_boot``, ``seed``).
+    """
+    from scipy.stats import norm
+
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if isinstance(runs, (list, tuple)) and runs and all(isinstance(e, Ensemble) for e in runs):
+        singles = [chi4(e, level=level) for e in runs]
+        keys = singles[0].select("time", "species")
+        for c, t in enumerate(singles[1:], 1):
+            if t.height != keys.height or not t.select("time", "species").equals(keys):
+                raise ValueError(f"ensemble {c} has output times or species different from ensemble 0")
+        vals = np.stack([t["chi4"].to_numpy() for t in singles])       # (n_cfg, rows)
+        q = np.stack([t["overlap"].to_numpy() for t in singles])
+        ncfg = vals.shape[0]
+        mean = vals.mean(axis=0)
+        if ncfg > 1:
+            se = vals.std(axis=0, ddof=1) / math.sqrt(ncfg)
+            rng = np.random.default_rng(seed)
+            boot = vals[rng.integers(0, ncfg, (int(n_boot), ncfg))].mean(axis=1)
+            lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        else:
+            se = lo = hi = np.full(mean.shape, np.nan)
+        out = keys.with_columns(pl.Series("n_runs", np.sum([t["n_runs"].to_numpy() for t in singles], axis=0)),
+                                pl.Series("overlap", q.mean(axis=0)), pl.Series("chi4", mean),
+                                pl.Series("chi4_stderr", se), pl.Series("ci_low", lo), pl.Series("ci_high", hi),
+                                pl.lit(ncfg, dtype=pl.Int64).alias("n_units"), pl.lit("configurations").alias("unit"))
+        return make_table(out, {**table_params(singles[0]), "n_configs": ncfg, "level": level, "n_boot": int(n_boot),
+                                "seed": int(seed), "unit": "configurations",
+                                "interval": "percentile bootstrap over configurations"})
+    if isinstance(runs, Ensemble):
+        if a is not None and float(a) != runs.a:
+            raise ValueError(f"the ensemble streamed overlaps with a={runs.a}; rerun it for a={a}")
+        counts = _ensemble_counts(runs)
+        times, n_runs, f0, a_used, extra = np.asarray(runs.times, float), runs.n_runs, runs.frame, runs.a, dict(runs.params)
+    else:
+        a_used = 0.3 if a is None else float(a)
+        if not (a_used > 0 and np.isfinite(a_used)):
+            raise ValueError(f"overlap cutoff a must be positive, got {a_used}")
+        runs = list(runs)
+        if not runs:
+            raise ValueError("no runs given")
+        counts = _RunCounts(np.asarray(runs[0].types), len(runs[0].species))
+        times, *_ , f0 = _from_trajectories(runs, a_used, counts)
+        n_runs, extra = len(runs), {"sources": [t.path for t in runs]}
+    sizes = [len(f0.types)] + [int(np.sum(f0.types == u)) for u in range(len(f0.species))]
+    rows = _chi4_one(np.asarray(times, float), counts, n_runs, sizes, ["all", *f0.species])
+    z = float(norm.ppf(0.5 + level / 2))
+    se = np.asarray(rows["chi4_stderr"])
+    c = np.asarray(rows["chi4"])
+    out = pl.DataFrame({**rows, "ci_low": c - z * se, "ci_high": c + z * se})
+    out = out.with_columns(pl.lit(int(n_runs), dtype=pl.Int64).alias("n_units"), pl.lit("runs").alias("unit"))
+    return make_table(out, {**extra, "kind": "isoconf_chi4", "a": a_used, "overlap": "inclusive |dr| <= a",
+                            "n_runs": int(n_runs), "level": level, "unit": "runs",
+                            "interval": "normal, large-sample standard error of the variance over runs",
+                            "streamed": True, "species": list(f0.species)})
+
+
+def histogram(table: pl.DataFrame, column: str, *, bins: int | Sequence[float] = 40, log10: bool = False,
+              times: Sequence[float] | float | None = None, unit: str = "config", level: float = 0.95,
+              n_boot: int = 1000, seed: int = 0) -> pl.DataFrame:
+    """Distribution P(X) of a per-particle column, per species and pooled ("all"): P(μ) from a
+    :func:`mobility` table (``column="mobility"``, per ``time``), P(τ_α,j) from :func:`tau_alpha`
+    (``column="tau_alpha"``), or any other.
+
+    ``bins``: a count (equal width over the finite values of all selections and times, so every
+    curve shares the bins) or explicit edges; ``log10=True`` histograms log10 X instead (X > 0).
+    ``times``: for a table with a ``time`` column, the available times nearest to these
+    (default all). Non-finite values (e.g. τ_α,j of a particle that never relaxed) are dropped
+    and counted in ``n_dropped``; values outside explicit edges are dropped too.
+
+    Returns: [``time``,] ``species``, ``bin``, ``x_low``, ``x_high``, ``x_mid`` (in X, or log10 X),
+    ``count``, ``p`` (density with unit area over the bins: 1/unit of X, or per decade),
+    ``ci_low``, ``ci_high``, ``n_units``, ``unit``, ``n_dropped``. The interval is a percentile
+    bootstrap of p over the independent units of column ``unit`` (configurations by default) —
+    NaN when the table holds a single one (the particles of one configuration are not independent).
+    """
+    if column not in table.columns or "species" not in table.columns:
+        raise ValueError(f"histogram needs columns 'species' and '{column}', has {table.columns}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    df = table
+    has_t = "time" in df.columns
+    if has_t:
+        avail = np.unique(df["time"].to_numpy())
+        if times is not None:
+            want = [float(x) for x in np.atleast_1d(times)]
+            pick = sorted({float(avail[np.argmin(np.abs(avail - w))]) for w in want})
+            df = df.filter(pl.col("time").is_in(pick))
+    x = df[column].cast(pl.Float64).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        xv = np.where(x > 0, np.log10(np.where(x > 0, x, 1.0)), np.nan) if log10 else x
+    ok = np.isfinite(xv)
+    if not ok.any():
+        raise ValueError(f"column '{column}' has no finite{' positive' if log10 else ''} value")
+    edges = (np.histogram_bin_edges(xv[ok], bins=int(bins)) if np.isscalar(bins) else np.asarray(bins, float))
+    if edges.ndim != 1 or len(edges) < 2 or np.any(np.diff(edges) <= 0):
+        raise ValueError("bins must be a positive count or increasing edges")
+    nb = len(edges) - 1
+    b = np.searchsorted(edges, xv, side="right") - 1
+    b[(xv == edges[-1])] = nb - 1
+    inside = ok & (b >= 0) & (b < nb)
+    units = df[unit].to_numpy() if unit in df.columns else np.zeros(df.height, dtype=np.int64)
+    ulist, uidx = np.unique(units, return_inverse=True)
+    nu = len(ulist)
+    tcol = df["time"].to_numpy() if has_t else np.zeros(df.height)
+    sp = df["species"].cast(pl.String).to_numpy()
+    names = ["all"] + sorted(set(sp.tolist()))
+    width = np.diff(edges)
+    rng = np.random.default_rng(seed)
+    draw = rng.integers(0, nu, (int(n_boot), nu)) if nu > 1 else None
+    parts = []
+    for t in (np.unique(tcol) if has_t else [0.0]):
+        tm = tcol == t
+        for name in names:
+            m = tm & (np.ones(len(sp), bool) if name == "all" else sp == name)
+            if not m.any():
+                continue
+            n_drop = int((m & ~inside).sum())
+            sel = m & inside
+            per = np.zeros((nu, nb))
+            np.add.at(per, (uidx[sel], b[sel]), 1.0)
+            cnt = per.sum(axis=0)
+            tot = cnt.sum()
+            p = cnt / (tot * width) if tot > 0 else np.full(nb, np.nan)
+            if draw is not None:
+                bc = per[draw].sum(axis=1)                                  # (n_boot, nb)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    bp = bc / (bc.sum(axis=1, keepdims=True) * width)
+                lo, hi = np.nanquantile(bp, [(1 - level) / 2, (1 + level) / 2], axis=0)
+            else:
+                lo = hi = np.full(nb, np.nan)
+            d = {"species": [name] * nb, "bin": np.arange(nb, dtype=np.int64), "x_low": edges[:-1],
+                 "x_high": edges[1:], "x_mid": 0.5 * (edges[1:] + edges[:-1]), "count": cnt.astype(np.int64),
+                 "p": p, "ci_low": lo, "ci_high": hi, "n_units": np.full(nb, nu, dtype=np.int64),
+                 "unit": ["configurations" if unit == "config" else unit] * nb,
+                 "n_dropped": np.full(nb, n_drop, dtype=np.int64)}
+            if has_t:
+                d = {"time": np.full(nb, float(t)), **d}
+            parts.append(pl.DataFrame(d))
+    return make_table(pl.concat(parts), {**table_params(table), "kind": "histogram", "column": column,
+                                         "log10": bool(log10), "edges": edges.tolist(), "level": level,
+                                         "n_boot": int(n_boot), "seed": int(seed), "unit": unit if unit in table.columns
+                                         else f"{unit} (absent: one unit)",
+                                         "interval": "percentile bootstrap over units"})
 
 
 # ---------------------------------------------------------------------------------------------
