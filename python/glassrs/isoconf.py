@@ -42,6 +42,7 @@ from glassrs.trajectory import Frame, Trajectory
 __all__ = [
     "Ensemble", "ensemble", "mobility", "tau_alpha", "correlate", "rearrangement_structure",
     "pr_arrhenius", "onset_temperature", "PRArrhenius", "chi4", "histogram",
+    "autocorrelation", "propagator", "Propagator", "conditional_distribution",
 ]
 
 ONE_OVER_E = math.exp(-1.0)
@@ -617,6 +618,380 @@ def histogram(table: pl.DataFrame, column: str, *, bins: int | Sequence[float] =
                                          "n_boot": int(n_boot), "seed": int(seed), "unit": unit if unit in table.columns
                                          else f"{unit} (absent: one unit)",
                                          "interval": "percentile bootstrap over units"})
+
+
+# ---------------------------------------------------------------------------------------------
+# time evolution of a structural field: C_S(t), G(S, S0, t), ⟨S(t)⟩_{S0}
+# ---------------------------------------------------------------------------------------------
+def _frame_times(table: pl.DataFrame, frames: np.ndarray, times) -> tuple[np.ndarray, str]:
+    """Time (τ) of each structure frame: from a Trajectory, a per-frame sequence, the table's
+    ``time`` column, or the frame index itself."""
+    if isinstance(times, Trajectory):
+        t = np.asarray(times.times, float)
+        if frames.max() >= len(t):
+            raise ValueError(f"the structure table has frame {int(frames.max())}; the trajectory has {len(t)} frames")
+        return t[frames], "trajectory times"
+    if times is not None:
+        t = np.asarray(times, float).ravel()
+        if frames.max() >= len(t):
+            raise ValueError(f"times has {len(t)} entries; the structure table has frame {int(frames.max())}")
+        return t[frames], "user times"
+    if "time" in table.columns:
+        ft = table.group_by("frame").agg(pl.col("time").first()).sort("frame")
+        return ft["time"].cast(pl.Float64).to_numpy()[np.searchsorted(ft["frame"].to_numpy(), frames)], "time column"
+    return frames.astype(float), "frame index (no times given)"
+
+
+def _grid(table: pl.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """frames (F,), particle ids (N,), species name per particle (N,), values (F, N) (NaN when absent)."""
+    for c in ("frame", "particle", "species", column):
+        if c not in table.columns:
+            raise ValueError(f"the structure table has no column '{c}' (columns: {table.columns})")
+    d = table.select("frame", "particle", pl.col("species").cast(pl.String), pl.col(column).cast(pl.Float64))
+    frames = np.unique(d["frame"].to_numpy())
+    pid = d["particle"].to_numpy()
+    ids, first = np.unique(pid, return_index=True)
+    sp = d["species"].to_numpy()[first]
+    X = np.full((len(frames), len(ids)), np.nan)
+    fi = np.searchsorted(frames, d["frame"].to_numpy())
+    pi = np.searchsorted(ids, pid)
+    X[fi, pi] = d[column].to_numpy()
+    return frames, ids, sp, X
+
+
+def _group_lags(dt: np.ndarray, span: float, tol: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct lags of the (non-negative) differences ``dt`` merged within tol × span: (lags, group id)."""
+    u = np.unique(dt)
+    if len(u) == 0:
+        return u, np.zeros(0, np.int64)
+    new = np.r_[True, np.diff(u) > tol * max(span, 1e-300)]
+    gid_u = np.cumsum(new) - 1
+    lags = u[new]
+    return lags, gid_u[np.searchsorted(u, dt)]
+
+
+def _blocks(n_origins: int, n_blocks: int) -> np.ndarray:
+    """Block index (0..n_blocks−1) of each origin (in time order): contiguous, as equal as possible."""
+    nb = max(1, min(int(n_blocks), n_origins))
+    return (np.arange(n_origins) * nb) // max(n_origins, 1)
+
+
+def _pearson_matrix(X: np.ndarray) -> np.ndarray:
+    """Pearson correlation over particles (columns) between every pair of frames (rows); pairwise
+    complete when values are missing (NaN)."""
+    M = np.isfinite(X)
+    if M.all():
+        Z = X - X.mean(axis=1, keepdims=True)
+        Z /= np.sqrt((Z * Z).mean(axis=1, keepdims=True))
+        return (Z @ Z.T) / X.shape[1]
+    Xc = np.where(M, X - np.nanmean(np.where(M, X, np.nan), axis=1, keepdims=True), 0.0)
+    Mf = M.astype(float)
+    n = Mf @ Mf.T
+    sx = Xc @ Mf.T
+    sy = sx.T
+    sxx = (Xc * Xc) @ Mf.T
+    syy = sxx.T
+    sxy = Xc @ Xc.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (n * sxy - sx * sy) / np.sqrt((n * sxx - sx * sx) * (n * syy - sy * sy))
+
+
+def _unit_summary(vals: np.ndarray, level: float) -> tuple[float, float, float, float, int]:
+    """Mean, standard error, normal interval and count of the finite per-unit values."""
+    from scipy.stats import norm
+
+    v = vals[np.isfinite(vals)]
+    if v.size == 0:
+        return (float("nan"),) * 4 + (0,)
+    m = float(v.mean())
+    if v.size < 2:
+        return m, float("nan"), float("nan"), float("nan"), int(v.size)
+    se = float(v.std(ddof=1) / math.sqrt(v.size))
+    z = float(norm.ppf(0.5 + level / 2))
+    return m, se, m - z * se, m + z * se, int(v.size)
+
+
+def autocorrelation(table: pl.DataFrame, column: str, *, times: Trajectory | Sequence[float] | None = None,
+                    n_blocks: int = 4, level: float = 0.95, lag_tol: float = 1e-9) -> pl.DataFrame:
+    """Lifetime of a per-particle structural field (definitions §4.7; paper 001 Eq. 9):
+    C_X(t) = ⟨Pearson_i(X_i(t′), X_i(t′ + t))⟩_{t′} for any column X (softness, sop, s2, …).
+
+    ``table``: per-particle rows (``frame``, ``particle``, ``species``, ``column``; e.g.
+    :func:`glassrs.structure.local` or :func:`glassrs.structure.local_softness` on several
+    frames; optional ``config`` column for several independent configurations). The Pearson
+    correlation is taken over the particles of each selection ("all", then each species) present
+    at both times (pairwise complete), for every pair of frames t′ ≤ t′ + t, and averaged over the
+    origins t′ with the same lag (lags of equal time merged within ``lag_tol`` × span).
+    ``times``: the trajectory the frames index (its times), or one time per frame index; default
+    the table's ``time`` column, else the frame index.
+
+    Uncertainty: the origins of one trajectory are correlated, so they are not the unit. With a
+    ``config`` column the unit is the configuration (each configuration's origin average is one
+    value); otherwise the origins are split into ``n_blocks`` contiguous time blocks and each
+    block's average is one value. ``stderr`` = std of the unit values / √(units), the interval
+    mean ± z·stderr at ``level`` (NaN with a single unit at that lag).
+
+    Returns: ``species``, ``lag`` (time units), ``n_origins``, ``c`` (dimensionless; 1 at lag 0),
+    ``stderr``, ``ci_low``, ``ci_high``, ``n_units``, ``unit``.
+    """
+    from scipy.stats import norm
+
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    z = float(norm.ppf(0.5 + level / 2))
+    groups = table.partition_by("config", maintain_order=True, as_dict=False) if "config" in table.columns else [table]
+    per_unit: list[dict] = []  # one per configuration: species → (lag keys, pearson sums, counts, block ids)
+    all_dt = []
+    prepared = []
+    for g in groups:
+        frames, ids, sp, X = _grid(g, column)
+        t, t_src = _frame_times(g, frames, times)
+        if np.any(np.diff(t) <= 0):
+            raise ValueError("frame times must increase strictly with the frame index")
+        o, k = np.triu_indices(len(frames))
+        prepared.append((frames, sp, X, t, o, k))
+        all_dt.append(t[k] - t[o])
+    dt_all = np.concatenate(all_dt)
+    lags, _ = _group_lags(dt_all, float(dt_all.max()) if dt_all.size else 0.0, lag_tol)
+    span = float(dt_all.max()) if dt_all.size else 0.0
+    names = ["all"] + sorted(set(np.concatenate([p[1] for p in prepared]).tolist()))
+    multi = len(prepared) > 1
+    rows = []
+    for name in names:
+        unit_vals: list[np.ndarray] = []
+        n_orig = np.zeros(len(lags), np.int64)
+        for frames, sp, X, t, o, k in prepared:
+            sel = np.ones(len(sp), bool) if name == "all" else sp == name
+            if not sel.any():
+                continue
+            R = _pearson_matrix(X[:, sel])
+            r = R[o, k]
+            dt = t[k] - t[o]
+            gid = np.searchsorted(lags, dt - lag_tol * max(span, 1e-300))
+            gid = np.clip(gid, 0, len(lags) - 1)
+            ok = np.isfinite(r)
+            n_orig += np.bincount(gid[ok], minlength=len(lags))
+            if multi:
+                s_ = np.bincount(gid[ok], weights=r[ok], minlength=len(lags))
+                c_ = np.bincount(gid[ok], minlength=len(lags))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    unit_vals.append(s_ / c_)
+            else:
+                blk = _blocks(len(frames), n_blocks)[o]
+                for b in np.unique(blk):
+                    m = ok & (blk == b)
+                    s_ = np.bincount(gid[m], weights=r[m], minlength=len(lags))
+                    c_ = np.bincount(gid[m], minlength=len(lags))
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        unit_vals.append(s_ / c_)
+            if not multi:
+                s_all = np.bincount(gid[ok], weights=r[ok], minlength=len(lags))
+        if not unit_vals:
+            continue
+        U = np.stack(unit_vals)
+        for j, lag in enumerate(lags):
+            m, se, lo, hi, nu = _unit_summary(U[:, j], level)
+            if not multi and n_orig[j]:  # the estimate is the plain average over all origins
+                m = float(s_all[j] / n_orig[j])
+                lo, hi = m - z * se, m + z * se
+            rows.append({"species": name, "lag": float(lag), "n_origins": int(n_orig[j]), "c": m, "stderr": se,
+                         "ci_low": lo, "ci_high": hi, "n_units": nu,
+                         "unit": "configurations" if multi else "time blocks of origins"})
+    schema = {"species": pl.String, "lag": pl.Float64, "n_origins": pl.Int64, "c": pl.Float64, "stderr": pl.Float64,
+              "ci_low": pl.Float64, "ci_high": pl.Float64, "n_units": pl.Int64, "unit": pl.String}
+    out = pl.DataFrame(rows, schema=schema)
+    return make_table(out, {**table_params(table), "kind": "structure_autocorrelation", "column": column,
+                            "correlation": "Pearson over particles (pairwise complete), averaged over origins",
+                            "times": t_src, "n_blocks": None if multi else int(n_blocks), "level": level,
+                            "unit": "configurations" if multi else "time blocks of origins",
+                            "lag_grouping": f"time difference, tol {lag_tol} x span"})
+
+
+@dataclass
+class Propagator:
+    """Result of :func:`propagator`.
+
+    g : long table species, lag, s0_bin, s0_low, s0_high, s0_mid, bin, s_low, s_high, s_mid,
+        count, g — G(S, S0, t): per lag and S0 bin, the density of S(t) (unit area over the S bins,
+        1/unit of S) of the particles that started in the S0 bin and stayed within
+        ``max_displacement`` of their origin position.
+    mean : species, lag, s0_bin, s0_low, s0_high, s0_mid, n (particle-origin pairs), mean_s
+        ⟨S(t)⟩_{S0}, stderr, ci_low, ci_high, n_units, unit.
+    """
+
+    g: pl.DataFrame
+    mean: pl.DataFrame
+
+
+def propagator(table: pl.DataFrame, column: str, traj: Trajectory, *, s0_bins: int | Sequence[float] = 8,
+               bins: int | Sequence[float] = 40, max_displacement: float = 0.5, path: str = "max",
+               lags: Sequence[float] | float | None = None, n_blocks: int = 4, level: float = 0.95,
+               lag_tol: float = 1e-9) -> Propagator:
+    """Propagator G(S, S0, t) of a per-particle column S and the conditional mean ⟨S(t)⟩_{S0}
+    (definitions §4.7; paper 001 Fig. 4b, c).
+
+    ``table``: per-particle rows (``frame``, ``particle``, ``species``, ``column``) on frames of
+    ``traj`` (``frame`` is the trajectory's frame index, ``particle`` its particle id). For every
+    origin frame t′ and later frame t′ + t of the table, the particles with S_i(t′) in an S0 bin
+    that have moved less than ``max_displacement`` (σ, strictly) are kept: with ``path="max"``
+    (default) the largest |r_i(s) − r_i(t′)| over all trajectory frames t′ ≤ s ≤ t′ + t counts
+    (the particle never left the sphere); with ``path="end"`` only |Δr_i(t)|. Displacements are
+    unwrapped (definitions §3).
+
+    ``s0_bins``, ``bins``: counts (equal width over all finite values of the column) or edges, for
+    S0 and S(t). ``lags``: the available lags nearest to these (default all). Errors of the mean:
+    the origins are split into ``n_blocks`` contiguous time blocks (the unit); stderr = std of the
+    block means / √(blocks), interval mean ± z·stderr.
+    """
+    from scipy.stats import norm
+
+    if path not in ("max", "end"):
+        raise ValueError(f"path must be 'max' or 'end', got {path!r}")
+    if not (max_displacement > 0):
+        raise ValueError(f"max_displacement must be positive, got {max_displacement}")
+    frames, ids, sp, X = _grid(table, column)
+    t_all = np.asarray(traj.times, float)
+    if frames.min() < 0 or frames.max() >= len(traj):
+        raise ValueError(f"the structure table has frames {int(frames.min())}..{int(frames.max())}; the trajectory "
+                         f"has {len(traj)}")
+    tids = traj.first.ids if traj.first.ids is not None else np.arange(traj.n_particles, dtype=np.int64)
+    order = np.argsort(tids)
+    pos = np.searchsorted(tids[order], ids)
+    if np.any(pos >= len(tids)) or np.any(tids[order][np.minimum(pos, len(tids) - 1)] != ids):
+        raise ValueError("some particle ids of the structure table are not in the trajectory")
+    cols = order[pos]
+    u = traj.unwrapped()[:, cols]          # (F_traj, N, 3) in the table's particle order
+    t = t_all[frames]
+    o_idx, k_idx = np.triu_indices(len(frames), 1)
+    dt = t[k_idx] - t[o_idx]
+    span = float(dt.max()) if dt.size else 0.0
+    glags, gid = _group_lags(dt, span, lag_tol)
+    if lags is not None:
+        want = sorted({int(np.argmin(np.abs(glags - float(w)))) for w in np.atleast_1d(lags)})
+    else:
+        want = list(range(len(glags)))
+    fin = X[np.isfinite(X)]
+    if fin.size == 0:
+        raise ValueError(f"column '{column}' has no finite value")
+    e0 = np.histogram_bin_edges(fin, bins=int(s0_bins)) if np.isscalar(s0_bins) else np.asarray(s0_bins, float)
+    e1 = np.histogram_bin_edges(fin, bins=int(bins)) if np.isscalar(bins) else np.asarray(bins, float)
+    n0, n1 = len(e0) - 1, len(e1) - 1
+
+    def bin_of(v, e):
+        b = np.searchsorted(e, v, side="right") - 1
+        b = np.where(v == e[-1], len(e) - 2, b)
+        return np.where(np.isfinite(v) & (b >= 0) & (b < len(e) - 1), b, -1)
+
+    B0 = bin_of(X, e0)
+    B1 = bin_of(X, e1)
+    blk_of_origin = _blocks(len(frames), n_blocks)
+    names = ["all"] + sorted(set(sp.tolist()))
+    sel_of = {nm: (np.ones(len(sp), bool) if nm == "all" else sp == nm) for nm in names}
+    # per (lag, selection): counts (n0, n1), sums per block
+    nblk = int(blk_of_origin.max()) + 1
+    H = {(j, nm): np.zeros((n0, n1)) for j in want for nm in names}
+    S = {(j, nm): np.zeros((nblk, n0)) for j in want for nm in names}
+    C = {(j, nm): np.zeros((nblk, n0)) for j in want for nm in names}
+    wanted = set(want)
+    for a_ in range(len(frames)):
+        pairs = np.flatnonzero((o_idx == a_) & np.isin(gid, list(wanted)))
+        if pairs.size == 0:
+            continue
+        f0 = int(frames[a_])
+        f_last = int(frames[k_idx[pairs].max()])
+        d = np.sqrt(((u[f0:f_last + 1] - u[f0]) ** 2).sum(axis=-1))   # (frames, N)
+        if path == "max":
+            d = np.maximum.accumulate(d, axis=0)
+        for p in pairs:
+            kk = k_idx[p]
+            stay = d[int(frames[kk]) - f0] < max_displacement
+            b0, b1, v = B0[a_], B1[kk], X[kk]
+            j = int(gid[p])
+            for nm in names:
+                m = stay & sel_of[nm] & (b0 >= 0) & np.isfinite(v)
+                if not m.any():
+                    continue
+                mh = m & (b1 >= 0)
+                np.add.at(H[(j, nm)], (b0[mh], b1[mh]), 1.0)
+                blk = blk_of_origin[a_]
+                S[(j, nm)][blk] += np.bincount(b0[m], weights=v[m], minlength=n0)
+                C[(j, nm)][blk] += np.bincount(b0[m], minlength=n0)
+    z = float(norm.ppf(0.5 + level / 2))
+    grows, mrows = [], []
+    w1 = np.diff(e1)
+    for j in want:
+        for nm in names:
+            h = H[(j, nm)]
+            tot = h.sum(axis=1, keepdims=True)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                g = h / (tot * w1)
+            for b in range(n0):
+                grows.append(pl.DataFrame({"species": nm, "lag": float(glags[j]), "s0_bin": b, "s0_low": e0[b],
+                                           "s0_high": e0[b + 1], "s0_mid": 0.5 * (e0[b] + e0[b + 1]),
+                                           "bin": np.arange(n1, dtype=np.int64), "s_low": e1[:-1], "s_high": e1[1:],
+                                           "s_mid": 0.5 * (e1[1:] + e1[:-1]), "count": h[b].astype(np.int64),
+                                           "g": g[b]}))
+                cnt = C[(j, nm)][:, b]
+                tot_n = cnt.sum()
+                mean = S[(j, nm)][:, b].sum() / tot_n if tot_n else float("nan")
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    bm = S[(j, nm)][:, b] / cnt
+                bm = bm[cnt > 0]
+                se = float(bm.std(ddof=1) / math.sqrt(bm.size)) if bm.size > 1 else float("nan")
+                mrows.append({"species": nm, "lag": float(glags[j]), "s0_bin": b, "s0_low": float(e0[b]),
+                              "s0_high": float(e0[b + 1]), "s0_mid": float(0.5 * (e0[b] + e0[b + 1])),
+                              "n": int(tot_n), "mean_s": float(mean), "stderr": se, "ci_low": mean - z * se,
+                              "ci_high": mean + z * se, "n_units": int(bm.size), "unit": "time blocks of origins"})
+    prm = {**table_params(table), "kind": "propagator", "column": column, "max_displacement": float(max_displacement),
+           "path": path, "s0_edges": e0.tolist(), "edges": e1.tolist(), "n_blocks": int(n_blocks), "level": level,
+           "unit": "time blocks of origins", "normalisation": "unit area over S per S0 bin"}
+    gtab = pl.concat(grows).with_columns(pl.col("s0_bin").cast(pl.Int64))
+    return Propagator(g=make_table(gtab, prm), mean=make_table(pl.DataFrame(mrows), prm))
+
+
+def conditional_distribution(table: pl.DataFrame, x: str, *, phop: str = "phop", p_c: float | None = None,
+                             bins: int | Sequence[float] = 30, unit: str = "config", level: float = 0.95,
+                             n_boot: int = 1000, seed: int = 0) -> pl.DataFrame:
+    """P(X) of all particles and P(X|R) of the rearranging ones (p_hop > p_c), as paper 001
+    Fig. 5a (X = softness): per species and pooled, on shared bins.
+
+    ``table``: per-particle rows with ``species``, ``x`` and ``phop`` (e.g.
+    :func:`rearrangement_structure`: X at the frame where p_hop is measured); ``p_c`` default
+    ``params(table)["p_c"]``. Returns ``species``, ``bin``, ``x_low``, ``x_high``, ``x_mid``,
+    ``p_all``, ``p_rearranging`` (densities with unit area, 1/unit of X), ``count_all``,
+    ``count_rearranging``, their intervals ``*_ci_low``/``*_ci_high`` (percentile bootstrap
+    over the units in column ``unit``, NaN with one unit), ``n_units``, ``unit``; parameters
+    record p_c and, per selection, the fraction of rearranging particles above the peak of P(X)
+    (``fraction_above_peak``).
+    """
+    if x not in table.columns or phop not in table.columns:
+        raise ValueError(f"table needs columns '{x}' and '{phop}', has {table.columns}")
+    if p_c is None:
+        p_c = table_params(table).get("p_c")
+        if p_c is None:
+            raise ValueError("no p_c given and the table records none (pass p_c=)")
+    r = table.filter(pl.col(phop) > float(p_c))
+    if r.height == 0:
+        raise ValueError(f"no particle has {phop} > p_c = {p_c:g}")
+    allv = table[x].cast(pl.Float64).to_numpy()
+    edges = (np.histogram_bin_edges(allv[np.isfinite(allv)], bins=int(bins)) if np.isscalar(bins)
+             else np.asarray(bins, float))
+    ha = histogram(table, x, bins=edges, unit=unit, level=level, n_boot=n_boot, seed=seed)
+    hr = histogram(r, x, bins=edges, unit=unit, level=level, n_boot=n_boot, seed=seed)
+    out = ha.select("species", "bin", "x_low", "x_high", "x_mid", pl.col("p").alias("p_all"),
+                    pl.col("count").alias("count_all"), pl.col("ci_low").alias("p_all_ci_low"),
+                    pl.col("ci_high").alias("p_all_ci_high"), "n_units", "unit").join(
+        hr.select("species", "bin", pl.col("p").alias("p_rearranging"), pl.col("count").alias("count_rearranging"),
+                  pl.col("ci_low").alias("p_rearranging_ci_low"), pl.col("ci_high").alias("p_rearranging_ci_high")),
+        on=["species", "bin"], how="left").sort("species", "bin")
+    frac = {}
+    for (nm,), sub in out.group_by(["species"], maintain_order=True):
+        pk = float(sub["x_mid"][int(np.argmax(sub["p_all"].to_numpy()))])
+        cr = sub["count_rearranging"].fill_null(0).to_numpy()
+        frac[nm] = float(cr[sub["x_low"].to_numpy() >= pk].sum() / max(cr.sum(), 1))
+    return make_table(out, {**table_params(table), "kind": "conditional_distribution", "x": x, "p_c": float(p_c),
+                            "edges": edges.tolist(), "fraction_above_peak": frac, "unit": table_params(ha)["unit"],
+                            "level": level})
 
 
 # ---------------------------------------------------------------------------------------------
