@@ -78,3 +78,48 @@ def test_single_unit_has_no_interval():
     res = gr.fits.macroscopic_barriers(_data(n_cfg=1), n_boot=50)
     assert res.parameters["ci_low"].is_nan().all()
     assert "single unit" in res.parameters["warning"][0]
+
+
+def _micro_data(A=1.0, B=0.02, s0=0.01, P0=3.0, n=120_000, seed=0):
+    """Per T, particles with X on 8 discrete values (the bin centres), rearranging with probability
+    P0 exp(−ΔE(X)/T), ΔE = A + B/(X − s0); 4 configurations."""
+    rng = np.random.default_rng(seed)
+    centres = np.linspace(0.022, 0.05, 8)
+    h = (centres[1] - centres[0]) / 2
+    edges = np.r_[centres - h, centres[-1] + h]
+    data = {}
+    for T in (0.5, 0.6, 0.7, 0.8):
+        xv = rng.choice(centres, n)
+        pr = P0 * np.exp(-(A + B / (xv - s0)) / T)
+        r = rng.random(n) < pr
+        data[T] = pl.DataFrame({"species": "A", "sop": xv, "phop": np.where(r, 2.0, 0.0),
+                                "config": np.arange(n) % 4})
+    return data, edges, centres
+
+
+def test_microscopic_barriers_recover_known_A_B():
+    data, edges, centres = _micro_data()
+    res = gr.isoconf.microscopic_barriers(data, "sop", sop0=0.01, T_VFT=0.317, p_c=1.0, bins=edges, n_boot=60)
+    p = dict(zip(res.parameters["parameter"], res.parameters.iter_rows(named=True)))
+    for name, true in (("A", 1.0), ("B", 0.02)):
+        r = p[name]
+        assert abs(r["value"] - true) < 4 * r["stderr"], r
+        assert r["ci_low"] < true < r["ci_high"], r
+    assert p["B_over_A"]["value"] == pytest.approx(p["B"]["value"] / p["A"]["value"], rel=1e-12)
+    assert res.parameters["unit"][0] == "configurations"
+    # the line against an independent weighted numpy fit of the Arrhenius barriers
+    f = res.pr.fits
+    x = 1 / (f["x_mid"].to_numpy() - 0.01)
+    w = 1 / f["delta_e_err"].to_numpy()
+    b, a = np.polyfit(x, f["delta_e"].to_numpy(), 1, w=w)
+    assert p["A"]["value"] == pytest.approx(a, rel=1e-9) and p["B"]["value"] == pytest.approx(b, rel=1e-9)
+
+
+def test_microscopic_sop0_from_the_mean_line():
+    data, edges, _ = _micro_data(n=20_000)
+    res = gr.isoconf.microscopic_barriers(data, "sop", p_c=1.0, bins=edges, n_boot=0)
+    T = np.array(sorted(data))
+    m = [data[t]["sop"].mean() for t in T]
+    g, s0 = np.polyfit(T, m, 1)
+    p = dict(zip(res.parameters["parameter"], res.parameters["value"]))
+    assert p["sop0"] == pytest.approx(s0, rel=1e-9) and p["gamma_prime"] == pytest.approx(g, rel=1e-9)

@@ -43,6 +43,7 @@ __all__ = [
     "Ensemble", "ensemble", "mobility", "tau_alpha", "correlate", "rearrangement_structure",
     "pr_arrhenius", "onset_temperature", "PRArrhenius", "chi4", "histogram",
     "autocorrelation", "propagator", "Propagator", "conditional_distribution",
+    "microscopic_barriers", "MicroscopicBarriers",
 ]
 
 ONE_OVER_E = math.exp(-1.0)
@@ -1231,3 +1232,137 @@ def pr_arrhenius(data: Mapping[float, pl.DataFrame], x: str, *, p_c: Mapping[flo
            "fit": "ln P_R = ln P0 - dE/T (glassrs.fits.arrhenius)"}
     return PRArrhenius(pr=make_table(pr, prm), fits=make_table(fit_tab, prm), onset_T=onset_T,
                        onset_beta=onset_beta, spread=spread)
+
+
+@dataclass
+class MicroscopicBarriers:
+    """Result of :func:`microscopic_barriers`.
+
+    bins : per X bin with a P_R Arrhenius fit: bin, x_mid, delta_sop Δ = x_mid − sop0,
+        inv_delta_sop, delta_e, delta_e_err (ε), ln_p0, used (Δ > 0).
+    parameters : parameter (sop0, gamma_prime, A, B, B_over_A, gamma_prime_T_VFT), value, stderr
+        (of the fit that gives it; NaN for ratios), ci_low, ci_high, n_units, unit, n_failed, warning.
+    pr : the :class:`PRArrhenius` of the point estimate.
+    """
+
+    bins: pl.DataFrame
+    parameters: pl.DataFrame
+    pr: PRArrhenius
+
+
+def _micro_chain(data, x, p_c, edges, min_count, species, sop0, T_VFT):
+    pr = pr_arrhenius(data, x, p_c=p_c, bins=edges, min_count=min_count, species=species)
+    from glassrs import fits
+
+    if sop0 is None:
+        Ts = sorted(float(t) for t in data)
+        means = []
+        for T in Ts:
+            df = {float(k): v for k, v in data.items()}[T]
+            if species is not None:
+                df = df.filter(pl.col("species") == species)
+            means.append(float(df[x].cast(pl.Float64).drop_nans().drop_nulls().mean()))
+        line = fits.linear(np.array(Ts), np.array(means))
+        s0, gp, s0_err, gp_err = (line.params["intercept"], line.params["slope"], line.stderr["intercept"],
+                                  line.stderr["slope"])
+    else:
+        s0, gp, s0_err, gp_err = float(sop0), float("nan"), float("nan"), float("nan")
+    f = pr.fits
+    delta = f["x_mid"].to_numpy() - s0
+    used = delta > 0
+    if used.sum() < 2:
+        raise ValueError(f"fewer than 2 fitted bins have x_mid > sop0 = {s0:.4g}")
+    de = f["delta_e"].to_numpy()
+    err = f["delta_e_err"].to_numpy()
+    sig = err[used] if np.all(np.isfinite(err[used]) & (err[used] > 0)) else None
+    r = fits.linear(1.0 / delta[used], de[used], sigma=sig)
+    A, B = r.params["intercept"], r.params["slope"]
+    val = {"sop0": s0, "gamma_prime": gp, "A": A, "B": B, "B_over_A": B / A,
+           "gamma_prime_T_VFT": gp * T_VFT if T_VFT is not None else float("nan")}
+    se = {"sop0": s0_err, "gamma_prime": gp_err, "A": r.stderr["intercept"], "B": r.stderr["slope"],
+          "B_over_A": float("nan"), "gamma_prime_T_VFT": gp_err * T_VFT if T_VFT is not None else float("nan")}
+    bins = f.select("bin", "x_mid").with_columns(pl.Series("delta_sop", delta),
+                                                 pl.Series("inv_delta_sop", np.where(used, 1.0 / np.where(used, delta, 1), np.nan)),
+                                                 pl.Series("delta_e", de), pl.Series("delta_e_err", err),
+                                                 pl.Series("ln_p0", f["ln_p0"].to_numpy()), pl.Series("used", used))
+    return val, se, bins, pr
+
+
+def microscopic_barriers(data: Mapping[float, pl.DataFrame], x: str = "sop", *, sop0: float | None = None,
+                         T_VFT: float | None = None, p_c: Mapping[float, float] | float | None = None,
+                         bins: int | Sequence[float] = 10, min_count: int = 20, species: str | None = None,
+                         unit: str = "config", n_boot: int = 200, level: float = 0.95,
+                         seed: int = 0) -> MicroscopicBarriers:
+    """Microscopic A, B of paper 000 (Figs. 5, 6a; Table II): the P_R Arrhenius barriers ΔE(X)
+    of :func:`pr_arrhenius` per bin of X = (βφ)⁻¹ fitted as ΔE = A + B / Δ((βφ)⁻¹), with
+    Δ((βφ)⁻¹) = X − ⟨(βφ0)⁻¹⟩ at the bin centre.
+
+    ``data``, ``x``, ``p_c``, ``bins``, ``min_count``, ``species``: as :func:`pr_arrhenius` (T →
+    per-particle table with ``x`` and ``phop``). ``sop0`` = ⟨(βφ0)⁻¹⟩: default the intercept of
+    the line ⟨X⟩(T) = ⟨(βφ0)⁻¹⟩ + γ′T through the mean X of each table (which also gives γ′).
+    ``T_VFT`` (ε/k_B, e.g. from :func:`glassrs.fits.macroscopic_barriers`) adds γ′T_VFT, to set
+    against B/A (Fig. 6a). Bins with Δ ≤ 0 are left out. The line is weighted by the Arrhenius
+    standard errors of ΔE; A and B are in ε and ε (B/Δ is an energy; Δ is dimensionless).
+
+    Intervals: percentile bootstrap over the independent units of column ``unit``
+    (configurations): per temperature the units are resampled with replacement, P_R, its
+    Arrhenius fits, sop0 and the line are recomputed on the same bins. Without the column (or
+    with one unit at some T) there is no interval.
+    """
+    if len(data) < 2:
+        raise ValueError(f"need at least 2 temperatures, got {len(data)}")
+    data = {float(k): v for k, v in data.items()}
+    if np.isscalar(bins):
+        pooled = np.concatenate([d.filter(pl.col("species") == species)[x].cast(pl.Float64).to_numpy()
+                                 if species is not None else d[x].cast(pl.Float64).to_numpy() for d in data.values()])
+        edges = np.histogram_bin_edges(pooled[np.isfinite(pooled)], bins=int(bins))
+    else:
+        edges = np.asarray(bins, float)
+    if p_c is None:
+        p_c = {T: table_params(d).get("p_c") for T, d in data.items()}
+        if any(v is None for v in p_c.values()):
+            raise ValueError("no p_c given and a table records none (pass p_c=)")
+    val, se, btab, pr = _micro_chain(data, x, p_c, edges, min_count, species, sop0, T_VFT)
+    names = list(val)
+    warn = []
+    has_units = all(unit in d.columns for d in data.values())
+    units = {T: np.unique(d[unit].to_numpy()) for T, d in data.items()} if has_units else {}
+    draws, failed = [], 0
+    if not has_units:
+        warn.append(f"no '{unit}' column: no interval")
+    elif any(len(u) < 2 for u in units.values()):
+        warn.append("a single unit at some temperature: no interval")
+    elif n_boot:
+        rng = np.random.default_rng(int(seed))
+        parts = {T: {u: d.filter(pl.col(unit) == u) for u in units[T]} for T, d in data.items()}
+        import warnings as _w
+        with _w.catch_warnings():
+            _w.simplefilter("ignore")
+            for _ in range(int(n_boot)):
+                res = {}
+                for T, us in units.items():
+                    pick = us[rng.integers(0, len(us), len(us))]
+                    res[T] = make_table(pl.concat([parts[T][u] for u in pick]), table_params(data[T]))
+                try:
+                    vb, *_ = _micro_chain(res, x, p_c, edges, min_count, species, sop0, T_VFT)
+                except (ValueError, RuntimeError, TypeError, ArithmeticError, np.linalg.LinAlgError):
+                    failed += 1
+                    continue
+                draws.append([vb[k] for k in names])
+        if failed > 0.1 * n_boot:
+            warn.append(f"{failed} of {n_boot} bootstrap refits failed")
+    if draws:
+        lo, hi = np.quantile(np.array(draws), [(1 - level) / 2, (1 + level) / 2], axis=0)
+    else:
+        lo = hi = np.full(len(names), np.nan)
+    n_units = int(sum(len(u) for u in units.values())) if has_units else len(data)
+    label = ("configurations" if unit == "config" else unit) if has_units else "none (one table per T)"
+    w = "; ".join(warn) or None
+    ptab = pl.DataFrame({"parameter": names, "value": [float(val[k]) for k in names],
+                         "stderr": [float(se[k]) for k in names], "ci_low": lo, "ci_high": hi, "n_units": n_units,
+                         "unit": label, "n_failed": failed, "warning": w}, schema_overrides={"warning": pl.String})
+    prm = {"kind": "microscopic_barriers", "x": x, "edges": edges.tolist(), "min_count": min_count, "species": species,
+           "sop0": val["sop0"], "sop0_source": "user" if sop0 is not None else "intercept of <x>(T)",
+           "T_VFT": T_VFT, "model": "dE = A + B / (x_mid - sop0), weighted by 1/dE_err^2", "unit": label,
+           "n_boot": int(n_boot), "level": level, "seed": int(seed), "warning": w}
+    return MicroscopicBarriers(bins=make_table(btab, prm), parameters=make_table(ptab, prm), pr=pr)
