@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import math
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
@@ -912,8 +913,10 @@ def s4(traj: Trajectory | Sequence[Trajectory], lags: Sequence[float] | float | 
             n_u = np.array([acc[(j, s, uu)][0] for uu in units], float)
             sw = sum(acc[(j, s, uu)][1] for uu in units)
             mean_w = sw / n_u.sum()
-            # per unit, per wave vector: (1/N)[⟨|W|²⟩_unit − |⟨W⟩|²]
-            per_k = np.stack([acc[(j, s, uu)][2] / acc[(j, s, uu)][0] for uu in units]) - np.abs(mean_w) ** 2
+            # per unit, per wave vector: (1/N) ⟨|W − ⟨W⟩|²⟩_unit with the mean ⟨W⟩ of all origins; the
+            # origin-weighted mean over units is exactly (1/N)[⟨|W|²⟩ − |⟨W⟩|²]
+            per_k = np.stack([(acc[(j, s, uu)][2] - 2.0 * (np.conj(mean_w) * acc[(j, s, uu)][1]).real)
+                              / acc[(j, s, uu)][0] for uu in units]) + np.abs(mean_w) ** 2
             per_k /= sizes[s]
             shell_vals = [per_k[:, :1]] + [per_k[:, 1:][:, shell_of == b].mean(axis=1, keepdims=True)
                                            for b in range(ns)]
@@ -987,7 +990,9 @@ def xi4(s4_table: pl.DataFrame, *, k_fit_max: float = 2.0, k_fit_min: float = 0.
         sig = fit["stderr"].to_numpy()
         sig = sig if np.all(np.isfinite(sig) & (sig > 0)) else None
         try:
-            r = fits.ornstein_zernike(k, y, sigma=sig)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = fits.ornstein_zernike(k, y, sigma=sig)
         except (ValueError, RuntimeError, TypeError):
             rows.append(row)
             continue
@@ -1005,7 +1010,9 @@ def xi4(s4_table: pl.DataFrame, *, k_fit_max: float = 2.0, k_fit_min: float = 0.
                 yb = (U[:, idx] * w[idx]).sum(axis=1) / w[idx].sum()
                 sb = U[:, idx].std(axis=1, ddof=1) / math.sqrt(nu)
                 try:
-                    rb = fits.ornstein_zernike(k, yb, sigma=sb if np.all(sb > 0) else None)
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        rb = fits.ornstein_zernike(k, yb, sigma=sb if np.all(sb > 0) else None)
                     draws.append([rb.params["chi4_0"], rb.params["xi4"]])
                 except (ValueError, RuntimeError, TypeError):
                     failed += 1
