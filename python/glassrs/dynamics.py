@@ -36,8 +36,10 @@ Units: lengths σ, times in the trajectory's time unit (``traj.times``), k in σ
 
 from __future__ import annotations
 
+import hashlib
 import math
 import sys
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -51,6 +53,7 @@ from glassrs.trajectory import Frame, Trajectory, species_params, unwrap_step
 __all__ = [
     "correlations", "van_hove", "log_displacements", "phop", "rearrangements", "tau_alpha",
     "relaxation_times", "diffusion_constant", "alpha2_peak", "shell_kvectors", "first_peak_k",
+    "lattice_kvectors", "s4", "xi4",
 ]
 
 ONE_OVER_E = math.exp(-1.0)
@@ -935,3 +938,247 @@ def rearrangements(traj: Trajectory, window: float = 15.0, *, p_c: float | None 
     df = df.with_columns((pl.col("phop") > float(p_c)).alias("rearranging"))
     return make_table(df, {"kind": "rearrangements", "window": float(window), "p_c": float(p_c), "p_c_source": source,
                            **species_params(traj)})
+
+
+# --------------------------------------------------------------------------------------------
+# four-point structure factor S4(k, τ) and the dynamic length ξ4
+# --------------------------------------------------------------------------------------------
+def lattice_kvectors(box, k_max: float, *, dim: int = 3) -> np.ndarray:
+    """All reciprocal-lattice vectors (M, 3) of ``box`` with 0 < |k| ≤ k_max (σ⁻¹), one of each ±k
+    pair (the first non-zero Miller index positive), sorted by |k| then by Miller indices. ``dim=2``
+    keeps the vectors in the plane of the first two box vectors."""
+    if not (k_max > 0 and np.isfinite(k_max)):
+        raise ValueError(f"k_max must be a positive number (σ⁻¹), got {k_max}")
+    h = np.asarray(box.matrix if hasattr(box, "matrix") else box, dtype=float)
+    b = _reciprocal(h)
+    nmax = [int(math.ceil(k_max / (2 * np.pi) * np.linalg.norm(h[:, i]))) + 1 for i in range(3)]
+    if dim == 2:
+        nmax[2] = 0
+    g = np.stack(np.meshgrid(*[np.arange(-m, m + 1) for m in nmax], indexing="ij"), -1).reshape(-1, 3)
+    nz = np.where(g[:, 0] != 0, g[:, 0], np.where(g[:, 1] != 0, g[:, 1], g[:, 2]))
+    g = g[nz > 0]
+    q = g @ b.T
+    qn = np.linalg.norm(q, axis=1)
+    sel = qn <= k_max * (1 + 1e-12)
+    q, g, qn = q[sel], g[sel], qn[sel]
+    order = np.lexsort((g[:, 2], g[:, 1], g[:, 0], np.round(qn, 9)))
+    return np.ascontiguousarray(q[order])
+
+
+def _shells(kn: np.ndarray, dk: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Shell index of each |k| and the shell labels: exact |k| values (merged within 1e-9
+    relative) when ``dk`` is None, else bins of width dk starting at 0."""
+    if dk is None:
+        u = np.unique(np.round(kn, 9))
+        return np.searchsorted(u, np.round(kn, 9)), u
+    if not dk > 0:
+        raise ValueError(f"dk must be > 0, got {dk}")
+    idx = np.floor(kn / dk).astype(np.int64)
+    u, inv = np.unique(idx, return_inverse=True)
+    return inv, u.astype(float)
+
+
+def s4(traj: Trajectory | Sequence[Trajectory], lags: Sequence[float] | float | None = None, *, a: float = 0.3,
+       k_max: float = 3.0, dk: float | None = None, origins=None, n_blocks: int = 8, lag_tol: float = 1e-9,
+       dim: int | None = None, progress=None) -> pl.DataFrame:
+    """Four-point structure factor S4(k, τ) of the overlap field (definitions §3.11).
+
+    With w_j(τ) = Θ(a − |Δr_j(τ)|) (inclusive) of each particle of a selection at one origin and
+    W(k, τ) = Σ_j w_j e^{i k·r_j(0)} (origin positions),
+    S4(k, τ) = (1/N) [⟨|W(k, τ)|²⟩ − |⟨W(k, τ)⟩|²], ⟨⟩ over origins (and runs), N the particles of
+    the selection ("all", then each species). At k = 0 this is χ4 of the same origins
+    (definitions §3.5); the k → 0 limit of the fit (:func:`xi4`) differs from it in a finite box.
+
+    ``lags``: the available lags nearest to these (default τ_α of the overlap). Wave vectors: every
+    reciprocal-lattice vector with 0 < |k| ≤ ``k_max`` (σ⁻¹, :func:`lattice_kvectors`), averaged
+    over shells — each distinct |k| (``dk=None``) or bins of width ``dk``; the k = 0 shell is
+    included. ``origins``: as :func:`correlations`.
+
+    Uncertainty: with several runs the unit is the run; with one trajectory the origins are split
+    into ``n_blocks`` contiguous time blocks. A unit's value is (1/N)[⟨|W|²⟩_unit − |⟨W⟩|²]
+    (the mean ⟨W⟩ of all origins subtracted), so the estimate is the origin-weighted mean of the
+    unit values; ``stderr`` = their standard deviation / √(units). Per-unit values and origin
+    counts are kept (``s4_units``, ``origins_units``) for the bootstrap of :func:`xi4`.
+
+    Returns: ``species``, ``lag``, ``n_origins``, ``shell``, ``k`` (mean |k| of the shell, σ⁻¹),
+    ``n_k``, ``s4``, ``stderr``, ``n_units``, ``unit``, ``s4_units``, ``origins_units``.
+    """
+    trajs = _as_runs(traj)
+    t0 = trajs[0]
+    if not (a > 0 and np.isfinite(a)):
+        raise ValueError(f"overlap cutoff a must be positive, got {a}")
+    if dim is None:
+        dim = _detect_dim(t0)
+    kv = lattice_kvectors(t0.box, k_max, dim=dim)
+    if len(kv) == 0:
+        raise ValueError(f"no reciprocal-lattice vector with |k| ≤ k_max = {k_max}: raise k_max")
+    kn = np.linalg.norm(kv, axis=1)
+    shell_of, labels = _shells(kn, dk)
+    ns = len(labels)
+    types = np.asarray(t0.types)
+    names = ["all"] + list(t0.species)
+    sels = [np.ones(len(types), bool)] + [types == u for u in range(len(t0.species))]
+    sizes = [int(m.sum()) for m in sels]
+    want = _default_lags(t0, lags)
+    multi = len(trajs) > 1
+    # acc[(lag j, sel s, unit u)] = (n, Σ W (K+1), Σ |W|² (K+1)); column 0 is k = 0
+    acc: dict[tuple[int, int, int], list] = {}
+    lag_values = None
+    with _Progress(progress, "S4", len(trajs)) as bar:
+        for r, t in enumerate(trajs):
+            lp = _lag_pairs(t, want, origins, lag_tol)
+            if lag_values is None:
+                lag_values = [lg for lg, _ in lp]
+            u = _unwrapped_chunk(t, 0, t.n_particles)
+            all_origins = np.unique(np.concatenate([p[:, 0] for _, p in lp])) if lp else np.empty(0, np.int64)
+            blk = dict(zip(all_origins.tolist(), _blocks_of(len(all_origins), n_blocks).tolist()))
+            cache: dict[int, np.ndarray] = {}
+            for j, (_, pairs) in enumerate(lp):
+                for o, tt in pairs.tolist():
+                    if o not in cache:
+                        if len(cache) > 64:
+                            cache.clear()
+                        ph = u[o] @ kv.T
+                        cache[o] = np.concatenate([np.ones((len(types), 1)), np.exp(1j * ph)], axis=1)
+                    E = cache[o]
+                    w = (np.sqrt(((u[tt] - u[o]) ** 2).sum(axis=1)) <= a).astype(float)
+                    unit = r if multi else blk[o]
+                    for s, m in enumerate(sels):
+                        if sizes[s] == 0:
+                            continue
+                        W = (w[m]) @ E[m]
+                        key = (j, s, unit)
+                        if key not in acc:
+                            acc[key] = [0, np.zeros(len(kv) + 1, complex), np.zeros(len(kv) + 1)]
+                        e = acc[key]
+                        e[0] += 1
+                        e[1] += W
+                        e[2] += (W * W.conj()).real
+            bar.callback(0)(r + 1, len(trajs))
+    rows = []
+    for j, lag in enumerate(lag_values or []):
+        for s, name in enumerate(names):
+            if sizes[s] == 0:
+                continue
+            units = sorted(uu for (jj, ss, uu) in acc if jj == j and ss == s)
+            if not units:
+                continue
+            n_u = np.array([acc[(j, s, uu)][0] for uu in units], float)
+            sw = sum(acc[(j, s, uu)][1] for uu in units)
+            mean_w = sw / n_u.sum()
+            # per unit, per wave vector: (1/N) ⟨|W − ⟨W⟩|²⟩_unit with the mean ⟨W⟩ of all origins; the
+            # origin-weighted mean over units is exactly (1/N)[⟨|W|²⟩ − |⟨W⟩|²]
+            per_k = np.stack([(acc[(j, s, uu)][2] - 2.0 * (np.conj(mean_w) * acc[(j, s, uu)][1]).real)
+                              / acc[(j, s, uu)][0] for uu in units]) + np.abs(mean_w) ** 2
+            per_k /= sizes[s]
+            shell_vals = [per_k[:, :1]] + [per_k[:, 1:][:, shell_of == b].mean(axis=1, keepdims=True)
+                                           for b in range(ns)]
+            U = np.concatenate(shell_vals, axis=1)          # (units, 1 + shells)
+            est = (n_u[:, None] * U).sum(axis=0) / n_u.sum()
+            se = U.std(axis=0, ddof=1) / math.sqrt(len(units)) if len(units) > 1 else np.full(U.shape[1], np.nan)
+            kmean = [0.0] + [float(kn[shell_of == b].mean()) for b in range(ns)]
+            nk = [1] + [int((shell_of == b).sum()) for b in range(ns)]
+            for c in range(U.shape[1]):
+                rows.append({"species": name, "lag": float(lag), "n_origins": int(n_u.sum()), "shell": c,
+                             "k": kmean[c], "n_k": nk[c], "s4": float(est[c]), "stderr": float(se[c]),
+                             "n_units": len(units), "unit": "runs" if multi else "time blocks of origins",
+                             "s4_units": U[:, c].tolist(), "origins_units": n_u.astype(np.int64).tolist()})
+    schema = {"species": pl.String, "lag": pl.Float64, "n_origins": pl.Int64, "shell": pl.Int64, "k": pl.Float64,
+              "n_k": pl.Int64, "s4": pl.Float64, "stderr": pl.Float64, "n_units": pl.Int64, "unit": pl.String,
+              "s4_units": pl.List(pl.Float64), "origins_units": pl.List(pl.Int64)}
+    return make_table(pl.DataFrame(rows, schema=schema), {
+        "kind": "s4", "a": float(a), "overlap": "inclusive |dr| <= a", "k_max": float(k_max),
+        "shells": "distinct |k|" if dk is None else f"bins of width {dk}", "dk": dk, "n_kvectors": int(len(kv)),
+        "field": "w_j = overlap of particle j, at its origin position", "subtracted": "|<W(k)>|^2 over all origins",
+        "unit": "runs" if multi else "time blocks of origins", "n_blocks": None if multi else int(n_blocks),
+        "n_runs": len(trajs), "dim": int(dim), "origins": "all frames" if origins is None else str(origins),
+        **species_params(t0)})
+
+
+def _blocks_of(n: int, n_blocks: int) -> np.ndarray:
+    nb = max(1, min(int(n_blocks), n))
+    return (np.arange(n) * nb) // max(n, 1)
+
+
+def xi4(s4_table: pl.DataFrame, *, k_fit_max: float = 2.0, k_fit_min: float = 0.0, n_boot: int = 1000,
+        level: float = 0.95, seed: int = 0) -> pl.DataFrame:
+    """Dynamic length ξ4(τ) and χ4(k → 0) from an Ornstein–Zernike fit of an :func:`s4` table
+    (definitions §3.11): S4(k) = χ4(0) / (1 + (k ξ4)²) over the shells with
+    ``k_fit_min`` < k ≤ ``k_fit_max`` (σ⁻¹; default 2.0, below the first peak of S(k) where the
+    OZ form holds), per species and lag, by :func:`glassrs.fits.ornstein_zernike` weighted by the
+    shells' standard errors.
+
+    Errors: ``*_stderr`` from the fit covariance; ``*_ci_low``/``*_ci_high`` a percentile bootstrap
+    over the table's independent units (runs or time blocks): the same resample of units for all
+    shells (they are correlated), S4 recomputed as the origin-weighted mean of the drawn units,
+    refitted. ``n_failed`` counts refits that failed.
+
+    Returns: ``species``, ``lag``, ``chi4_0``, ``chi4_0_stderr``, ``chi4_0_ci_low``,
+    ``chi4_0_ci_high``, ``xi4`` (σ), ``xi4_stderr``, ``xi4_ci_low``, ``xi4_ci_high``, ``chi4_k0``
+    (S4 at k = 0 of the same origins), ``n_shells``, ``k_fit_min``, ``k_fit_max`` (the k of the
+    shells used), ``n_units``, ``unit``, ``n_failed``; the fit range is in the parameters.
+    """
+    from glassrs import fits
+
+    need = {"species", "lag", "k", "s4", "stderr", "s4_units", "origins_units"}
+    if not need <= set(s4_table.columns):
+        raise ValueError(f"xi4 needs an s4 table with columns {sorted(need)}, has {s4_table.columns}")
+    if not k_fit_max > k_fit_min:
+        raise ValueError(f"k_fit_max ({k_fit_max}) must exceed k_fit_min ({k_fit_min})")
+    rng_seed = int(seed)
+    rows = []
+    for (sp, lag), sub in s4_table.sort("species", "lag", "k").group_by(["species", "lag"], maintain_order=True):
+        k0 = sub.filter(pl.col("k") == 0)
+        chi_k0 = float(k0["s4"][0]) if k0.height else float("nan")
+        fit = sub.filter((pl.col("k") > max(k_fit_min, 0.0)) & (pl.col("k") <= k_fit_max * (1 + 1e-12)))
+        row = {"species": sp, "lag": float(lag), "chi4_k0": chi_k0, "n_shells": fit.height,
+               "k_fit_min": float(fit["k"].min()) if fit.height else float("nan"),
+               "k_fit_max": float(fit["k"].max()) if fit.height else float("nan"),
+               "n_units": int(sub["n_units"][0]), "unit": sub["unit"][0], "n_failed": 0}
+        for nm in ("chi4_0", "xi4"):
+            for suf in ("", "_stderr", "_ci_low", "_ci_high"):
+                row[nm + suf] = float("nan")
+        k = fit["k"].to_numpy()
+        y = fit["s4"].to_numpy()
+        sig = fit["stderr"].to_numpy()
+        sig = sig if np.all(np.isfinite(sig) & (sig > 0)) else None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = fits.ornstein_zernike(k, y, sigma=sig)
+        except (ValueError, RuntimeError, TypeError):
+            rows.append(row)
+            continue
+        for nm in ("chi4_0", "xi4"):
+            row[nm], row[nm + "_stderr"] = r.params[nm], r.stderr[nm]
+        U = np.array(fit["s4_units"].to_list(), float)            # (shells, units)
+        w = np.array(fit["origins_units"][0], float)
+        nu = U.shape[1]
+        if nu > 1 and n_boot:
+            key = hashlib.blake2b(repr((sp, float(lag))).encode(), digest_size=4).digest()
+            rng = np.random.default_rng([rng_seed, int.from_bytes(key, "little")])
+            draws, failed = [], 0
+            for _ in range(int(n_boot)):
+                idx = rng.integers(0, nu, nu)
+                yb = (U[:, idx] * w[idx]).sum(axis=1) / w[idx].sum()
+                sb = U[:, idx].std(axis=1, ddof=1) / math.sqrt(nu)
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        rb = fits.ornstein_zernike(k, yb, sigma=sb if np.all(sb > 0) else None)
+                    draws.append([rb.params["chi4_0"], rb.params["xi4"]])
+                except (ValueError, RuntimeError, TypeError):
+                    failed += 1
+            if draws:
+                lo, hi = np.quantile(np.array(draws), [(1 - level) / 2, (1 + level) / 2], axis=0)
+                row.update({"chi4_0_ci_low": lo[0], "chi4_0_ci_high": hi[0], "xi4_ci_low": lo[1], "xi4_ci_high": hi[1]})
+            row["n_failed"] = failed
+        rows.append(row)
+    cols = ["species", "lag", "chi4_0", "chi4_0_stderr", "chi4_0_ci_low", "chi4_0_ci_high", "xi4", "xi4_stderr",
+            "xi4_ci_low", "xi4_ci_high", "chi4_k0", "n_shells", "k_fit_min", "k_fit_max", "n_units", "unit", "n_failed"]
+    out = pl.DataFrame(rows).select(cols)
+    return make_table(out, {**table_params(s4_table), "kind": "xi4", "model": "S4 = chi4_0 / (1 + (k xi4)^2)",
+                            "fit_range": [float(k_fit_min), float(k_fit_max)], "k_fit_min": float(k_fit_min),
+                            "k_fit_max": float(k_fit_max), "weights": "1/stderr^2 of the shells",
+                            "n_boot": int(n_boot), "level": level, "seed": rng_seed,
+                            "interval": "percentile bootstrap over units, all shells resampled together"})

@@ -10,6 +10,10 @@ are done on ln τ (relative errors matter, τ spans decades).
 * :func:`master_equation` — τ = τ0 exp[C′/T + B′/(T S(T))] with S(T) given per point (seed 002).
 * :func:`mesoelastic` — ln(τ/t0) = (ℓ̃ a0)² κ/T + ln t̃, a0 = (V/N)^{1/d}, t0 = a0/√T (natural log; seed 003).
 * :func:`apparent_barrier` — ΔE^ma = T ln(τ/τ0).
+* :func:`ornstein_zernike` — S4(k) = χ4(0)/(1 + (kξ4)²), the dynamic length ξ4.
+* :func:`macroscopic_barriers` — paper 000's chain from τ_α(T) and (βΦ)⁻¹(T): VFT, γ, ΔE^ma(T),
+  A′, B′ (and A, B), the check −B′/A′ = γT_VFT, VFT in terms of Δ((βΦ)⁻¹) and its master plot,
+  with bootstrap intervals over configurations.
 """
 
 from __future__ import annotations
@@ -20,6 +24,11 @@ from typing import Callable, Sequence
 import numpy as np
 import polars as pl
 from scipy import optimize
+
+__all__ = [
+    "FitResult", "linear", "arrhenius", "vft", "master_equation", "mesoelastic", "apparent_barrier",
+    "ornstein_zernike", "macroscopic_barriers", "MacroscopicBarriers",
+]
 
 
 @dataclass
@@ -238,3 +247,201 @@ def apparent_barrier(T, tau, tau0: float) -> np.ndarray:
     """ΔE^ma = T ln(τ/τ0) (energy units) for each temperature."""
     T, tau = _clean(T, tau, names=("T", "tau"))
     return T * np.log(tau / tau0)
+
+
+def ornstein_zernike(k, s4, *, sigma=None, bootstrap: int = 0, level: float = 0.95, seed: int = 0) -> FitResult:
+    """S4(k) = χ0 / (1 + (k ξ)²), least squares on S4 (weighted by 1/sigma² when given; the
+    covariance scaled by the residual variance, as the other fits).
+
+    ``k`` (σ⁻¹, > 0), ``s4`` (dimensionless) per shell. Parameters ``chi4_0`` (the k → 0 limit,
+    dimensionless) and ``xi4`` (σ, ≥ 0). The starting point is the line 1/S4 = 1/χ0 + (ξ²/χ0) k².
+    Needs ≥ 2 points (standard errors NaN with exactly 2).
+    """
+    k, s4 = _clean(k, s4, names=("k", "s4"))
+    if np.any(k <= 0):
+        raise ValueError("the Ornstein-Zernike fit needs k > 0 (leave out the k = 0 shell)")
+    if len(k) < 2 or np.unique(k).size < 2:
+        raise ValueError(f"the Ornstein-Zernike fit needs at least 2 distinct k, got {np.unique(k).size}")
+    sig = None if sigma is None else np.asarray(sigma, float).ravel()
+    if sig is not None and (len(sig) != len(k) or not np.all(np.isfinite(sig) & (sig > 0))):
+        sig = None
+
+    def f(k, chi4_0, xi4):
+        return chi4_0 / (1.0 + (k * xi4) ** 2)
+
+    def start(kk, yy):
+        ok = yy > 0
+        if ok.sum() >= 2 and np.unique(kk[ok]).size >= 2:
+            b, a = np.polyfit(kk[ok] ** 2, 1.0 / yy[ok], 1)
+            if a > 0 and b > 0:
+                return [1.0 / a, float(np.sqrt(b / a))]
+        return [float(np.max(yy)), 1.0 / float(np.median(kk))]
+
+    def fit_once(idx):
+        p, _ = optimize.curve_fit(f, k[idx], s4[idx], p0=start(k[idx], s4[idx]),
+                                  sigma=None if sig is None else sig[idx], maxfev=20000)
+        return np.array([p[0], abs(p[1])])
+
+    names = ["chi4_0", "xi4"]
+    try:
+        popt, pcov = optimize.curve_fit(f, k, s4, p0=start(k, s4), sigma=sig, maxfev=20000)
+    except RuntimeError as e:
+        raise RuntimeError(f"Ornstein-Zernike fit did not converge: {e}") from e
+    popt = np.array([popt[0], abs(popt[1])])
+    ci = _bootstrap(fit_once, len(k), names, bootstrap, level, seed, "ornstein_zernike") if bootstrap else {}
+    return _result("ornstein_zernike", names, popt, pcov, len(k), f, ci, level if bootstrap else None)
+
+
+@dataclass
+class MacroscopicBarriers:
+    """Result of :func:`macroscopic_barriers`.
+
+    barriers : per temperature: T, n_units, tau_alpha, sop (means over units), delta_sop
+        Δ((βΦ)⁻¹) = sop − (βΦ0)⁻¹, inv_delta_sop, delta_e_ma (ε) with ci_low/ci_high, and the
+        master-plot coordinates x_T = T_VFT/(K_VFT (T − T_VFT)), y_T = ln(τ_α/τ0) (Eq. 11) and
+        x_sop = Δ_VFT/(K_sop (Δ − Δ_VFT)), y_sop = ln(τ_α/τ0,sop) (Eq. 17): on the master plot
+        y = x.
+    parameters : one row per parameter: parameter, value, stderr (of the fit that gives it; NaN
+        for derived ratios), ci_low, ci_high (percentile bootstrap), n_temperatures, n_units,
+        unit, n_failed, warning.
+    """
+
+    barriers: pl.DataFrame
+    parameters: pl.DataFrame
+
+
+_MACRO_NAMES = ("ln_tau0", "K_VFT", "T_VFT", "sop0", "gamma", "A_prime", "B_prime", "A", "B", "gamma_T_VFT",
+                "minus_B_prime_over_A_prime", "B_over_A", "A_prime_vft", "B_prime_vft", "ln_tau0_sop", "K_VFT_sop",
+                "delta_sop_VFT")
+
+
+def _macro_chain(T: np.ndarray, tau: np.ndarray, sop: np.ndarray, p0=None, p0_sop=None) -> tuple[dict, dict, dict]:
+    """One pass of the chain on per-T means: (values, stderrs, per-T arrays)."""
+    v = vft(T, tau, p0=p0)
+    ln_tau0, K, TV = v.params["ln_tau0"], v.params["K_VFT"], v.params["T_VFT"]
+    line = linear(T, sop)
+    sop0, gamma = line.params["intercept"], line.params["slope"]
+    delta = sop - sop0
+    if np.any(delta <= 0):
+        raise ValueError("Δ((βΦ)⁻¹) = sop − (βΦ0)⁻¹ ≤ 0 at some temperature: the SOP does not grow linearly with T")
+    de = T * (np.log(tau) - ln_tau0)
+    if np.any(de <= 0):
+        raise ValueError("ΔE^ma ≤ 0 at some temperature (τ_α ≤ τ0)")
+    inv = 1.0 / delta
+    lp = linear(inv, 1.0 / de)
+    la = linear(inv, de)
+    vs = vft(delta, tau, p0=p0_sop if p0_sop is not None else [ln_tau0, K, gamma * TV])
+    val = {"ln_tau0": ln_tau0, "K_VFT": K, "T_VFT": TV, "sop0": sop0, "gamma": gamma,
+           "A_prime": lp.params["intercept"], "B_prime": lp.params["slope"], "A": la.params["intercept"],
+           "B": la.params["slope"], "gamma_T_VFT": gamma * TV,
+           "minus_B_prime_over_A_prime": -lp.params["slope"] / lp.params["intercept"],
+           "B_over_A": la.params["slope"] / la.params["intercept"], "A_prime_vft": K / TV, "B_prime_vft": -gamma * K,
+           "ln_tau0_sop": vs.params["ln_tau0"], "K_VFT_sop": vs.params["K_VFT"], "delta_sop_VFT": vs.params["T_VFT"]}
+    nan = float("nan")
+    err = {"ln_tau0": v.stderr["ln_tau0"], "K_VFT": v.stderr["K_VFT"], "T_VFT": v.stderr["T_VFT"],
+           "sop0": line.stderr["intercept"], "gamma": line.stderr["slope"], "A_prime": lp.stderr["intercept"],
+           "B_prime": lp.stderr["slope"], "A": la.stderr["intercept"], "B": la.stderr["slope"],
+           "ln_tau0_sop": vs.stderr["ln_tau0"], "K_VFT_sop": vs.stderr["K_VFT"], "delta_sop_VFT": vs.stderr["T_VFT"]}
+    err = {k: err.get(k, nan) for k in _MACRO_NAMES}
+    Ks, DV = vs.params["K_VFT"], vs.params["T_VFT"]
+    per_t = {"delta_sop": delta, "inv_delta_sop": inv, "delta_e_ma": de,
+             "x_T": TV / (K * (T - TV)), "y_T": np.log(tau) - ln_tau0,
+             "x_sop": DV / (Ks * (delta - DV)), "y_sop": np.log(tau) - vs.params["ln_tau0"]}
+    return val, err, per_t
+
+
+def macroscopic_barriers(data: pl.DataFrame, *, tau: str = "tau_alpha", sop: str = "sop_macro",
+                         unit: str = "config", n_boot: int = 1000, level: float = 0.95, seed: int = 0,
+                         p0: Sequence[float] | None = None) -> MacroscopicBarriers:
+    """Paper 000's macroscopic barrier analysis (Eqs. 11, 16–22; Table II; Figs. 1, 3, 4).
+
+    ``data``: rows with columns ``T`` (ε/k_B), ``tau`` (τ_α, time units) and ``sop`` (the
+    macroscopic SOP (βΦ)⁻¹, dimensionless), one row (or several, averaged) per independent unit
+    (column ``unit``, default ``config``; absent = one unit per T) and temperature. Per T the
+    unit values are averaged; then, on the means:
+
+    1. VFT τ_α(T) (:func:`vft`): ln τ0, K_VFT, T_VFT;
+    2. (βΦ)⁻¹ = (βΦ0)⁻¹ + γT (:func:`linear`): sop0 = (βΦ0)⁻¹, γ (k_B/ε);
+    3. Δ((βΦ)⁻¹) = (βΦ)⁻¹ − (βΦ0)⁻¹ and ΔE^ma = T ln(τ_α/τ0) (ε, :func:`apparent_barrier`'s rule);
+    4. 1/ΔE^ma = A′ + B′/Δ((βΦ)⁻¹) (Eq. 22; A′ in 1/ε, B′ dimensionless per ε) and the
+       approximate ΔE^ma = A + B/Δ((βΦ)⁻¹) (Eq. 21), both :func:`linear`;
+    5. the check −B′/A′ = γT_VFT (the sign of B′ is kept as fitted, so B′ < 0), and the VFT
+       predictions A′ = K_VFT/T_VFT (``A_prime_vft``), B′ = −γK_VFT (``B_prime_vft``);
+    6. VFT in terms of the SOP (Eq. 17): :func:`vft` of τ_α against Δ((βΦ)⁻¹), giving
+       ``K_VFT_sop``, ``delta_sop_VFT`` (Δ((βΦ)⁻¹)_VFT) and ``ln_tau0_sop``; equal to K_VFT and
+       γT_VFT when Δ = γT exactly.
+
+    Intervals: percentile bootstrap over the units (configurations), resampled within each
+    temperature with τ_α and the SOP of a unit kept together, the whole chain refitted on each
+    resample (``n_failed`` counts failed refits). With a single unit at some T there is no interval.
+    """
+    for c in ("T", tau, sop):
+        if c not in data.columns:
+            raise ValueError(f"macroscopic_barriers needs column '{c}' (columns: {data.columns})")
+    if int(n_boot) < 0 or not 0.0 < level < 1.0:
+        raise ValueError(f"n_boot must be ≥ 0 and level in (0, 1), got {n_boot}, {level}")
+    ucol = unit if unit in data.columns else None
+    d = data.select("T", *( [ucol] if ucol else []), pl.col(tau).cast(pl.Float64).alias("_tau"),
+                    pl.col(sop).cast(pl.Float64).alias("_sop"))
+    d = d.filter(pl.col("_tau").is_finite() & pl.col("_sop").is_finite())
+    if ucol:
+        d = d.group_by("T", ucol).agg(pl.col("_tau").mean(), pl.col("_sop").mean()).sort("T", ucol)
+    else:
+        d = d.group_by("T").agg(pl.col("_tau").mean(), pl.col("_sop").mean()).sort("T")
+    Ts = np.unique(d["T"].cast(pl.Float64).to_numpy())
+    if len(Ts) < 4:
+        raise ValueError(f"the barrier analysis needs at least 4 temperatures (VFT has 3 parameters), got {len(Ts)}")
+    tv = [d.filter(pl.col("T") == t)["_tau"].to_numpy() for t in Ts]
+    sv = [d.filter(pl.col("T") == t)["_sop"].to_numpy() for t in Ts]
+    tau_m = np.array([a.mean() for a in tv])
+    sop_m = np.array([a.mean() for a in sv])
+    val, err, per_t = _macro_chain(Ts, tau_m, sop_m, p0=p0)
+    warn = []
+    if len(Ts) - 3 <= 2:
+        warn.append(f"{len(Ts)} temperatures: the VFT fit has {len(Ts) - 3} degree(s) of freedom")
+    single = [f"{t:g}" for t, a in zip(Ts, tv) if len(a) < 2]
+    draws, failed = [], 0
+    if single:
+        warn.append(f"a single unit at T = {', '.join(single)}: no interval")
+    elif n_boot:
+        rng = np.random.default_rng(int(seed))
+        p0b = [val["ln_tau0"], val["K_VFT"], val["T_VFT"]]
+        p0s = [val["ln_tau0_sop"], val["K_VFT_sop"], val["delta_sop_VFT"]]
+        import warnings as _w
+        with _w.catch_warnings():
+            _w.simplefilter("ignore")
+            for _ in range(int(n_boot)):
+                idx = [rng.integers(0, len(a), len(a)) for a in tv]
+                tb = np.array([a[i].mean() for a, i in zip(tv, idx)])
+                sb = np.array([a[i].mean() for a, i in zip(sv, idx)])
+                try:
+                    vb, _, pb = _macro_chain(Ts, tb, sb, p0=p0b, p0_sop=p0s)
+                except (ValueError, RuntimeError, TypeError, ArithmeticError, np.linalg.LinAlgError):
+                    failed += 1
+                    continue
+                draws.append([vb[k] for k in _MACRO_NAMES] + list(pb["delta_e_ma"]))
+        if failed > 0.1 * n_boot:
+            warn.append(f"{failed} of {n_boot} bootstrap refits failed")
+    n_units = int(sum(len(a) for a in tv))
+    unit_label = ("configurations" if unit == "config" else unit) if ucol else "none (one value per T)"
+    if draws:
+        D = np.array(draws)
+        lo, hi = np.quantile(D, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    else:
+        lo = hi = np.full(len(_MACRO_NAMES) + len(Ts), np.nan)
+    w = "; ".join(warn) or None
+    ptab = pl.DataFrame({"parameter": list(_MACRO_NAMES), "value": [float(val[k]) for k in _MACRO_NAMES],
+                         "stderr": [float(err[k]) for k in _MACRO_NAMES], "ci_low": lo[:len(_MACRO_NAMES)],
+                         "ci_high": hi[:len(_MACRO_NAMES)], "n_temperatures": len(Ts), "n_units": n_units,
+                         "unit": unit_label, "n_failed": failed, "warning": w},
+                        schema_overrides={"warning": pl.String})
+    btab = pl.DataFrame({"T": Ts, "n_units": [len(a) for a in tv], "tau_alpha": tau_m, "sop": sop_m, **per_t,
+                         "ci_low": lo[len(_MACRO_NAMES):], "ci_high": hi[len(_MACRO_NAMES):]})
+    btab = btab.select("T", "n_units", "tau_alpha", "sop", "delta_sop", "inv_delta_sop", "delta_e_ma", "ci_low",
+                       "ci_high", "x_T", "y_T", "x_sop", "y_sop")
+    from glassrs.tables import make_table
+
+    prm = {"kind": "macroscopic_barriers", "tau": tau, "sop": sop, "unit": unit_label, "n_boot": int(n_boot),
+           "level": level, "seed": int(seed), "interval": "percentile bootstrap over units within each T",
+           "sign": "B_prime kept as fitted (negative); the check is -B'/A' = gamma T_VFT", "warning": w}
+    return MacroscopicBarriers(barriers=make_table(btab, prm), parameters=make_table(ptab, prm))
