@@ -943,10 +943,12 @@ def rearrangements(traj: Trajectory, window: float = 15.0, *, p_c: float | None 
 # --------------------------------------------------------------------------------------------
 # four-point structure factor S4(k, τ) and the dynamic length ξ4
 # --------------------------------------------------------------------------------------------
-def lattice_kvectors(box, k_max: float, *, dim: int = 3) -> np.ndarray:
+def lattice_kvectors(box, k_max: float, *, dim: int | None = None) -> np.ndarray:
     """All reciprocal-lattice vectors (M, 3) of ``box`` with 0 < |k| ≤ k_max (σ⁻¹), one of each ±k
-    pair (the first non-zero Miller index positive), sorted by |k| then by Miller indices. ``dim=2``
-    keeps the vectors in the plane of the first two box vectors."""
+    pair (the first non-zero Miller index positive), sorted by |k| then by Miller indices. In a 2D
+    box (or with ``dim=2``) the vectors lie in the plane of the first two box vectors."""
+    if dim is None:
+        dim = getattr(box, "dim", 3)
     if not (k_max > 0 and np.isfinite(k_max)):
         raise ValueError(f"k_max must be a positive number (σ⁻¹), got {k_max}")
     h = np.asarray(box.matrix if hasattr(box, "matrix") else box, dtype=float)
@@ -992,7 +994,9 @@ def s4(traj: Trajectory | Sequence[Trajectory], lags: Sequence[float] | float | 
     ``lags``: the available lags nearest to these (default τ_α of the overlap). Wave vectors: every
     reciprocal-lattice vector with 0 < |k| ≤ ``k_max`` (σ⁻¹, :func:`lattice_kvectors`), averaged
     over shells — each distinct |k| (``dk=None``) or bins of width ``dk``; the k = 0 shell is
-    included. ``origins``: as :func:`correlations`.
+    included. ``origins``: as :func:`correlations`. ``dim`` must agree with the box (the dimension
+    is the box's). The overlap field uses plain displacements, in 2D too (no cage-relative S4 in
+    this version).
 
     Uncertainty: with several runs the unit is the run; with one trajectory the origins are split
     into ``n_blocks`` contiguous time blocks. A unit's value is (1/N)[⟨|W|²⟩_unit − |⟨W⟩|²]
@@ -1007,8 +1011,7 @@ def s4(traj: Trajectory | Sequence[Trajectory], lags: Sequence[float] | float | 
     t0 = trajs[0]
     if not (a > 0 and np.isfinite(a)):
         raise ValueError(f"overlap cutoff a must be positive, got {a}")
-    if dim is None:
-        dim = _detect_dim(t0)
+    dim = _box_dim(t0, dim)
     kv = lattice_kvectors(t0.box, k_max, dim=dim)
     if len(kv) == 0:
         raise ValueError(f"no reciprocal-lattice vector with |k| ≤ k_max = {k_max}: raise k_max")
