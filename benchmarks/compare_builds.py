@@ -26,7 +26,7 @@ KERNELS = ["neighbors_half", "neighbors_full", "rdf_3_partials", "local_sop", "c
            "fire"]
 
 
-def worker(repeat: int) -> dict:
+def worker(repeat: int, kernels: list[str]) -> dict:
     """Time every kernel in this process (the glassrs on sys.path); returns name → (wall, cpu)."""
     import numpy as np
 
@@ -65,7 +65,7 @@ def worker(repeat: int) -> dict:
         "fire": lambda: gr.minimize.fire(push, m, f_tol=1e-8),
     }
     out = {}
-    for name in KERNELS:
+    for name in kernels:
         fns[name]()  # warm-up
         best_w = best_c = float("inf")
         for _ in range(repeat):
@@ -77,13 +77,14 @@ def worker(repeat: int) -> dict:
     return out
 
 
-def run_worker(pythonpath: str | None, threads: int, repeat: int) -> dict:
+def run_worker(pythonpath: str | None, threads: int, repeat: int, kernels: list[str]) -> dict:
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
     if pythonpath:
         env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
     else:
         env.pop("PYTHONPATH", None)
-    r = subprocess.run([sys.executable, __file__, "--worker", "--repeat", str(repeat)], env=env,
+    r = subprocess.run([sys.executable, __file__, "--worker", "--repeat", str(repeat), "--kernels", ",".join(kernels)],
+                       env=env,
                        capture_output=True, text=True, check=True, cwd="/")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -95,10 +96,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="timings per kernel per round (best kept)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cpu", action="store_true", help="compare CPU time (steadier on a shared machine)")
+    ap.add_argument("--kernels", default=",".join(KERNELS), help=f"comma-separated subset of {KERNELS}")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    kernels = [k for k in a.kernels.split(",") if k]
+    unknown = sorted(set(kernels) - set(KERNELS))
+    if unknown:
+        ap.error(f"unknown kernels {unknown}; choose from {KERNELS}")
     if a.worker:
-        print(json.dumps(worker(a.repeat)))
+        print(json.dumps(worker(a.repeat, kernels)))
         return
     if not a.base:
         ap.error("--base is required")
@@ -106,13 +112,13 @@ def main() -> None:
     best = {"base": {}, "new": {}}
     for _ in range(a.rounds):
         for label, path in (("base", a.base), ("new", None)):
-            res = run_worker(path, a.threads, a.repeat)
+            res = run_worker(path, a.threads, a.repeat, kernels)
             for k, v in res.items():
                 best[label][k] = min(best[label].get(k, float("inf")), v[col])
     what = "CPU" if a.cpu else "wall"
     print(f"kernel timings, {what} time (s), best of {a.rounds} rounds × {a.repeat}, {a.threads} thread(s)")
     print(f"{'kernel':<16} {'base':>10} {'new':>10} {'new/base':>9}   target ≤ 1.05")
-    for k in KERNELS:
+    for k in kernels:
         b, n = best["base"][k], best["new"][k]
         flag = "  SLOWER" if n > 1.05 * b else ""
         print(f"{k:<16} {b:10.4f} {n:10.4f} {n / b:9.3f}{flag}")

@@ -356,10 +356,11 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
         thermo_every: int = 100, velocities: bool = False, quench_every: int | None = None,
         checkpoint: str | None = None, checkpoint_every: int | None = None, out: str | None = None,
         n_threads: int | None = None, chunks: int = 8, push: bool | None = None,
-        progress: bool | Callable = False) -> Trajectory:
+        progress: bool | Callable = False, dim: int = 3) -> Trajectory:
     """Simulate ``model`` and return the production trajectory (frames in memory).
 
-    Protocol: start structure (``"random"`` insertion, ``"lattice"`` or a given Frame) →
+    Protocol: start structure (``"random"`` insertion, ``"lattice"`` — in a square box when
+    ``dim=2`` — or a given Frame, whose box sets the dimension) →
     soft push-off (short capped FIRE; ``push`` defaults to True except for a Frame start) →
     Maxwell–Boltzmann velocities (seeded; a Frame's own velocities if it has them) → optional melt
     (``melt_steps`` NVT at ``melt_T``) → optional linear quench (``quench_steps``, melt_T → T)
@@ -446,7 +447,8 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     if isinstance(start, Frame):
         frame0 = start
     else:
-        frame0 = initial_configuration(model, n, density=density, composition=composition, seed=seed, method=start)
+        frame0 = initial_configuration(model, n, density=density, composition=composition, seed=seed, method=start,
+                                       dim=dim)
     if resume is None:
         if push if push is not None else not isinstance(start, Frame):
             frame0 = push_off(frame0, model, n_threads=n_threads)
