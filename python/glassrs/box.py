@@ -42,6 +42,7 @@ class Box:
     matrix: np.ndarray
     origin: np.ndarray = field(default_factory=lambda: np.zeros(3))
     dim: int | None = None
+    _heights: np.ndarray = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         m = np.array(self.matrix, dtype=np.float64).reshape(3, 3)
@@ -70,6 +71,12 @@ class Box:
         m.flags.writeable = False
         o.flags.writeable = False
         object.__setattr__(self, "matrix", m)
+        a, b, c = m.T
+        v = float(m[0, 0] * m[1, 1] - m[1, 0] * m[0, 1]) if dim == 2 else float(np.linalg.det(m))
+        h = np.array([v / np.linalg.norm(np.cross(b, c)), v / np.linalg.norm(np.cross(c, a)),
+                      v / np.linalg.norm(np.cross(a, b))])[:dim]
+        h.flags.writeable = False
+        object.__setattr__(self, "_heights", h)  # the heights are asked for per frame (unwrapping): computed once
         object.__setattr__(self, "origin", o)
 
     # -- constructors -------------------------------------------------------------------
@@ -154,11 +161,7 @@ class Box:
     @property
     def heights(self) -> np.ndarray:
         """Perpendicular widths along each box vector (length; ``dim`` entries). Cutoffs must be ≤ min/2."""
-        a, b, c = self.matrix.T
-        v = self.volume
-        h = np.array([v / np.linalg.norm(np.cross(b, c)), v / np.linalg.norm(np.cross(c, a)),
-                      v / np.linalg.norm(np.cross(a, b))])
-        return h[: self.dim]
+        return self._heights
 
     @property
     def max_cutoff(self) -> float:
