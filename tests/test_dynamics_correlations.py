@@ -340,3 +340,22 @@ def test_interrupt_from_progress_callback():
 
     with pytest.raises(KeyboardInterrupt):
         D.correlations(traj, kvectors=NOK, progress=stop)
+
+
+def test_quantity_selection_computes_only_what_is_asked():
+    traj, unw = random_walk(n=80, n_frames=20, sigma=0.1, seed=21)
+    kv = D.shell_kvectors(traj.box, 6.0, 0.3, nk=4)
+    full = D.correlations(traj, kvectors=kv, progress=False)
+    for q in (["msd"], ["overlap", "chi4"], ["fs"], ["alpha2", "msd"]):
+        part = D.correlations(traj, kvectors=kv, quantities=q, progress=False)
+        assert part.columns == ["species", "lag", "n_origins"] + [c for c in D.QUANTITIES if c in q]
+        assert gr.params(part)["quantities"] == [c for c in D.QUANTITIES if c in q]
+        for c in q:
+            np.testing.assert_array_equal(part[c].to_numpy(), full[c].to_numpy())
+    # without F_s no wave vectors are set up (k is never estimated)
+    msd = D.correlations(traj, quantities="msd", progress=False)
+    assert gr.params(msd)["n_k"] == 0
+    with pytest.raises(ValueError, match="subset of"):
+        D.correlations(traj, quantities=["msd", "rdf"], progress=False)
+    with pytest.raises(ValueError, match="no column 'fs'"):
+        D.tau_alpha(msd, "fs")

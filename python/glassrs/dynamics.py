@@ -187,6 +187,23 @@ def _pairs(traj: Trajectory, origins, max_lag: float | None) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty((0, 2), np.int64)
 
 
+#: the columns :func:`correlations` can compute, in table order
+QUANTITIES = ("msd", "overlap", "chi4", "fs", "alpha2")
+
+
+def _quantities(quantities: Sequence[str] | None) -> set[str]:
+    """The requested correlation columns (all when None), validated."""
+    if quantities is None:
+        return set(QUANTITIES)
+    if isinstance(quantities, str):
+        quantities = [quantities]
+    q = [str(x).lower() for x in quantities]
+    bad = [x for x in q if x not in QUANTITIES]
+    if bad or not q:
+        raise ValueError(f"quantities must be a non-empty subset of {list(QUANTITIES)}, got {list(quantities)!r}")
+    return set(q)
+
+
 # --------------------------------------------------------------------------------------------
 # cage-relative displacements
 # --------------------------------------------------------------------------------------------
@@ -442,7 +459,8 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
                  max_memory_mb: float = 1024.0, chunk_particles: int | None = None,
                  progress: bool | Callable[[int, int], None] | None = None,
                  n_threads: int | None = None, cage_relative: bool | None = None,
-                 cage_radius: float | Mapping[str, float] | None = None) -> pl.DataFrame:
+                 cage_radius: float | Mapping[str, float] | None = None,
+                 quantities: Sequence[str] | None = None) -> pl.DataFrame:
     """MSD, overlap, χ4, F_s and α2 at every lag of the frame schedule (definitions §3), in one pass.
 
     Parameters
@@ -470,10 +488,16 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
         so the default is True in 2D and False in 3D; the table parameters record the choice and
         the radii. Needs the whole unwrapped trajectory in memory (F × N × 24 bytes).
 
+    quantities : the columns to compute, a subset of ``("msd", "overlap", "chi4", "fs", "alpha2")``
+        (default: all). Only what is asked is computed: without ``"fs"`` no wave vectors are set
+        up (no S(q) peak search) and the pass has no cos/sin work; ``"chi4"`` brings the overlap
+        counts with it and ``"alpha2"`` the moments of |Δr|.
+
     Returns
     -------
     Long table with columns ``species`` ("all", then each species), ``lag`` (time units),
-    ``n_origins``, ``msd`` (σ²), ``overlap``, ``chi4``, ``fs``, ``alpha2``; sorted by species then lag.
+    ``n_origins``, then the requested of ``msd`` (σ²), ``overlap``, ``chi4``, ``fs``, ``alpha2``
+    (all by default); sorted by species then lag.
     ``fs`` is NaN when ``kvectors`` is empty (``np.zeros((0, 3))``: F_s skipped on purpose).
     α2 is NaN where the MSD is 0 (e.g. lag 0). Parameters are attached (``glassrs.params``).
     """
@@ -486,6 +510,9 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     types = np.ascontiguousarray(t0.types, dtype=np.int64)
     n = t0.n_particles
     dim = _box_dim(t0, dim)
+    wanted = _quantities(quantities)
+    if "fs" not in wanted:
+        kvectors = np.zeros((0, 3))
     if cage_relative is None:
         cage_relative = dim == 2
     radii = cage_radii(t0, cage_radius) if cage_relative else None
@@ -627,16 +654,16 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
             else:
                 a2 = rsum[s] / n_orig
         fs = tot[s, :, 3] / norm if n_k else np.full(ng, np.nan)
-        frames.append(pl.DataFrame({
-            "species": [name] * ng, "lag": gtimes, "n_origins": n_orig, "msd": msd, "overlap": q_mean,
-            "chi4": chi4, "fs": fs, "alpha2": a2,
-        }))
+        cols = {"msd": msd, "overlap": q_mean, "chi4": chi4, "fs": fs, "alpha2": a2}
+        frames.append(pl.DataFrame({"species": [name] * ng, "lag": gtimes, "n_origins": n_orig,
+                                    **{q: cols[q] for q in QUANTITIES if q in wanted}}))
     df = pl.concat(frames)
     kn = np.linalg.norm(kvectors, axis=1)
     return make_table(df, {
         "kind": "dynamics", "a": float(a), "overlap": "inclusive |dr| <= a", "k": None if k is None else float(k),
         "k_source": k_source, "dk": float(dk), "n_k": int(len(kvectors)),
         "k_mean": float(kn.mean()) if len(kn) else None, "dim": int(dim), "alpha2_average": alpha2_average,
+        "quantities": [q for q in QUANTITIES if q in wanted],
         "displacements": "cage-relative" if cage_relative else "plain", "cage_radius": radii,
         "origins": "all frames" if origins is None else (int(origins) if isinstance(origins, (int, np.integer))
                                                           else "explicit"),
@@ -651,6 +678,9 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
 # analysis of a correlation table
 # --------------------------------------------------------------------------------------------
 def _series(table: pl.DataFrame, column: str, species: str) -> tuple[np.ndarray, np.ndarray]:
+    if column not in table.columns:
+        raise ValueError(f"the table has no column {column!r} (its columns: {table.columns}); compute it with "
+                         f"correlations(..., quantities=[..., {column!r}])")
     sub = table.filter(pl.col("species") == species).sort("lag")
     if sub.height == 0:
         raise ValueError(f"no rows for species {species!r}; available: {table['species'].unique().to_list()}")
