@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from glassrs.trajectory import Trajectory
 
@@ -43,18 +43,48 @@ def model_of(run: Run) -> "Model":
     return m if m is not None else models.kob_andersen()
 
 
-def _runs(path: str | Trajectory | None, dt: float | None, model=None, temperature: float | None = None,
-          species=None) -> list[Run]:
+def _runs(path, dt: float | None, model=None, temperature: float | None = None, species=None) -> list[Run]:
     if isinstance(path, Trajectory):
         return [Run(os.path.basename(path.path or "trajectory"), temperature, path, model)]
     if path is None:
         return campaign_runs(default_campaign())
+    if isinstance(path, (list, tuple)):
+        return _state_point_runs(path, dt, model, temperature, species)
     if os.path.isdir(path):
         return campaign_runs(path)
-    if path is not None:
-        import glassrs as gr
-        return [Run(os.path.basename(path), temperature, gr.read(path, dt=dt, species=species, model=model), model)]
-    raise AssertionError("unreachable")
+    import glassrs as gr
+    return [Run(os.path.basename(path), temperature, gr.read(path, dt=dt, species=species, model=model), model)]
+
+
+def _state_point_runs(items, dt, model, temperature, species) -> list[Run]:
+    """Runs from a list of :class:`Run`, :class:`glassrs.statepoints.StatePoint` or
+    ``(path or Trajectory, T)`` pairs."""
+    from glassrs import statepoints
+
+    if not items:
+        raise ValueError("make_report: an empty list of state points")
+    if temperature is not None:
+        raise ValueError("make_report: temperature= does not apply to a list of state points (each has its own T)")
+    out: list[Run | None] = [None] * len(items)
+    points = []
+    for k, it in enumerate(items):
+        if isinstance(it, Run):
+            out[k] = it
+        elif isinstance(it, statepoints.StatePoint):
+            points.append((k, it))
+        elif isinstance(it, tuple) and len(it) == 2 and isinstance(it[0], Trajectory):
+            out[k] = Run(os.path.basename(it[0].path or f"trajectory {k}"), float(it[1]), it[0], model)
+        elif isinstance(it, tuple) and len(it) == 2:
+            points.append((k, statepoints.StatePoint(os.fspath(it[0]), float(it[1]))))
+        else:
+            raise TypeError(f"make_report: state point {k} is {it!r}; expected a Run, a StatePoint or a "
+                            "(path or Trajectory, T) pair")
+    if points:
+        sp = [p for _, p in points]
+        trajs = statepoints.read(sp, dt=dt, species=species, model=model)
+        for (k, p), label, t in zip(points, statepoints.labels(sp), trajs):
+            out[k] = Run(label, p.T, t, model)
+    return out
 
 
 def default_campaign(progress: bool | None = None) -> str:
@@ -92,13 +122,17 @@ def campaign_runs(path: str) -> list[Run]:
     return runs
 
 
-def make_report(path: str | Trajectory | None, out: str = "glassrs-report", dt: float | None = None,
+def make_report(path: "str | Trajectory | Sequence | None", out: str = "glassrs-report", dt: float | None = None,
                 inherent_structures: bool = False, extra: tuple[str, ...] = (), *, model=None,
                 temperature: float | None = None, species=None) -> str:
     """Write ``out/report.md`` and figures in ``out/``; return the report path.
 
     ``path``: a trajectory file (read with ``dt``, ``species`` and ``model`` as in
-    :func:`glassrs.read`), a Trajectory already open, or None for the embedded dataset.
+    :func:`glassrs.read`), a Trajectory already open, a campaign dataset folder, None for the
+    embedded dataset, or several state points — a list of
+    :class:`glassrs.statepoints.StatePoint` (e.g. from ``glassrs.statepoints.load_toml``),
+    ``(path or Trajectory, T)`` pairs or :class:`Run` objects — for the temperature panels
+    (τ_α(T) with its VFT fit, SOP(T) with γ); a point's own ``dt`` wins over ``dt``.
     ``model``: the pair model of the data (default Kob–Andersen); ``temperature``: the run's
     temperature (ε/k_B), needed by the sections that use T (elasticity's parent temperature,
     the isoconfigurational section). Without times (no ``dt`` and none in the file) the
