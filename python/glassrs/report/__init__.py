@@ -148,9 +148,12 @@ def make_report(path: "str | Trajectory | Sequence | None", out: str = "glassrs-
         r.inherent_structures = inherent_structures
     os.makedirs(out, exist_ok=True)
     parts = ["# glassrs report", ""]
+    from glassrs import progress
+
     for name in [*SECTIONS, *extra]:
         mod = importlib.import_module(f"glassrs.report.{name}")
-        parts.append(mod.section(runs, out))
+        with progress.task(f"report: {name} ({len(runs)} runs)"):
+            parts.append(mod.section(runs, out))
     text = "\n".join(parts) + "\n"
     dest = os.path.join(out, "report.md")
     tmp = dest + ".tmp"
