@@ -175,7 +175,7 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
     total = n_runs * steps
     from glassrs import progress as _progress
 
-    with _progress.task(f"isoconf: {n_runs} runs", total=total, enabled=progress, unit="steps") as bar:
+    with _progress.task(f"isoconf ensemble ({n_runs} runs)", total=total, enabled=progress, unit="steps") as bar:
         for r, s in enumerate(seeds):
             bar.set_label(f"isoconf run {r + 1}/{n_runs}")
             sim = md.Simulation(model, start, T=T, dt=dt, ensemble=thermostat, tdamp=tdamp, chain=chain, skin=skin,
@@ -192,7 +192,7 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
             sum_q += d <= a
             if runs is not None:
                 runs.append(traj)
-        bar.set_label(f"isoconf: {n_runs} runs")
+        bar.set_label(f"isoconf ensemble ({n_runs} runs)")
     prm = {"kind": "isoconf_ensemble", "model": model.name, "T": T, "n_runs": n_runs, "steps": steps, "dt": float(dt),
            "thermostat": thermostat, "tdamp": (100 * dt if tdamp is None else float(tdamp)) if thermostat == "nvt" else None,
            "chain": int(chain), "skin": float(skin), "seed": int(seed), "run_seeds": seeds, "a": float(a),

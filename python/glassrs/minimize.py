@@ -93,7 +93,7 @@ def fire_batch(frames: Trajectory | Sequence[Frame] | Iterable[Frame], model: Mo
     boxes = np.stack([f.box.matrix for f in frames])
     from glassrs import progress as _progress
 
-    with _progress.task(f"FIRE: {len(frames)} frames", total=len(frames), enabled=progress, unit="frames") as bar:
+    with _progress.task("FIRE minimisation", total=len(frames), enabled=progress, unit="frames") as bar:
         out, e, fmax, it, ne, errs = _core.fire_batch(pos, boxes, types, model.native,
                                                       _params(f_tol, max_iter, params), n_threads, bar.cb)
     bad = [k for k, m in enumerate(errs) if m is not None]

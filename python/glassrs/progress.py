@@ -78,7 +78,7 @@ def _format_seconds(s: float) -> str:
 
 class Task:
     """One stage of a long job (made by :func:`task`). ``update(done, total=None)``,
-    ``advance(n=1)``, ``set_label(text)``; ``callback`` is ``update`` as ``cb(done, total)`` for
+    ``advance(n=1)``, ``set_label(text)``, ``set_status(text)``; ``callback`` is ``update`` as ``cb(done, total)`` for
     the Rust kernels; ``elapsed`` the seconds since the start."""
 
     def __init__(self, label: str, total: int | None, enabled, unit: str):
@@ -86,6 +86,7 @@ class Task:
         self.total = None if total is None else max(int(total), 0)
         self.unit = unit
         self.done = 0
+        self.status = ""
         self.user_cb: Callable[[int, int], None] | None = enabled if callable(enabled) else None
         quiet = _settings["quiet"]
         tty = _isatty()
@@ -122,8 +123,10 @@ class Task:
 
     def _count(self) -> str:
         if self.total is None:
-            return f"{self.done} {self.unit}".strip() if self.done else ""
-        return f"{self.done}/{self.total} {self.unit}".strip()
+            c = f"{self.done} {self.unit}".strip() if self.done else ""
+        else:
+            c = f"{self.done}/{self.total} {self.unit}".strip()
+        return f"{c}  {self.status}" if self.status else c
 
     def _stop(self, ok: bool) -> None:
         if self.mode == "bar" and self._task is not None:
@@ -157,6 +160,13 @@ class Task:
         self.label = label
         if self._task is not None:
             _live["bar"].update(self._task, description=label)
+
+    def set_status(self, text: str) -> None:
+        """A short note shown after the count on the bar (e.g. the last finished item); not part of
+        the stage line."""
+        self.status = text
+        if self._task is not None:
+            _live["bar"].update(self._task, count=self._count())
 
     def callback(self, done: int, total: int) -> None:
         """``update`` in the ``cb(done, total)`` form the Rust kernels call (their ``total`` is

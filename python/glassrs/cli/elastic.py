@@ -40,7 +40,7 @@ def run(args) -> int:
     pairs = None if args.pairs == "all" else int(args.pairs)
     planes = "all" if args.planes == "all" else args.planes.split(",")
     tables, rows = [], []
-    with progress.task(f"elasticity: {len(idx)} frames", total=len(idx), unit="frames") as prog:
+    with progress.task("elasticity", total=len(idx), unit="frames") as prog:
         for k in idx:
             fr = traj[k]
             if args.minimize:

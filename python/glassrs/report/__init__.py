@@ -152,7 +152,7 @@ def make_report(path: "str | Trajectory | Sequence | None", out: str = "glassrs-
 
     for name in [*SECTIONS, *extra]:
         mod = importlib.import_module(f"glassrs.report.{name}")
-        with progress.task(f"report: {name} ({len(runs)} runs)"):
+        with progress.task(f"report: {name} ({len(runs)} run{'s' if len(runs) != 1 else ''})"):
             parts.append(mod.section(runs, out))
     text = "\n".join(parts) + "\n"
     dest = os.path.join(out, "report.md")
