@@ -133,3 +133,23 @@ def test_other_formats_read_by_every_reader_command(ext, tmp_path, capsys):
     np.testing.assert_allclose(lags, np.arange(5) * 50 * 0.005)
     back = gr.read(out, **({"model": gr.models.kob_andersen(), "dt": 0.005} if ext == "lammpstrj" else {}))
     assert len(back) == 5 and back.species == ("A", "B")
+
+
+def test_parquet_trajectory_round_trip_and_errors(tmp_path):
+    rng = np.random.default_rng(0)
+    box = gr.Box.from_lammps([3.0, 3.5, 4.0], [0.3, -0.2, 0.4])
+    frames = [gr.Frame(positions=rng.random((10, 3)) @ box.matrix.T, types=np.arange(10) % 2, box=box,
+                       species=("A", "B"), step=10 * k, time=0.7 * k, images=rng.integers(-1, 2, (10, 3)))
+              for k in range(3)]
+    p = tmp_path / "t.parquet"
+    gr.md.write(gr.Trajectory.from_frames(frames), str(p))
+    back = gr.read(p)
+    np.testing.assert_allclose(back.times, [0.0, 0.7, 1.4])  # stored times kept without a dt
+    np.testing.assert_array_equal(back.box.matrix, box.matrix)
+    np.testing.assert_array_equal(back.unwrapped(), gr.Trajectory.from_frames(frames).unwrapped())
+    with pytest.raises(ValueError, match=r"names its species already"):
+        gr.read(p, species=["X", "Y"])
+    g = tmp_path / "g.parquet"
+    gr.write_parquet(gr.structure.rdf(back, dr=0.1, r_max=1.0), g)
+    with pytest.raises(gr.FormatError, match=r"g.parquet: not a trajectory table written by glassrs .*got kind 'rdf'"):
+        gr.read(g)

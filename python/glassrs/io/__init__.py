@@ -185,11 +185,14 @@ def _read_parquet(path: str, dt: float | None, species, model) -> Trajectory:
     steps = df["step"].to_numpy()[::n]
     ids = df["particle"].to_numpy()[:n]
     stored_dt = p.get("dt")
+    tcol = df["time"][::n] if "time" in df.columns else None
+    stored_t = None if tcol is None or tcol.null_count() else tcol.to_numpy()
     boxes = ([Box(p["box"], p["origin"])] * nf if "box" in p else
              [Box(m, o) for m, o in zip(p["boxes"], p["origins"])])
     frames = [Frame(positions=xyz[k], types=types, box=boxes[k], species=names, step=int(steps[k]),
                     ids=ids, images=None if img is None else img[k],
-                    time=None if stored_dt is None else int(steps[k]) * float(stored_dt)) for k in range(nf)]
+                    time=(int(steps[k]) * float(stored_dt) if stored_dt is not None else
+                          None if stored_t is None else float(stored_t[k]))) for k in range(nf)]
     traj = Trajectory.from_frames(frames, dt=None if stored_dt is None else float(stored_dt))
     if "run" in p:
         traj.params = p["run"]

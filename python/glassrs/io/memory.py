@@ -92,7 +92,7 @@ class HoomdFramesSource:
                                    positional=lambda k: self._types[k] if k < len(self._types) else k,
                                    index_keys=True, model=model)
         self._lut = self._species.indices(self._types, 0)
-        self.steps = np.array([int(s.configuration.step or 0) if s.configuration.step is not None else k
+        self.steps = np.array([k if s.configuration.step is None else int(s.configuration.step)
                                for k, s in enumerate(self.frames)], dtype=np.int64)
         t = [s.log.get("glassrs/time") if getattr(s, "log", None) else None for s in self.frames]
         self.times = None if any(x is None for x in t) else np.array([float(np.ravel(x)[0]) for x in t])
