@@ -161,6 +161,11 @@ class Task:
         if self._task is not None:
             _live["bar"].update(self._task, description=label)
 
+    def discard(self) -> None:
+        """No stage line for this task (e.g. a report section that had nothing to do)."""
+        if self.mode == "line":
+            self.mode = "off"
+
     def set_status(self, text: str) -> None:
         """A short note shown after the count on the bar (e.g. the last finished item); not part of
         the stage line."""

@@ -152,8 +152,10 @@ def make_report(path: "str | Trajectory | Sequence | None", out: str = "glassrs-
 
     for name in [*SECTIONS, *extra]:
         mod = importlib.import_module(f"glassrs.report.{name}")
-        with progress.task(f"report: {name} ({len(runs)} run{'s' if len(runs) != 1 else ''})"):
+        with progress.task(f"report: {name} ({len(runs)} run{'s' if len(runs) != 1 else ''})") as stage:
             parts.append(mod.section(runs, out))
+            if not parts[-1].strip():
+                stage.discard()  # a section with nothing to do (not requested, not applicable)
     text = "\n".join(parts) + "\n"
     dest = os.path.join(out, "report.md")
     tmp = dest + ".tmp"
