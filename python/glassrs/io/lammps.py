@@ -25,7 +25,7 @@ import numpy as np
 from glassrs import _core
 from glassrs.box import Box
 from glassrs.io._common import SpeciesArg, SpeciesMap, atomic_path, iter_frames_checked, lammps_form, wrapped_and_images
-from glassrs.trajectory import Frame
+from glassrs.trajectory import Frame, Trajectory
 
 
 class LammpsSource:
@@ -102,11 +102,16 @@ def write_lammps(path: str | os.PathLike, data, *, velocities: bool = True) -> N
     ``data``: a Trajectory, a Frame or an iterable of Frames. Columns ``id type x y z``, plus
     ``ix iy iz`` when the frames carry unwrapped coordinates or image flags (x is then wrapped
     into the box and x + image·box is the unwrapped position), plus ``vx vy vz`` when present
-    and ``velocities``. Types are written as species index + 1 (LAMMPS numbering); read back
+    and ``velocities``; ``ITEM: TIME`` (as ``dump_modify time yes`` writes it) when every frame's
+    time is known. Types are written as species index + 1 (LAMMPS numbering); read back
     with ``species=`` to restore names. Boxes not in LAMMPS' restricted form are rotated into
     it (and the positions with them). Floats are written with the shortest repr that round-trips exactly.
     """
     frames = iter_frames_checked(data)
+    if isinstance(data, Trajectory):
+        times = data.times if data.has_times else None
+    else:
+        times = [f.time for f in frames] if all(f.time is not None for f in frames) else None
     with atomic_path(path) as tmp, open(tmp, "w") as out:
         for k, f in enumerate(frames):
             r, q = lammps_form(f.box)
@@ -125,6 +130,8 @@ def write_lammps(path: str | os.PathLike, data, *, velocities: bool = True) -> N
             o = f.box.origin if np.array_equal(q, np.eye(3)) else np.zeros(3)
             xlo, ylo, zlo = (float(v) for v in o)
             step = f.step if f.step is not None else k
+            if times is not None:  # as LAMMPS' dump_modify time yes
+                out.write(f"ITEM: TIME\n{float(times[k])!r}\n")
             out.write(f"ITEM: TIMESTEP\n{int(step)}\nITEM: NUMBER OF ATOMS\n{f.n_particles}\n")
             if tri:
                 xlo_b = xlo + min(0.0, xy, xz, xy + xz)
