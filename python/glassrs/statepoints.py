@@ -61,7 +61,8 @@ class StatePoint:
     label: str | None = None
 
 
-def _positive(value, what: str, where: str) -> float:
+def positive(value, what: str, where: str) -> float:
+    """``value`` as a positive finite float; ``ValueError`` naming ``where`` and ``what`` otherwise."""
     try:
         v = float(value)
     except (TypeError, ValueError):
@@ -101,8 +102,8 @@ def parse(arg: str) -> StatePoint:
         kv[key] = value
     if "T" not in kv:
         raise ValueError(f"'{arg}': no temperature; expected PATH:T=TEMPERATURE (e.g. run06.dump:T=0.6)")
-    return StatePoint(m["path"], _positive(kv["T"], "T", f"'{arg}'"),
-                      None if "dt" not in kv else _positive(kv["dt"], "dt", f"'{arg}'"))
+    return StatePoint(m["path"], positive(kv["T"], "T", f"'{arg}'"),
+                      None if "dt" not in kv else positive(kv["dt"], "dt", f"'{arg}'"))
 
 
 def load_toml(path: str | os.PathLike) -> list[StatePoint]:
@@ -120,7 +121,7 @@ def load_toml(path: str | os.PathLike) -> list[StatePoint]:
     if unknown:
         raise ValueError(f"{path}: unknown key '{unknown[0]}'; a state-point file has [[point]] tables and "
                          "optionally dt")
-    default_dt = None if "dt" not in raw else _positive(raw["dt"], "dt", path)
+    default_dt = None if "dt" not in raw else positive(raw["dt"], "dt", path)
     points = raw.get("point")
     if not isinstance(points, list) or not points or not all(isinstance(p, dict) for p in points):
         raise ValueError(f"{path}: no [[point]] tables; expected one per trajectory, e.g.\n"
@@ -140,8 +141,8 @@ def load_toml(path: str | os.PathLike) -> list[StatePoint]:
         label = p.get("label")
         if label is not None and not isinstance(label, str):
             raise ValueError(f"{where}: label = {label!r} must be a string")
-        dt = _positive(p["dt"], "dt", where) if "dt" in p else default_dt
-        out.append(StatePoint(os.path.join(base, p["path"]), _positive(p["T"], "T", where), dt, label))
+        dt = positive(p["dt"], "dt", where) if "dt" in p else default_dt
+        out.append(StatePoint(os.path.join(base, p["path"]), positive(p["T"], "T", where), dt, label))
     return out
 
 

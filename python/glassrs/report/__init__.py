@@ -72,10 +72,12 @@ def _state_point_runs(items, dt, model, temperature, species) -> list[Run]:
             out[k] = it
         elif isinstance(it, statepoints.StatePoint):
             points.append((k, it))
-        elif isinstance(it, tuple) and len(it) == 2 and isinstance(it[0], Trajectory):
-            out[k] = Run(os.path.basename(it[0].path or f"trajectory {k}"), float(it[1]), it[0], model)
         elif isinstance(it, tuple) and len(it) == 2:
-            points.append((k, statepoints.StatePoint(os.fspath(it[0]), float(it[1]))))
+            T = statepoints.positive(it[1], "T", f"make_report: state point {k}")
+            if isinstance(it[0], Trajectory):
+                out[k] = Run(os.path.basename(it[0].path or f"trajectory {k}"), T, it[0], model)
+            else:
+                points.append((k, statepoints.StatePoint(os.fspath(it[0]), T)))
         else:
             raise TypeError(f"make_report: state point {k} is {it!r}; expected a Run, a StatePoint or a "
                             "(path or Trajectory, T) pair")
