@@ -64,39 +64,30 @@ KA_FIRST_PEAK = 7.25  # σ⁻¹, first peak of S_AA for Kob–Andersen at ρ = 1
 # progress
 # --------------------------------------------------------------------------------------------
 class _Progress:
-    """A rich progress bar driven by the Rust monitor callbacks ``cb(done, total)``."""
+    """The kernels' progress (:mod:`glassrs.progress`: a bar on a terminal, a stage line from the
+    command line, nothing with ``progress=False``), driven by the Rust monitor callbacks
+    ``cb(done, total)`` of successive pieces of work."""
 
     def __init__(self, enabled: bool | None | Callable, description: str, total: int):
-        self.user_cb = enabled if callable(enabled) else None
-        if enabled is None:
-            enabled = sys.stderr.isatty()
-        self.enabled = bool(enabled) and self.user_cb is None
+        self.enabled = enabled
         self.description = description
         self.total = max(int(total), 1)
-        self.offset = 0
-        self._bar = None
+        self._cm = None
         self._task = None
 
     def __enter__(self) -> "_Progress":
-        if self.enabled:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                                 TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
-            self._bar.__enter__()
-            self._task = self._bar.add_task(self.description, total=self.total)
+        from glassrs import progress
+
+        self._cm = progress.task(self.description, total=self.total, enabled=self.enabled)
+        self._task = self._cm.__enter__()
         return self
 
-    def __exit__(self, *exc) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
+    def __exit__(self, *exc):
+        return self._cm.__exit__(*exc)
 
     def callback(self, offset: int) -> Callable[[int, int], None]:
-        def cb(done: int, total: int) -> None:
-            if self._bar is not None:
-                self._bar.update(self._task, completed=offset + done)
-            if self.user_cb is not None:
-                self.user_cb(offset + done, self.total)
-        return cb
+        """``cb(done, total)`` for the piece of work starting at ``offset``."""
+        return self._task.offset(offset)
 
 
 # --------------------------------------------------------------------------------------------

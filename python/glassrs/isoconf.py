@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -183,8 +182,8 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
         ``n_threads`` as :class:`glassrs.md.Simulation` (results do not depend on ``n_threads``).
     a : overlap cutoff (σ) for the streamed single-particle overlap.
     keep_runs : keep every run's trajectory in memory (``Ensemble.runs``).
-    progress : True for a rich progress bar (default when stderr is a terminal), False, or a
-        callback ``(done_steps, total_steps)``.
+    progress : None (default: a rich bar when stderr is a terminal, a stage line from the command
+        line), True, False, or a callback ``(done_steps, total_steps)`` (:mod:`glassrs.progress`).
     cage_relative : measure displacements relative to the cage of the initial configuration,
         Δr_j − (1/|n_j|) Σ_{k∈n_j} Δr_k, n_j the neighbours of j within ``cage_radius`` (a number
         or a mapping "u-v" → σ; default: the first minima of the g_uv of the initial frame, a
@@ -241,31 +240,18 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
     runs: list[Trajectory] | None = [] if keep_runs else None
 
     total = n_runs * steps
-    user_cb = progress if callable(progress) else None
-    show = (sys.stderr.isatty() if progress is None else bool(progress)) and user_cb is None
-    bar = None
-    if show:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-        bar = Progress(TextColumn("[bold]isoconf run {task.fields[run]}/" + str(n_runs)), BarColumn(),
-                       TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TimeRemainingColumn(),
-                       transient=True)
-        bar.start()
-        task = bar.add_task("isoconf", total=total, run=1)
-    try:
+    from glassrs import progress as _progress
+
+    with _progress.task(f"isoconf ensemble ({n_runs} runs)", total=total, enabled=progress, unit="steps") as bar:
         for r, s in enumerate(seeds):
+            bar.set_label(f"isoconf run {r + 1}/{n_runs}")
             sim = md.Simulation(model, start, T=T, dt=dt, ensemble=thermostat, tdamp=tdamp, chain=chain, skin=skin,
                                 seed=s, n_threads=n_threads, chunks=chunks)
             vel0[r] = sim.state()["velocities"]
-
-            def cb(done, _tot, _off=r * steps, _r=r):
-                if bar is not None:
-                    bar.update(task, completed=_off + done, run=_r + 1)
-                if user_cb is not None:
-                    user_cb(_off + done, total)
-
-            frames, _ = sim.run(steps, output=out, thermo_every=max(steps, 1), progress=cb)
+            frames, _ = sim.run(steps, output=out, thermo_every=max(steps, 1), progress=bar.offset(r * steps) if bar.cb else None)
             if len(frames) != nf:
                 raise RuntimeError(f"run {r}: the engine returned {len(frames)} frames, expected {nf}")
+            bar.update((r + 1) * steps)
             traj = Trajectory.from_frames(frames, dt=dt)
             d, vec = _displacements(traj.unwrapped(), cage)
             sum_v += vec
@@ -275,9 +261,7 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
             counts.add(d <= a)
             if runs is not None:
                 runs.append(traj)
-    finally:
-        if bar is not None:
-            bar.stop()
+        bar.set_label(f"isoconf ensemble ({n_runs} runs)")
     prm = {"kind": "isoconf_ensemble", "model": model.name, "T": T, "n_runs": n_runs, "steps": steps, "dt": float(dt),
            "thermostat": thermostat, "tdamp": (100 * dt if tdamp is None else float(tdamp)) if thermostat == "nvt" else None,
            "chain": int(chain), "skin": float(skin), "seed": int(seed), "run_seeds": seeds, "a": float(a),

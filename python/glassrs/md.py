@@ -28,6 +28,7 @@ import numpy as np
 import polars as pl
 
 from glassrs import _core
+from glassrs import progress as _progress
 from glassrs.box import Box
 from glassrs.forces import model_types
 from glassrs.models import Model
@@ -378,9 +379,12 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     ``checkpoint``: a file (npz) written atomically every ``checkpoint_every`` steps (and at
     stage ends); if it exists when ``run`` is called with the same arguments, the run resumes
     from it and the result is bit-identical to an uninterrupted run (same ``n_threads``).
-    ``out``: also write the trajectory (``.gsd``/``.lammpstrj`` through glassrs.io when
-    available, else ``.parquet`` as a long table). ``progress``: True for a rich progress bar,
-    or a callback ``(done_steps, total_steps)``. Ctrl-C raises KeyboardInterrupt; calling ``run``
+    ``out``: also write the trajectory with :func:`write` — ``.gsd`` (HOOMD-blue), ``.npz``,
+    ``.lammpstrj``/``.dump`` or ``.parquet`` — and its thermodynamic log beside it
+    (``run.gsd`` → ``run.thermo.parquet``, :func:`thermo_path`). ``progress``: True to show each
+    stage (a rich bar on a terminal, else one line per stage with its elapsed time;
+    :mod:`glassrs.progress`), None for a bar on a terminal only, False (default) for nothing, or
+    a callback ``(done_steps, total_steps)``. Ctrl-C raises KeyboardInterrupt; calling ``run``
     again with the same arguments resumes from the last checkpoint written.
     """
     T = float(T)
@@ -468,18 +472,13 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
 
     total = sum(s.steps for s in stages)
     begin_of = np.cumsum([0] + [s.steps for s in stages])
-    bar = None
     cb = progress if callable(progress) else None
-    if progress is True:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-        bar = Progress(TextColumn("[bold]MD {task.fields[stage]}"), BarColumn(), TextColumn("{task.completed}/{task.total} steps"),
-                       TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
-        bar.start()
-        task = bar.add_task("md", total=total, stage="")
-    try:
-        for si in range(stage0, len(stages)):
-            st = stages[si]
-            b, e = int(begin_of[si]), int(begin_of[si + 1])
+    show = False if callable(progress) else progress  # the display; a callback gets the steps itself
+    for si in range(stage0, len(stages)):
+        st = stages[si]
+        b, e = int(begin_of[si]), int(begin_of[si + 1])
+        with _progress.task(f"MD {st.name}", total=st.steps, enabled=show, unit="steps") as bar:
+            bar.update(sim.step - b)
             if st.T != st.T_stop:
                 sim.set_thermostat(st.ensemble, st.T, st.T_stop, ramp=(b, e))
             else:
@@ -499,29 +498,25 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
                 first = here == b
                 sel = want[(want >= here) & (want <= here + seg)] if first else want[(want > here) & (want <= here + seg)]
 
-                def _progress(done, _tot, _here=here):
-                    if bar is not None:
-                        bar.update(task, completed=_here + done, stage=st.name)
+                def _step_cb(done, _tot, _here=here, _b=b, _bar=bar):
+                    _bar.update(_here + done - _b)
                     if cb is not None:
                         cb(_here + done, total)
 
-                fr, th = sim.run(seg, output=sel, thermo_every=thermo_every, velocities=velocities, progress=_progress)
+                fr, th = sim.run(seg, output=sel, thermo_every=thermo_every, velocities=velocities,
+                                 progress=_step_cb if (cb is not None or bar.mode == "bar") else None)
                 for f in fr:
                     f.step = int(f.step) - b
                     f.time = f.step * dt
                 frames.extend(fr)
                 if len(th):
                     thermo.append(np.column_stack([np.full(len(th), si, float), th]))
-                if bar is not None:
-                    bar.update(task, completed=sim.step, stage=st.name)
+                bar.update(sim.step - b)
                 if cb is not None:
                     cb(sim.step, total)
                 if checkpoint is not None and (checkpoint_every or sim.step == e):
                     nxt = si + 1 if sim.step == e and si + 1 < len(stages) else si
                     _save_checkpoint(checkpoint, key, nxt, sim.state(), frames, thermo, [s.name for s in stages])
-    finally:
-        if bar is not None:
-            bar.stop()
 
     traj = Trajectory.from_frames(frames, dt=dt)
     traj.thermo = _thermo_table(thermo, stages, begin_of, sim, params)
@@ -587,26 +582,68 @@ def check_out_path(path: str, what: str = "out") -> str:
     return path
 
 
-def write(traj: Trajectory, path: str) -> None:
-    """Write a trajectory: ``.gsd`` / ``.lammpstrj`` / ``.dump`` through glassrs.io writers when
-    available; ``.parquet`` as the long table ``Trajectory.to_polars()`` (with thermo in
-    metadata); ``.npz`` as exact float64 arrays (positions unwrapped, steps, types, box)."""
+def thermo_path(path: str) -> str:
+    """Where the thermodynamic log of a trajectory written to ``path`` goes: beside it, with the
+    extension replaced by ``.thermo.parquet`` (``run.gsd`` → ``run.thermo.parquet``)."""
+    return os.path.splitext(os.fspath(path))[0] + ".thermo.parquet"
+
+
+def write(traj: Trajectory, path: str, *, thermo: str | bool | None = None) -> str | None:
+    """Write a trajectory: ``.gsd`` (HOOMD-blue's format, float64, frame times stored) /
+    ``.lammpstrj`` / ``.dump`` through the glassrs.io writers; ``.parquet`` as the long table
+    ``Trajectory.to_polars()`` plus image flags ``ix, iy, iz`` when the frames have them (box,
+    species, timestep and the run's parameters in its metadata: :func:`glassrs.read` opens it
+    again); ``.npz`` as exact float64
+    arrays (positions unwrapped, steps, types, box, thermo). Every write is atomic.
+
+    ``thermo``: where the thermodynamic log (``traj.thermo``, e.g. from :func:`run`) goes — None
+    (default): beside ``path`` (:func:`thermo_path`) when the trajectory has one; a path; False:
+    not written. Returns the path of the log written, or None."""
+    path = os.fspath(path)
     low = path.lower()
     if low.endswith(".parquet"):
-        from glassrs.tables import write_parquet
-        write_parquet(traj.to_polars(), path, getattr(traj, "params", {}) or {"kind": "trajectory"})
-        return
-    if low.endswith(".npz"):
+        _write_parquet_trajectory(traj, path)
+    elif low.endswith(".npz"):
         save_npz(traj, path)
-        return
-    from glassrs import io as gio
-    if low.endswith(".gsd") and hasattr(gio, "write_gsd"):
-        gio.write_gsd(path, traj, precision="double")
-        return
-    if low.endswith((".lammpstrj", ".dump")) and hasattr(gio, "write_lammps"):
-        gio.write_lammps(path, traj)
-        return
-    raise ValueError(f"{path}: cannot write this format (use .parquet, .npz, or .gsd/.lammpstrj with glassrs.io writers)")
+    elif low.endswith(".gsd"):
+        from glassrs.io import write_gsd
+        write_gsd(path, traj, precision="double")
+    elif low.endswith((".lammpstrj", ".dump")):
+        from glassrs.io import write_lammps
+        write_lammps(path, traj)
+    else:
+        raise ValueError(f"{path}: cannot write this format (use one of {', '.join(OUT_EXTENSIONS)})")
+    th = getattr(traj, "thermo", None)
+    if thermo is False or th is None:
+        return None
+    dest = thermo_path(path) if thermo is None or thermo is True else os.fspath(thermo)
+    if os.path.abspath(dest) == os.path.abspath(path):
+        raise ValueError(f"{dest}: the thermodynamic log would overwrite the trajectory; give another thermo= path")
+    from glassrs.tables import write_parquet
+    write_parquet(th, dest)
+    return dest
+
+
+def _write_parquet_trajectory(traj: Trajectory, path: str) -> None:
+    """The long table of :meth:`Trajectory.to_polars` with what :func:`glassrs.read` needs to
+    rebuild the frames: image flags, the box (one, or one per frame), species and dt."""
+    from glassrs.tables import make_table, params as table_params, write_parquet
+
+    df = traj.to_polars()
+    frames = list(traj)
+    if all(f.images is not None for f in frames):
+        img = np.concatenate([f.images for f in frames])
+        df = make_table(df.with_columns(pl.Series("ix", img[:, 0]), pl.Series("iy", img[:, 1]),
+                                        pl.Series("iz", img[:, 2])), table_params(df))
+    boxes = [f.box for f in frames]
+    same = all(b == boxes[0] for b in boxes)
+    geometry = {"box": boxes[0].native.tolist(), "origin": boxes[0].origin.tolist()} if same else {
+        "boxes": [b.native.tolist() for b in boxes], "origins": [b.origin.tolist() for b in boxes]}
+    run_params = getattr(traj, "params", None) or {}
+    meta = {**table_params(df), "kind": "trajectory", "species": list(traj.species), "dt": traj.dt, **geometry}
+    if run_params:
+        meta["run"] = run_params
+    write_parquet(df, path, meta)
 
 
 def save_npz(traj: Trajectory, path: str, *, velocities_last: bool = True) -> None:

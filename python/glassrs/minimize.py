@@ -75,7 +75,9 @@ def fire_batch(frames: Trajectory | Sequence[Frame] | Iterable[Frame], model: Mo
     Returns (inherent-structure frames, table with columns frame, step, energy,
     energy_per_particle, max_force, iterations, n_evals, converged). ``errors="raise"``
     raises ConvergenceError naming the first frame that failed; ``"ignore"`` returns it
-    unchanged with ``converged = False`` and NaN energy.
+    unchanged with ``converged = False`` and NaN energy. ``progress``: None (a bar on a
+    terminal, a stage line from the command line), True, False or a callback ``(done, total)``
+    (:mod:`glassrs.progress`).
     """
     if errors not in ("raise", "ignore"):
         raise ValueError(f"errors must be 'raise' or 'ignore', got {errors!r}")
@@ -89,8 +91,11 @@ def fire_batch(frames: Trajectory | Sequence[Frame] | Iterable[Frame], model: Mo
     types = model_types(f0, model)
     pos = np.stack([f.positions for f in frames])
     boxes = np.stack([f.box.native for f in frames])
-    out, e, fmax, it, ne, errs = _core.fire_batch(pos, boxes, types, model.native, _params(f_tol, max_iter, params),
-                                                  n_threads, progress)
+    from glassrs import progress as _progress
+
+    with _progress.task("FIRE minimisation", total=len(frames), enabled=progress, unit="frames") as bar:
+        out, e, fmax, it, ne, errs = _core.fire_batch(pos, boxes, types, model.native,
+                                                      _params(f_tol, max_iter, params), n_threads, bar.cb)
     bad = [k for k, m in enumerate(errs) if m is not None]
     if bad and errors == "raise":
         raise ConvergenceError(f"frame {bad[0]} (and {len(bad) - 1} others): {errs[bad[0]]}")

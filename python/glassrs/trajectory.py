@@ -176,10 +176,22 @@ class Trajectory:
 
     @classmethod
     def from_frames(cls, frames: Sequence[Frame], *, dt: float | None = None) -> "Trajectory":
-        """Wrap frames already in memory. All frames must have the same N and species."""
+        """Wrap frames already in memory. All frames must have the same N and species.
+
+        ``frames`` may also be a list of ``gsd.hoomd.Frame`` or ``ase.Atoms`` objects (converted
+        as by :func:`glassrs.read`, which also takes ``species=``/``model=`` and MDAnalysis
+        objects)."""
         frames = list(frames)
         if not frames:
             raise ValueError("from_frames needs at least one frame")
+        if not isinstance(frames[0], Frame):
+            from glassrs.io.memory import kind_of
+            if kind_of(frames) is not None:
+                from glassrs.io import read
+                return read(frames, dt=dt)
+            bad = next(f for f in frames if not isinstance(f, Frame))
+            raise TypeError(f"from_frames takes glassrs Frame objects (or gsd.hoomd.Frame / ase.Atoms lists), got "
+                            f"{type(bad).__module__}.{type(bad).__name__}")
         n0, sp0 = frames[0].n_particles, frames[0].species
         for k, f in enumerate(frames):
             if f.n_particles != n0:

@@ -330,7 +330,8 @@ def run(plan: str | os.PathLike | Mapping, out: str | os.PathLike, *, client=Non
         scheduler address ``"tcp://host:8786"``, or a ``distributed.Client``.
     threads_per_task : rayon threads inside each task (default: cores // workers for the embedded
         cluster, 1 on an external cluster — give each Dask worker as many threads as cores).
-    progress : a rich progress bar over tasks (default: when stderr is a terminal).
+    progress : the progress over tasks (:mod:`glassrs.progress`): None (default: a rich bar when stderr
+        is a terminal, a stage line from the command line), True or False.
     verify : check the sha256 of every done task's files before skipping it.
     retries : Dask retries of a task that raised (tasks lost with a dead worker are rescheduled
         by Dask regardless).
@@ -365,14 +366,16 @@ def run(plan: str | os.PathLike | Mapping, out: str | os.PathLike, *, client=Non
     if not todo:
         return summary
     t0 = time.perf_counter()
-    show = sys.stderr.isatty() if progress is None else bool(progress)
+    from glassrs import progress as _progress
+
+    show = (sys.stderr.isatty() and not _progress.settings()["quiet"]) if progress is None else bool(progress)
     with _client(client, workers, threads_per_task, not show) as (c, tpt, dash):
         summary.dashboard = dash
         if show:
             from rich.console import Console
             Console(stderr=True).print(f"[bold]glassrs campaign[/]: {len(todo)} tasks to run, {len(summary.skipped)} "
                                        f"done; Dask dashboard: {dash}")
-        _execute(c, tasks, todo, out, manifest, summary, tpt, retries, show, on_event)
+        _execute(c, tasks, todo, out, manifest, summary, tpt, retries, progress, on_event)
     summary.seconds = time.perf_counter() - t0
     if summary.failed:
         blocked = sum(1 for tid in todo if manifest["tasks"][tid]["status"] == "blocked")
@@ -380,7 +383,7 @@ def run(plan: str | os.PathLike | Mapping, out: str | os.PathLike, *, client=Non
     return summary
 
 
-def _execute(c, tasks, todo, out, manifest, summary, tpt, retries, show, on_event) -> None:
+def _execute(c, tasks, todo, out, manifest, summary, tpt, retries, progress, on_event) -> None:
     from distributed import as_completed
 
     entries = manifest["tasks"]
@@ -398,7 +401,7 @@ def _execute(c, tasks, todo, out, manifest, summary, tpt, retries, show, on_even
                      priority=-list(tasks).index(tid))
         futures[tid] = f
         by_future[f] = tid
-    bar = _Bar(len(todo), show)
+    bar = _Bar(len(todo), progress)
     try:
         for f in as_completed(list(futures.values())):
             tid = by_future[f]
@@ -449,25 +452,22 @@ def _run_task(spec: dict, out: str, upstream: dict, n_threads: int, deps: list) 
 
 
 class _Bar:
-    def __init__(self, total: int, show: bool):
-        self.bar = None
-        if show:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    """The campaign's progress over tasks (:mod:`glassrs.progress`: a bar on a terminal with the
+    last finished task, a stage line from the command line, nothing with ``progress=False``)."""
 
-            self.bar = Progress(TextColumn("[bold]campaign"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[last]}"), TimeElapsedColumn(),
-                                console=Console(stderr=True), transient=False)
-            self.bar.start()
-            self.task = self.bar.add_task("campaign", total=total, last="")
+    def __init__(self, total: int, progress: bool | None):
+        from glassrs import progress as _progress
+
+        self._cm = _progress.task("campaign", total=total, enabled=progress, unit="tasks")
+        self._task = self._cm.__enter__()
 
     def advance(self, tid: str, status: str) -> None:
-        if self.bar is not None:
-            self.bar.update(self.task, advance=1, last=f"{status}: {tid}")
+        self._task.set_status(f"{status}: {tid}")
+        self._task.advance()
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+        import sys
+        self._cm.__exit__(*sys.exc_info())
 
 
 def _tau_guess(out: str, manifest: Mapping) -> dict:

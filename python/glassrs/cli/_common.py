@@ -11,7 +11,10 @@ them into a model and a trajectory:
 * ``--T`` the temperature (reduced units ε/k_B) where a command needs one;
 * ``--dt`` the MD timestep of the file (time units τ): times = step × dt. A LAMMPS dump
   without ``ITEM: TIME`` has no times without it, and the commands that report times
-  (dynamics, τ_α, D, p_hop, IS transition rates) stop with a message saying so.
+  (dynamics, τ_α, D, p_hop, IS transition rates) stop with a message saying so;
+* several state points (``report``, ``dynamics``, ``local``): ``run06.dump:T=0.6
+  run07.dump:T=0.7 …`` or a TOML file listing them (:mod:`glassrs.statepoints`), read by
+  :func:`state_points` and :func:`read_state_points`.
 """
 
 from __future__ import annotations
@@ -108,6 +111,43 @@ def read_trajectory(path: str, args: argparse.Namespace, model: "Model | None" =
         if note:
             print(note)
     return traj
+
+
+STATE_POINTS_HELP = ("trajectory file(s); several state points as FILE:T=TEMP (e.g. run06.dump:T=0.6 "
+                     "run07.dump:T=0.7, optionally FILE:T=0.6,dt=0.002) or a TOML file listing them "
+                     "([[point]] tables with path, T, optional dt and label; docs: Command line)")
+
+
+def state_points(paths: "list[str]", args: argparse.Namespace) -> "list | None":
+    """The :class:`glassrs.statepoints.StatePoint` list named by the positional arguments, or
+    None when none of them is a state point (``FILE:T=…`` or a ``.toml`` file). Every argument
+    must then be one (a plain file among them has no temperature), and ``--T`` does not apply."""
+    from glassrs import statepoints
+
+    spec = [statepoints.is_spec(p) for p in paths]
+    if not any(spec):
+        return None
+    if not all(spec):
+        plain = paths[spec.index(False)]
+        raise ValueError(f"{plain}: no temperature; with several state points give every file its own as "
+                         f"{plain}:T=TEMPERATURE (or list them in a TOML file)")
+    if getattr(args, "T", None) is not None:
+        raise ValueError("--T does not apply to state points: each file has its own temperature (FILE:T=…)")
+    return statepoints.expand(paths)
+
+
+def read_state_points(points: list, args: argparse.Namespace, model: "Model | None" = None, *,
+                      quiet: bool = False) -> "list[Trajectory]":
+    """Open the state points' files with the command's ``--species``, ``model`` and ``--dt`` (a
+    point's own dt wins) and print how the types were named (once per distinct naming)."""
+    from glassrs import statepoints
+
+    trajs = statepoints.read(points, dt=getattr(args, "dt", None), species=parse_species(getattr(args, "species", None)),
+                             model=model)
+    if not quiet:
+        for note in dict.fromkeys(filter(None, (species_note(t) for t in trajs))):
+            print(note)
+    return trajs
 
 
 def species_note(traj: "Trajectory") -> str | None:

@@ -1,5 +1,5 @@
 """Helpers shared by the structure commands (``rdf``, ``local``): frame selection, windows
-parsing, rich progress bars, atomic Parquet output."""
+parsing, progress (:mod:`glassrs.progress`), atomic Parquet output."""
 
 from __future__ import annotations
 
@@ -41,17 +41,12 @@ def parse_windows(spec: str | None) -> dict | None:
 
 @contextlib.contextmanager
 def progress_bar(label: str):
-    """Yield a ``progress(done, total)`` callback drawing a rich progress bar on stderr."""
-    from rich.console import Console
-    from rich.progress import Progress
+    """Yield a ``progress(done, total)`` callback for a structure kernel: a rich bar on a terminal,
+    a stage line otherwise, nothing with --quiet (:mod:`glassrs.progress`)."""
+    from glassrs import progress
 
-    with Progress(console=Console(stderr=True), transient=True) as prog:
-        task = prog.add_task(label, total=None)
-
-        def cb(done: int, total: int) -> None:
-            prog.update(task, completed=done, total=total)
-
-        yield cb
+    with progress.task(label, unit="frames") as t:
+        yield t.callback
 
 
 def write_out(df, path: str | None, what: str) -> None:

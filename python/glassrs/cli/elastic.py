@@ -29,10 +29,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     import polars as pl
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from glassrs import elastic
+    from glassrs import elastic, progress
     from glassrs.cli._common import get_model, read_trajectory
     from glassrs.tables import make_table, write_parquet
     from glassrs.trajectory import species_params
@@ -42,10 +39,8 @@ def run(args) -> int:
     idx = list(range(0, len(traj), max(1, args.every)))[: args.max_frames]
     pairs = None if args.pairs == "all" else int(args.pairs)
     planes = "all" if args.planes == "all" else args.planes.split(",")
-    console = Console(stderr=True)
     tables, rows = [], []
-    with Progress(console=console, transient=True) as prog:
-        task = prog.add_task("elasticity", total=len(idx))
+    with progress.task("elasticity", total=len(idx), unit="frames") as prog:
         for k in idx:
             fr = traj[k]
             if args.minimize:
@@ -58,7 +53,7 @@ def run(args) -> int:
             t = elastic.local_kappa(kap, fr) if args.local else kap
             tables.append(t.with_columns(pl.lit(k, dtype=pl.Int64).alias("frame")))
             rows.append((k, g.G, g.born, float(kap["kappa"].mean()), kap.height, g.solver))
-            prog.advance(task)
+            prog.advance()
     out = make_table(pl.concat(tables, how="vertical"),
                      {"kind": "local_kappa" if args.local else "dipole_stiffness", "model": model.name,
                       "trajectory": args.trajectory, "frames": idx, "pairs": args.pairs, "seed": args.seed,

@@ -9,9 +9,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("info", help="summarise a trajectory (frames, N, species, box, density, times)",
                        description="Print a summary of a trajectory file: frames, particles, species counts, "
                                    "box, density, time span and the columns found.")
-    p.add_argument("trajectory", help="LAMMPS dump, GSD or extended XYZ file")
+    p.add_argument("trajectory", help="LAMMPS dump, GSD, extended XYZ, or the .npz/.parquet trajectories glassrs writes")
     add_data_options(p, model_extra="; used only to name and check the species")
-    p.add_argument("--format", default=None, choices=["lammps", "gsd", "extxyz"],
+    p.add_argument("--format", default=None, choices=["lammps", "gsd", "extxyz", "npz", "parquet"],
                    help="file format (default: guessed from the file name)")
     p.set_defaults(func=run)
 

@@ -10,7 +10,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("rdf", help="partial radial distribution functions g_uv(r) (docs: definitions §2.1)",
                        description="Partial g_uv(r) averaged over frames; columns pair, r, g. With --sq, "
                                    "the partial S_uv(q) on the reciprocal lattice instead (pair, q, s, n_vectors).")
-    p.add_argument("trajectory", help="LAMMPS dump, GSD or extended XYZ file")
+    p.add_argument("trajectory", help="LAMMPS dump, GSD, extended XYZ, or the .npz/.parquet trajectories glassrs writes")
     p.add_argument("--r-max", type=float, default=None, help="largest r (σ); default half the smallest box height")
     p.add_argument("--dr", type=float, default=0.01, help="bin width (σ), default 0.01")
     p.add_argument("--sq", action="store_true", help="compute S_uv(q) instead of g_uv(r)")

@@ -35,7 +35,8 @@ def add_parser(sub) -> None:
     p.add_argument("--checkpoint-every", type=int, default=None)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--out", required=True,
-                   help="trajectory file: .npz (exact), .parquet (long table), .gsd or .lammpstrj")
+                   help="trajectory file: .gsd (HOOMD-blue, float64, with frame times), .npz (exact arrays), "
+                        ".lammpstrj/.dump or .parquet (long table); every command reads each of them")
     p.add_argument("--thermo", default=None, help="thermodynamic log (.parquet); default: OUT stem + .thermo.parquet")
     p.set_defaults(func=run)
 
@@ -50,18 +51,15 @@ def run(args) -> int:
     model = get_model(args.model, required=True)
     md.check_out_path(args.out, "--out")  # before the simulation, not after it
     if args.thermo:
-        md.check_out_path(args.thermo if args.thermo.lower().endswith(".parquet") else args.thermo + ".parquet",
-                          "--thermo")
+        md.check_out_path(_thermo_arg(args.thermo), "--thermo")
     traj = md.run(model, n=args.n, T=args.temperature, steps=args.steps, dt=args.dt, seed=args.seed,
                   density=args.density, start=args.start, melt_T=args.melt_T, melt_steps=args.melt_steps,
                   quench_steps=args.quench_steps, equilibrate=args.equilibrate, ensemble=args.ensemble,
                   tdamp=args.tdamp, every=args.every, log_block=args.log_block, log_base=args.log_base,
                   thermo_every=args.thermo_every, quench_every=args.quench_every, checkpoint=args.checkpoint,
                   checkpoint_every=args.checkpoint_every, n_threads=args.threads, progress=True)
-    md.write(traj, args.out)
+    thermo = md.write(traj, args.out, thermo=_thermo_arg(args.thermo))
     stem = os.path.splitext(args.out)[0]
-    thermo = args.thermo or stem + ".thermo.parquet"
-    write_parquet(traj.thermo, thermo)
     print(f"{len(traj)} frames written to {args.out}; thermodynamic log in {thermo}")
     d = traj.params.get("production_drift") or {}
     if d.get("change") is not None:
@@ -70,3 +68,10 @@ def run(args) -> int:
         write_parquet(traj.inherent, stem + ".inherent.parquet")
         print(f"inherent-structure energies in {stem}.inherent.parquet")
     return 0
+
+
+def _thermo_arg(thermo: str | None) -> str | None:
+    """``--thermo`` as a Parquet path (``.parquet`` added when missing); None: beside ``--out``."""
+    if not thermo:
+        return None
+    return thermo if thermo.lower().endswith(".parquet") else thermo + ".parquet"

@@ -23,10 +23,10 @@ if TYPE_CHECKING:
 
 __all__ = ["read", "write_lammps", "write_gsd", "SpeciesArg"]
 
-FORMATS = ("lammps", "gsd", "extxyz", "npz")
+FORMATS = ("lammps", "gsd", "extxyz", "npz", "parquet")
 
 
-def read(path: str | os.PathLike, *, dt: float | None = None,
+def read(path: "str | os.PathLike | object", *, dt: float | None = None,
          species: Union[Sequence[str], Mapping, None] = None, format: str | None = None,
          model: "Model | None" = None, check_particles: bool = True,
          on_truncated: str = "error", dim: int | None = None) -> Trajectory:
@@ -36,8 +36,13 @@ def read(path: str | os.PathLike, *, dt: float | None = None,
     ----------
     path : trajectory file. Formats: LAMMPS text dump (``.lammpstrj``, ``.dump``, ``.atom``,
         anything not recognised below), HOOMD-blue GSD (``.gsd``), extended XYZ (``.xyz``,
-        ``.extxyz``), and the exact ``.npz`` archives glassrs writes (``simulate --out run.npz``,
-        :func:`glassrs.md.save_npz`); ``format=`` ("lammps", "gsd", "extxyz", "npz") overrides the guess.
+        ``.extxyz``), and the files glassrs writes besides those: the exact ``.npz`` archives
+        (``simulate --out run.npz``, :func:`glassrs.md.save_npz`) and the ``.parquet`` trajectory
+        tables (``simulate --out run.parquet``, :func:`glassrs.md.write`); ``format=``
+        ("lammps", "gsd", "extxyz", "npz", "parquet") overrides the guess. In-memory objects of
+        other tools are read too: a ``gsd.hoomd.Frame``, an ``ase.Atoms`` (or a list of either, as
+        a trajectory) and an MDAnalysis ``Universe`` or ``AtomGroup`` (see
+        :mod:`glassrs.io.memory` for their box conventions).
     dt : MD timestep (model time units). ``traj.times`` = step × dt when given; otherwise the
         times stored in the file (LAMMPS ``ITEM: TIME``, extended-XYZ ``Time=``). Without
         either, ``traj.times`` raises ``ValueError`` (``traj.has_times`` is False) and
@@ -85,6 +90,13 @@ def read(path: str | os.PathLike, *, dt: float | None = None,
     Raises ``FileNotFoundError`` for a missing file and :class:`glassrs.FormatError` (naming
     file, frame and line) for a malformed one.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        from glassrs.io.memory import source_for
+        if dt is not None and not (float(dt) > 0 and float(dt) < float("inf")):
+            raise ValueError(f"dt must be a positive finite time step, got {dt}")
+        if model is not None and not hasattr(model, "species"):
+            raise TypeError(f"model must be a glassrs.models.Model (e.g. glassrs.models.kob_andersen()), got {model!r}")
+        return Trajectory(source_for(path, species=species, model=model), dt=dt, check_particles=check_particles)
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")
@@ -113,6 +125,11 @@ def read(path: str | os.PathLike, *, dt: float | None = None,
         if dim is not None and traj.dim != dim:
             raise ValueError(f"{path}: the archive holds a {traj.dim}D system, not dim={dim}")
         return traj
+    elif fmt == "parquet":
+        traj = _read_parquet(path, dt, species, model)
+        if dim is not None and traj.dim != dim:
+            raise ValueError(f"{path}: the table holds a {traj.dim}D system, not dim={dim}")
+        return traj
     else:
         raise ValueError(f"unknown trajectory format '{format}'; expected one of {FORMATS}")
     if dim == 2 and fmt != "gsd":
@@ -129,6 +146,80 @@ def read(path: str | os.PathLike, *, dt: float | None = None,
     return Trajectory(src, dt=dt, check_particles=check_particles)
 
 
+def _check_named(path: str, traj: Trajectory, species, model) -> None:
+    """A file that names its species already: ``species=`` does not apply, ``model`` must know them."""
+    if species is not None:
+        raise ValueError(f"{path}: the file names its species already ({list(traj.species)}); species= "
+                         "does not apply")
+    if model is not None:
+        unknown = [s for s in traj.species if s not in model.species]
+        if unknown:
+            raise ValueError(f"{path}: species {unknown} are not species of model '{model.name}' "
+                             f"({list(model.species)})")
+
+
+def _with_dt(path: str, traj: Trajectory, dt: float | None) -> Trajectory:
+    """``traj`` with timestep ``dt``: supplied when the file has none, checked when it has one."""
+    if dt is None:
+        return traj
+    if traj.dt is None:
+        return Trajectory.from_frames([traj[k] for k in range(len(traj))], dt=float(dt))
+    if abs(float(dt) - traj.dt) > 1e-12 * traj.dt:
+        raise ValueError(f"{path}: the file was written with dt = {traj.dt:g}, not {dt:g}")
+    return traj
+
+
+def _read_parquet(path: str, dt: float | None, species, model) -> Trajectory:
+    """A trajectory table written by :func:`glassrs.md.write` (``simulate --out run.parquet``):
+    one row per particle and frame, box, species and dt in its parameters."""
+    import numpy as np
+
+    from glassrs.box import Box
+    from glassrs.errors import FormatError
+    from glassrs.tables import params as table_params, read_parquet
+    from glassrs.trajectory import Frame
+
+    try:
+        df = read_parquet(path)
+    except Exception as e:  # polars/pyarrow errors for non-Parquet content
+        raise FormatError(f"{path}: not a readable Parquet file ({type(e).__name__}: {e})", path) from None
+    p = table_params(df)
+    need = {"frame", "step", "particle", "species", "x", "y", "z"}
+    if p.get("kind") != "trajectory" or not ({"box"} <= set(p) or {"boxes"} <= set(p)) or not need <= set(df.columns):
+        raise FormatError(f"{path}: not a trajectory table written by glassrs (expected kind 'trajectory' with a "
+                          f"box in its parameters and columns {sorted(need)}; got kind {p.get('kind')!r}, columns "
+                          f"{df.columns}); result tables are read with glassrs.read_parquet", path)
+    names = tuple(p.get("species") or sorted(df["species"].unique().to_list()))
+    df = df.sort("frame", "particle")
+    nf = df["frame"].n_unique()
+    if df.height % nf:
+        raise FormatError(f"{path}: {df.height} rows are not the same number of particles in each of {nf} frames", path)
+    n = df.height // nf
+    lut = {s: k for k, s in enumerate(names)}
+    try:
+        types = np.array([lut[s] for s in df["species"][:n].to_list()], dtype=np.int64)
+    except KeyError as e:
+        raise FormatError(f"{path}: species {e.args[0]!r} is not among the table's species {list(names)}", path) from None
+    xyz = df.select("x", "y", "z").to_numpy().reshape(nf, n, 3)
+    img = df.select("ix", "iy", "iz").to_numpy().reshape(nf, n, 3) if {"ix", "iy", "iz"} <= set(df.columns) else None
+    steps = df["step"].to_numpy()[::n]
+    ids = df["particle"].to_numpy()[:n]
+    stored_dt = p.get("dt")
+    tcol = df["time"][::n] if "time" in df.columns else None
+    stored_t = None if tcol is None or tcol.null_count() else tcol.to_numpy()
+    boxes = ([Box(p["box"], p["origin"])] * nf if "box" in p else
+             [Box(m, o) for m, o in zip(p["boxes"], p["origins"])])
+    frames = [Frame(positions=xyz[k], types=types, box=boxes[k], species=names, step=int(steps[k]),
+                    ids=ids, images=None if img is None else img[k],
+                    time=(int(steps[k]) * float(stored_dt) if stored_dt is not None else
+                          None if stored_t is None else float(stored_t[k]))) for k in range(nf)]
+    traj = Trajectory.from_frames(frames, dt=None if stored_dt is None else float(stored_dt))
+    if "run" in p:
+        traj.params = p["run"]
+    _check_named(path, traj, species, model)
+    return _with_dt(path, traj, dt)
+
+
 def _read_npz(path: str, dt: float | None, species, model) -> Trajectory:
     """A trajectory written by glassrs as exact float64 arrays (``md.save_npz``, ``simulate --out
     run.npz``): it names its species and stores its timestep, so ``species=`` does not apply and
@@ -136,20 +227,8 @@ def _read_npz(path: str, dt: float | None, species, model) -> Trajectory:
     from glassrs.md import load_npz
 
     traj = load_npz(path)
-    if species is not None:
-        raise ValueError(f"{path}: a glassrs .npz names its species already ({list(traj.species)}); species= "
-                         "does not apply")
-    if model is not None:
-        unknown = [s for s in traj.species if s not in model.species]
-        if unknown:
-            raise ValueError(f"{path}: species {unknown} are not species of model '{model.name}' "
-                             f"({list(model.species)})")
-    if dt is not None:
-        if traj.dt is None:
-            traj = Trajectory.from_frames([traj[k] for k in range(len(traj))], dt=float(dt))
-        elif abs(float(dt) - traj.dt) > 1e-12 * traj.dt:
-            raise ValueError(f"{path}: the file was written with dt = {traj.dt:g}, not {dt:g}")
-    return traj
+    _check_named(path, traj, species, model)
+    return _with_dt(path, traj, dt)
 
 
 def _guess(path: str) -> str:
@@ -158,6 +237,8 @@ def _guess(path: str) -> str:
         return "npz"
     if low.endswith(".gsd"):
         return "gsd"
+    if low.endswith(".parquet"):
+        return "parquet"
     if low.endswith((".xyz", ".extxyz")):
         return "extxyz"
     return "lammps"

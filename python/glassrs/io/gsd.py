@@ -3,8 +3,10 @@
 HOOMD's box is ``[Lx, Ly, Lz, xy, xz, yz]`` with *dimensionless* tilt factors: the box
 vectors are a1 = (Lx, 0, 0), a2 = (xy·Ly, Ly, 0), a3 = (xz·Lz, yz·Lz, Lz) and positions
 lie in the box centred on the origin, so the glassrs origin is −(a1 + a2 + a3)/2. The LAMMPS
-tilts are therefore xy_L = xy·Ly, xz_L = xz·Lz, yz_L = yz·Lz. GSD stores no time step; pass
-``dt`` to :func:`glassrs.read`.
+tilts are therefore xy_L = xy·Ly, xz_L = xz·Lz, yz_L = yz·Lz. The hoomd schema stores no time:
+glassrs writes each frame's time (model time units) as the logged quantity ``glassrs/time``
+(chunk ``log/glassrs/time``) and reads it back; for other GSD files pass ``dt`` to
+:func:`glassrs.read`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from glassrs.box import Box
 from glassrs.io._common import SpeciesArg, SpeciesMap, atomic_path, iter_frames_checked, lammps_form, wrapped_and_images
-from glassrs.trajectory import Frame
+from glassrs.trajectory import Frame, Trajectory
 
 
 def hoomd_box_matrix(b) -> np.ndarray:
@@ -29,11 +31,66 @@ def _format_error(path, frame, msg):
     return FormatError(f"{path}, frame {frame}: {msg}", path, frame, None)
 
 
+TIME_CHUNK = "log/glassrs/time"
+
+
+def _stored_times(fl, n: int, path: str) -> np.ndarray | None:
+    """The frame times glassrs wrote (``log/glassrs/time`` in every frame), else None."""
+    try:
+        if not all(fl.chunk_exists(frame=k, name=TIME_CHUNK) for k in range(n)):
+            return None
+        t = np.array([float(np.asarray(fl.read_chunk(frame=k, name=TIME_CHUNK)).reshape(-1)[0]) for k in range(n)])
+    except (RuntimeError, ValueError, OSError, MemoryError, IndexError) as e:
+        raise _format_error(path, 0, f"gsd cannot read {TIME_CHUNK} ({type(e).__name__}: {e})") from None
+    if not np.all(np.isfinite(t)):
+        k = int(np.flatnonzero(~np.isfinite(t))[0])
+        raise _format_error(path, k, f"{TIME_CHUNK} = {t[k]} is not a finite time")
+    return t
+
+
+def hoomd_frame(s, *, path: str, k: int, n: int, types: list, lut: np.ndarray, names: tuple, step: int) -> Frame:
+    """A glassrs Frame from a ``gsd.hoomd.Frame`` ``s`` (frame ``k`` of ``path``, which must hold
+    ``n`` particles of the type list ``types``; ``lut`` maps typeids to species indices of
+    ``names``). FormatError naming path and frame for anything glassrs cannot hold."""
+    p = s.particles
+    two_d = s.configuration.dimensions == 2
+    if int(p.N) != n:
+        raise _format_error(path, k, f"frame has {p.N} particles but frame 0 has {n}; glassrs needs "
+                                     "the same particles in every frame")
+    if list(p.types) != types:
+        raise _format_error(path, k, f"particle types {list(p.types)} differ from frame 0 ({types})")
+    b = np.array(s.configuration.box, dtype=np.float64)
+    if not np.all(np.isfinite(b)) or not np.all(b[:2 if two_d else 3] > 0):
+        raise _format_error(path, k, f"box [Lx, Ly, Lz, xy, xz, yz] = {b.tolist()} needs finite, positive lengths")
+    if two_d:
+        b[2], b[4], b[5] = 0.0, 0.0, 0.0   # HOOMD 2D: Lz (and the z tilts) carry no meaning
+    m = hoomd_box_matrix(b)
+    pos = np.asarray(p.position, dtype=np.float64)
+    if not np.all(np.isfinite(pos)):
+        i = int(np.flatnonzero(~np.all(np.isfinite(pos), axis=1))[0])
+        raise _format_error(path, k, f"particle {i} has a non-finite position {pos[i].tolist()}")
+    if two_d and np.any(pos[:, 2] != 0.0):
+        i = int(np.flatnonzero(pos[:, 2] != 0.0)[0])
+        raise _format_error(path, k, f"2D file (dimensions = 2) but particle {i} has z = {float(pos[i, 2])!r}")
+    typeid = np.asarray(p.typeid, dtype=np.int64)
+    if typeid.size and (typeid.min() < 0 or typeid.max() >= len(types)):
+        raise _format_error(path, k, f"typeid out of range 0..{len(types) - 1}")
+    img = None if p.image is None else np.array(p.image, dtype=np.int64)
+    vel = None if p.velocity is None else np.array(p.velocity, dtype=np.float64)
+    if two_d:
+        if img is not None:
+            img[:, 2] = 0
+        if vel is not None and np.any(vel[:, 2] != 0.0):
+            i = int(np.flatnonzero(vel[:, 2] != 0.0)[0])
+            raise _format_error(path, k, f"2D file (dimensions = 2) but particle {i} has v_z = {float(vel[i, 2])!r}")
+    return Frame(positions=pos, types=lut[typeid], box=Box(m, -0.5 * m.sum(axis=1)),
+                 species=names, step=step, images=img, velocities=vel)
+
+
 class GsdSource:
     """A :class:`~glassrs.trajectory.FrameSource` over a HOOMD-blue GSD file (lazy)."""
 
     format = "gsd"
-    times = None
 
     def __init__(self, path: str, species: SpeciesArg = None, model=None):
         import gsd.fl
@@ -66,6 +123,7 @@ class GsdSource:
                 raise
             raise _format_error(path, len(steps), f"gsd cannot read the frame index ({type(e).__name__}: {e})") from None
         self.steps = np.asarray(steps, dtype=np.int64)
+        self.times = _stored_times(fl, n, path)
         # particle counts checked before gsd allocates arrays of that size (a corrupt N)
         size = os.path.getsize(path)
         try:
@@ -113,40 +171,11 @@ class GsdSource:
             raise _format_error(self.path, int(k), f"frame has {nk} particles but frame 0 has {self._n}; glassrs "
                                                    "needs the same particles in every frame")
         s = self._read(int(k))
-        p = s.particles
-        path = self.path
-        two_d = s.configuration.dimensions == 2
-        if int(p.N) != self._n:
-            raise _format_error(path, k, f"frame has {p.N} particles but frame 0 has {self._n}; glassrs needs "
-                                         "the same particles in every frame")
-        if list(p.types) != self._types:
-            raise _format_error(path, k, f"particle types {list(p.types)} differ from frame 0 ({self._types})")
-        b = np.asarray(s.configuration.box, dtype=np.float64)
-        if not np.all(np.isfinite(b)) or not np.all(b[:2 if two_d else 3] > 0):
-            raise _format_error(path, k, f"box [Lx, Ly, Lz, xy, xz, yz] = {b.tolist()} needs finite, positive lengths")
-        if two_d:
-            b[2], b[4], b[5] = 0.0, 0.0, 0.0   # HOOMD 2D: Lz (and the z tilts) carry no meaning
-        m = hoomd_box_matrix(b)
-        pos = np.asarray(p.position, dtype=np.float64)
-        if not np.all(np.isfinite(pos)):
-            i = int(np.flatnonzero(~np.all(np.isfinite(pos), axis=1))[0])
-            raise _format_error(path, k, f"particle {i} has a non-finite position {pos[i].tolist()}")
-        if two_d and np.any(pos[:, 2] != 0.0):
-            i = int(np.flatnonzero(pos[:, 2] != 0.0)[0])
-            raise _format_error(path, k, f"2D file (dimensions = 2) but particle {i} has z = {float(pos[i, 2])!r}")
-        typeid = np.asarray(p.typeid, dtype=np.int64)
-        if typeid.size and (typeid.min() < 0 or typeid.max() >= len(self._types)):
-            raise _format_error(path, k, f"typeid out of range 0..{len(self._types) - 1}")
-        img = None if p.image is None else np.array(p.image, dtype=np.int64)
-        vel = None if p.velocity is None else np.array(p.velocity, dtype=np.float64)
-        if two_d:
-            if img is not None:
-                img[:, 2] = 0
-            if vel is not None and np.any(vel[:, 2] != 0.0):
-                i = int(np.flatnonzero(vel[:, 2] != 0.0)[0])
-                raise _format_error(path, k, f"2D file (dimensions = 2) but particle {i} has v_z = {float(vel[i, 2])!r}")
-        return Frame(positions=pos, types=self._lut[typeid], box=Box(m, -0.5 * m.sum(axis=1)),
-                     species=self._species.names, step=int(self.steps[k]), images=img, velocities=vel)
+        f = hoomd_frame(s, path=self.path, k=int(k), n=self._n, types=self._types, lut=self._lut,
+                        names=self._species.names, step=int(self.steps[k]))
+        if self.times is not None:
+            f.time = float(self.times[k])
+        return f
 
     def close(self) -> None:
         self._file.close()
@@ -161,13 +190,18 @@ def write_gsd(path: str | os.PathLike, data, *, precision: str = "single") -> No
     types. ``precision="double"`` keeps float64 positions and velocities (readable by gsd ≥ 4);
     the default "single" is what HOOMD-blue itself writes. The box is always stored in single
     precision (``gsd.hoomd`` casts it), so box vectors carry a relative error of ~1e-7. Boxes not in LAMMPS/HOOMD restricted form are
-    rotated into it.
+    rotated into it. Frame times, when known, are stored as the logged quantity ``glassrs/time``.
     """
     import gsd.hoomd
 
     if precision not in ("single", "double"):
         raise ValueError(f"precision must be 'single' or 'double', got {precision!r}")
     frames = iter_frames_checked(data)
+    times = None
+    if isinstance(data, Trajectory):
+        times = data.times if data.has_times else None
+    elif all(f.time is not None for f in frames):
+        times = [float(f.time) for f in frames]
     with atomic_path(path, ".gsd") as tmp:
         with gsd.hoomd.open(tmp, "w", precision=precision) as out:
             for k, f in enumerate(frames):
@@ -194,4 +228,6 @@ def write_gsd(path: str | os.PathLike, data, *, precision: str = "single") -> No
                     s.particles.image = img.astype(np.int32)
                 if f.velocities is not None:
                     s.particles.velocity = f.velocities @ q
+                if times is not None:
+                    s.log["glassrs/time"] = np.array([times[k]], dtype=np.float64)
                 out.append(s)

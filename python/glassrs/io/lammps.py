@@ -25,7 +25,7 @@ import numpy as np
 from glassrs import _core
 from glassrs.box import Box
 from glassrs.io._common import SpeciesArg, SpeciesMap, atomic_path, iter_frames_checked, lammps_form, wrapped_and_images
-from glassrs.trajectory import Frame
+from glassrs.trajectory import Frame, Trajectory
 
 
 class LammpsSource:
@@ -102,12 +102,17 @@ def write_lammps(path: str | os.PathLike, data, *, velocities: bool = True) -> N
     ``data``: a Trajectory, a Frame or an iterable of Frames. Columns ``id type x y z``, plus
     ``ix iy iz`` when the frames carry unwrapped coordinates or image flags (x is then wrapped
     into the box and x + image·box is the unwrapped position), plus ``vx vy vz`` when present
-    and ``velocities``. Types are written as species index + 1 (LAMMPS numbering); read back
+    and ``velocities``; ``ITEM: TIME`` (as ``dump_modify time yes`` writes it) when every frame's
+    time is known. Types are written as species index + 1 (LAMMPS numbering); read back
     with ``species=`` to restore names. Boxes not in LAMMPS' restricted form are rotated into
     it (and the positions with them). A 2D frame is written as LAMMPS ``dimension 2`` writes it
     (z = 0, z bounds [−0.5, 0.5]); read it back with ``dim=2``. Floats are written with the shortest repr that round-trips exactly.
     """
     frames = iter_frames_checked(data)
+    if isinstance(data, Trajectory):
+        times = data.times if data.has_times else None
+    else:
+        times = [f.time for f in frames] if all(f.time is not None for f in frames) else None
     with atomic_path(path) as tmp, open(tmp, "w") as out:
         for k, f in enumerate(frames):
             r, q = lammps_form(f.box)
@@ -128,6 +133,8 @@ def write_lammps(path: str | os.PathLike, data, *, velocities: bool = True) -> N
             if f.box.dim == 2:
                 zlo = -0.5  # LAMMPS dimension 2: z ∈ [−0.5, 0.5], particles at z = 0 (read back with dim=2)
             step = f.step if f.step is not None else k
+            if times is not None:  # as LAMMPS' dump_modify time yes
+                out.write(f"ITEM: TIME\n{float(times[k])!r}\n")
             out.write(f"ITEM: TIMESTEP\n{int(step)}\nITEM: NUMBER OF ATOMS\n{f.n_particles}\n")
             if tri:
                 xlo_b = xlo + min(0.0, xy, xz, xy + xz)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from glassrs.trajectory import Trajectory
 
@@ -43,18 +43,50 @@ def model_of(run: Run) -> "Model":
     return m if m is not None else models.kob_andersen()
 
 
-def _runs(path: str | Trajectory | None, dt: float | None, model=None, temperature: float | None = None,
-          species=None) -> list[Run]:
+def _runs(path, dt: float | None, model=None, temperature: float | None = None, species=None) -> list[Run]:
     if isinstance(path, Trajectory):
         return [Run(os.path.basename(path.path or "trajectory"), temperature, path, model)]
     if path is None:
         return campaign_runs(default_campaign())
+    if isinstance(path, (list, tuple)):
+        return _state_point_runs(path, dt, model, temperature, species)
     if os.path.isdir(path):
         return campaign_runs(path)
-    if path is not None:
-        import glassrs as gr
-        return [Run(os.path.basename(path), temperature, gr.read(path, dt=dt, species=species, model=model), model)]
-    raise AssertionError("unreachable")
+    import glassrs as gr
+    return [Run(os.path.basename(path), temperature, gr.read(path, dt=dt, species=species, model=model), model)]
+
+
+def _state_point_runs(items, dt, model, temperature, species) -> list[Run]:
+    """Runs from a list of :class:`Run`, :class:`glassrs.statepoints.StatePoint` or
+    ``(path or Trajectory, T)`` pairs."""
+    from glassrs import statepoints
+
+    if not items:
+        raise ValueError("make_report: an empty list of state points")
+    if temperature is not None:
+        raise ValueError("make_report: temperature= does not apply to a list of state points (each has its own T)")
+    out: list[Run | None] = [None] * len(items)
+    points = []
+    for k, it in enumerate(items):
+        if isinstance(it, Run):
+            out[k] = it
+        elif isinstance(it, statepoints.StatePoint):
+            points.append((k, it))
+        elif isinstance(it, tuple) and len(it) == 2:
+            T = statepoints.positive(it[1], "T", f"make_report: state point {k}")
+            if isinstance(it[0], Trajectory):
+                out[k] = Run(os.path.basename(it[0].path or f"trajectory {k}"), T, it[0], model)
+            else:
+                points.append((k, statepoints.StatePoint(os.fspath(it[0]), T)))
+        else:
+            raise TypeError(f"make_report: state point {k} is {it!r}; expected a Run, a StatePoint or a "
+                            "(path or Trajectory, T) pair")
+    if points:
+        sp = [p for _, p in points]
+        trajs = statepoints.read(sp, dt=dt, species=species, model=model)
+        for (k, p), label, t in zip(points, statepoints.labels(sp), trajs):
+            out[k] = Run(label, p.T, t, model)
+    return out
 
 
 def default_campaign(progress: bool | None = None) -> str:
@@ -92,13 +124,17 @@ def campaign_runs(path: str) -> list[Run]:
     return runs
 
 
-def make_report(path: str | Trajectory | None, out: str = "glassrs-report", dt: float | None = None,
+def make_report(path: "str | Trajectory | Sequence | None", out: str = "glassrs-report", dt: float | None = None,
                 inherent_structures: bool = False, extra: tuple[str, ...] = (), *, model=None,
                 temperature: float | None = None, species=None) -> str:
     """Write ``out/report.md`` and figures in ``out/``; return the report path.
 
     ``path``: a trajectory file (read with ``dt``, ``species`` and ``model`` as in
-    :func:`glassrs.read`), a Trajectory already open, or None for the embedded dataset.
+    :func:`glassrs.read`), a Trajectory already open, a campaign dataset folder, None for the
+    embedded dataset, or several state points — a list of
+    :class:`glassrs.statepoints.StatePoint` (e.g. from ``glassrs.statepoints.load_toml``),
+    ``(path or Trajectory, T)`` pairs or :class:`Run` objects — for the temperature panels
+    (τ_α(T) with its VFT fit, SOP(T) with γ); a point's own ``dt`` wins over ``dt``.
     ``model``: the pair model of the data (default Kob–Andersen); ``temperature``: the run's
     temperature (ε/k_B), needed by the sections that use T (elasticity's parent temperature,
     the isoconfigurational section). Without times (no ``dt`` and none in the file) the
@@ -114,9 +150,14 @@ def make_report(path: str | Trajectory | None, out: str = "glassrs-report", dt: 
         r.inherent_structures = inherent_structures
     os.makedirs(out, exist_ok=True)
     parts = ["# glassrs report", ""]
+    from glassrs import progress
+
     for name in [*SECTIONS, *extra]:
         mod = importlib.import_module(f"glassrs.report.{name}")
-        parts.append(mod.section(runs, out))
+        with progress.task(f"report: {name} ({len(runs)} run{'s' if len(runs) != 1 else ''})") as stage:
+            parts.append(mod.section(runs, out))
+            if not parts[-1].strip():
+                stage.discard()  # a section with nothing to do (not requested, not applicable)
     text = "\n".join(parts) + "\n"
     dest = os.path.join(out, "report.md")
     tmp = dest + ".tmp"

@@ -144,16 +144,24 @@ def _vft_fit(ax, with_t) -> str:
 
     pts = [(T, rt.filter(rt["species"] == "all")["tau_q"][0]) for T, rt in with_t]
     pts = [(T, t) for T, t in pts if t is not None and math.isfinite(t)]
-    if len(pts) < 4:
-        return (f"VFT fit of τ_α(T) skipped: {len(pts)} temperatures with a finite τ_α "
-                "(needs ≥ 4 for a fit with a residual).\n")
+    if len({T for T, _ in pts}) < 3:
+        return (f"VFT fit of τ_α(T) skipped: {len({T for T, _ in pts})} temperatures with a finite τ_α "
+                "(needs ≥ 3 for its three parameters).\n")
     T, tau = map(np.asarray, zip(*pts))
     try:
-        f = fits.vft(T, tau)
+        import warnings
+        with warnings.catch_warnings():  # 3 points: no covariance (reported as such below)
+            warnings.simplefilter("ignore")
+            f = fits.vft(T, tau)
     except (RuntimeError, ValueError) as e:
         return f"VFT fit of τ_α(T) failed: {e}\n"
     Tg = np.linspace(T.min(), T.max(), 100)
     ax.plot(1 / Tg, np.exp(f(Tg)), "k--", lw=0.8, label="VFT (all)")
+    n_T = len(set(T.tolist()))
+    if n_T == 3 and len(T) == 3:
+        return (f"VFT fit (docs: definitions §5.1) of τ_α(T), all particles, through 3 temperatures (exactly "
+                f"determined: no residual, so no uncertainties; ≥ 4 temperatures give them): "
+                f"K_VFT = {f['K_VFT']:.3g}, T_VFT = {f['T_VFT']:.3g}, ln τ0 = {f['ln_tau0']:.3g}.\n")
     return (f"VFT fit (docs: definitions §5.1) of τ_α(T), all particles, {len(T)} temperatures: "
             f"K_VFT = {f['K_VFT']:.3g} ± {f.stderr['K_VFT']:.2g}, T_VFT = {f['T_VFT']:.3g} ± "
             f"{f.stderr['T_VFT']:.2g}, ln τ0 = {f['ln_tau0']:.3g} ± {f.stderr['ln_tau0']:.2g}.\n")
