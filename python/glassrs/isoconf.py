@@ -120,6 +120,20 @@ def _displacements(unwrapped: np.ndarray, cage=None) -> tuple[np.ndarray, np.nda
     return np.sqrt((vec ** 2).sum(axis=-1)), vec
 
 
+#: largest system for which the runs of an ensemble advance as concurrent replicas by default
+REPLICA_MAX_N = 20_000
+
+
+def _replicas(replicas: int | None, n_runs: int, n: int) -> int:
+    """Runs advancing at once (see :func:`ensemble`)."""
+    if replicas is None:
+        from glassrs.parallel import get_num_threads
+        return max(1, min(n_runs, get_num_threads())) if n <= REPLICA_MAX_N else 1
+    if isinstance(replicas, bool) or not isinstance(replicas, (int, np.integer)) or replicas < 1:
+        raise ValueError(f"replicas must be a positive number of concurrent runs, got {replicas!r}")
+    return int(min(replicas, n_runs))
+
+
 def _cage(frame: Frame, cage_relative: bool | None, cage_radius) -> tuple[object, dict | None]:
     """The cage matrix of ``frame`` and its radii when cage-relative (default: in 2D), else (None, None)."""
     if cage_relative is None:
@@ -159,7 +173,7 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
              chain: int = 3, skin: float = 0.3, a: float = 0.3, keep_runs: bool = False,
              n_threads: int | None = None, chunks: int = 8, seeds: Sequence[int] | None = None,
              progress: bool | Callable[[int, int], None] | None = None, cage_relative: bool | None = None,
-             cage_radius: float | Mapping[str, float] | None = None) -> Ensemble:
+             cage_radius: float | Mapping[str, float] | None = None, replicas: int | None = None) -> Ensemble:
     """Run an isoconfigurational ensemble with the built-in engine (definitions §4.1).
 
     Parameters
@@ -184,6 +198,12 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
     keep_runs : keep every run's trajectory in memory (``Ensemble.runs``).
     progress : None (default: a rich bar when stderr is a terminal, a stage line from the command
         line), True, False, or a callback ``(done_steps, total_steps)`` (:mod:`glassrs.progress`).
+    replicas : how many runs advance at once, each on one engine thread (they are independent, so
+        this parallelises over runs instead of over the particles of one small system). Default:
+        the process thread count (:func:`glassrs.get_num_threads`) for systems of at most
+        20 000 particles — where that measured faster — else 1 (runs one after another, each
+        on ``n_threads``). Results are bitwise identical whatever the choice (recorded as
+        ``params["replicas"]``).
     cage_relative : measure displacements relative to the cage of the initial configuration,
         Δr_j − (1/|n_j|) Σ_{k∈n_j} Δr_k, n_j the neighbours of j within ``cage_radius`` (a number
         or a mapping "u-v" → σ; default: the first minima of the g_uv of the initial frame, a
@@ -242,27 +262,66 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
     total = n_runs * steps
     from glassrs import progress as _progress
 
+    n_rep = _replicas(replicas, n_runs, n)
+
+    def one_run(r: int, s: int, cb) -> tuple[np.ndarray, list]:
+        sim = md.Simulation(model, start, T=T, dt=dt, ensemble=thermostat, tdamp=tdamp, chain=chain, skin=skin,
+                            seed=s, n_threads=n_threads if n_rep == 1 else 1, chunks=chunks)
+        v = sim.state()["velocities"]
+        frames, _ = sim.run(steps, output=out, thermo_every=max(steps, 1), progress=cb)
+        if len(frames) != nf:
+            raise RuntimeError(f"run {r}: the engine returned {len(frames)} frames, expected {nf}")
+        return v, frames
+
+    def add(r: int, v: np.ndarray, frames: list) -> None:
+        """Sums in run order, whatever order the runs finished in (bitwise reproducible)."""
+        nonlocal sum_d, sum_d2
+        vel0[r] = v
+        traj = Trajectory.from_frames(frames, dt=dt)
+        d, vec = _displacements(traj.unwrapped(), cage)
+        sum_v[...] += vec
+        sum_d += d
+        sum_d2 += d * d
+        sum_q[...] += d <= a
+        counts.add(d <= a)
+        if runs is not None:
+            runs.append(traj)
+
     with _progress.task(f"isoconf ensemble ({n_runs} runs)", total=total, enabled=progress, unit="steps") as bar:
-        for r, s in enumerate(seeds):
-            bar.set_label(f"isoconf run {r + 1}/{n_runs}")
-            sim = md.Simulation(model, start, T=T, dt=dt, ensemble=thermostat, tdamp=tdamp, chain=chain, skin=skin,
-                                seed=s, n_threads=n_threads, chunks=chunks)
-            vel0[r] = sim.state()["velocities"]
-            frames, _ = sim.run(steps, output=out, thermo_every=max(steps, 1), progress=bar.offset(r * steps) if bar.cb else None)
-            if len(frames) != nf:
-                raise RuntimeError(f"run {r}: the engine returned {len(frames)} frames, expected {nf}")
-            bar.update((r + 1) * steps)
-            traj = Trajectory.from_frames(frames, dt=dt)
-            d, vec = _displacements(traj.unwrapped(), cage)
-            sum_v += vec
-            sum_d += d
-            sum_d2 += d * d
-            sum_q += d <= a
-            counts.add(d <= a)
-            if runs is not None:
-                runs.append(traj)
+        if n_rep == 1:
+            for r, s in enumerate(seeds):
+                bar.set_label(f"isoconf run {r + 1}/{n_runs}")
+                v, frames = one_run(r, s, bar.offset(r * steps) if bar.cb else None)
+                bar.update((r + 1) * steps)
+                add(r, v, frames)
+        else:
+            # concurrent replicas, one engine thread each (the GIL is released while they run);
+            # a stop flag checked in their progress callbacks ends them on Ctrl-C or an error
+            import threading
+            from concurrent.futures import ThreadPoolExecutor
+
+            stop = threading.Event()
+
+            def watch(done, total):
+                if stop.is_set():
+                    raise KeyboardInterrupt("isoconf ensemble stopped")
+
+            with ThreadPoolExecutor(max_workers=n_rep) as pool:
+                futures = [pool.submit(one_run, r, s, watch) for r, s in enumerate(seeds)]
+                try:
+                    for r, fut in enumerate(futures):
+                        bar.set_label(f"isoconf runs ({n_rep} at a time) {r + 1}/{n_runs}")
+                        v, frames = fut.result()
+                        bar.update((r + 1) * steps)
+                        add(r, v, frames)
+                except BaseException:
+                    stop.set()
+                    for fut in futures:
+                        fut.cancel()
+                    raise
         bar.set_label(f"isoconf ensemble ({n_runs} runs)")
     prm = {"kind": "isoconf_ensemble", "model": model.name, "T": T, "n_runs": n_runs, "steps": steps, "dt": float(dt),
+           "replicas": n_rep,
            "thermostat": thermostat, "tdamp": (100 * dt if tdamp is None else float(tdamp)) if thermostat == "nvt" else None,
            "chain": int(chain), "skin": float(skin), "seed": int(seed), "run_seeds": seeds, "a": float(a),
            "velocities": "Maxwell-Boltzmann, zero momentum, rescaled to exactly T", "n_particles": n,
