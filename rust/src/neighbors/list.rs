@@ -243,6 +243,44 @@ impl FineGrid {
     }
 }
 
+/// The half traversal of the table without building it: every pair closer than `r_max` is
+/// visited once, from the particle whose forward half-stencil holds the other (not necessarily
+/// the smaller index), with its squared minimum-image distance. The same grid, stencil and
+/// images as [`neighbor_list`]; for per-pair reductions (g(r) histograms) that need no table.
+pub struct HalfPairs {
+    g: FineGrid,
+}
+
+impl HalfPairs {
+    /// Errors as [`neighbor_list`] (cutoff above half the smallest height, bad positions);
+    /// `what` names the cutoff in the message.
+    pub fn new(pos: &[Vec3], sbox: &SimBox, r_max: f64, what: &str) -> Result<Self> {
+        sbox.check_cutoff(r_max, what)?;
+        check_positions(pos, sbox)?;
+        if pos.len() > u32::MAX as usize {
+            return Err(invalid!("too many particles ({}) for 32-bit indices", pos.len()));
+        }
+        Ok(HalfPairs { g: FineGrid::new(pos, sbox, r_max) })
+    }
+
+    /// Call `f(j, r²)` for the pairs (i, j), r < r_max, that particle i owns in the half traversal.
+    #[inline]
+    pub fn for_each(&self, i: usize, mut f: impl FnMut(usize, f64)) {
+        let g = &self.g;
+        let r2max = g.r2max;
+        let iu = i as u32;
+        g.runs(i, true, |s0, s1, base| {
+            for (&j, xj) in g.ids[s0..s1].iter().zip(&g.xs[s0..s1]) {
+                let d = [xj[0] - base[0], xj[1] - base[1], xj[2] - base[2]];
+                let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                if r2 < r2max && j != iu {
+                    f(j as usize, r2);
+                }
+            }
+        });
+    }
+}
+
 /// All pairs closer than `r_max` (strictly: r < r_max). `half = true` keeps j > i only.
 ///
 /// Positions are wrapped into the box; cells are a grid in fractional coordinates, at least
@@ -554,6 +592,35 @@ mod tests {
     #[test]
     fn triclinic_matches_brute_force() {
         check(SimBox::lammps([9.0, 10.0, 11.0], 3.0, -2.0, 4.0).unwrap(), 1300, 2.5, 2);
+    }
+
+    #[test]
+    fn half_traversal_visits_every_pair_once() {
+        for (b, n, rc, seed) in [
+            (SimBox::lammps([9.0, 10.0, 11.0], 3.0, -2.0, 4.0).unwrap(), 1300, 2.5, 21),
+            (SimBox::orthorhombic([6.0, 6.5, 7.0]).unwrap(), 300, 2.9, 22),
+            (SimBox::planar([12.0, 0.0], [4.0, 9.0]).unwrap(), 700, 2.5, 23),
+        ] {
+            let mut rnd = lcg(seed);
+            let pos: Vec<Vec3> = (0..n)
+                .map(|_| {
+                    let (s0, s1, s2) = (rnd(), rnd(), rnd());
+                    b.to_cartesian(&[s0, s1, if b.dim() == 2 { 0.0 } else { s2 }])
+                })
+                .collect();
+            let hp = HalfPairs::new(&pos, &b, rc, "r").unwrap();
+            let mut got = vec![];
+            for i in 0..n {
+                hp.for_each(i, |j, r2| got.push((i.min(j) as u32, i.max(j) as u32, r2.sqrt())));
+            }
+            got.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+            let want: Vec<_> = brute(&pos, &b, rc).into_iter().filter(|p| p.1 > p.0).collect();
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!((g.0, g.1), (w.0, w.1));
+                assert!((g.2 - w.2).abs() < 1e-12);
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! - [`grid`]: the cell grid in fractional coordinates (orthorhombic and triclinic boxes, d = 2
 //!   or 3) and the one counting sort of particles by cell;
-//! - [`list`]: full and half CSR neighbour tables (`gr.neighbors`, Hessian sparsity);
+//! - [`list`]: full and half CSR neighbour tables (`gr.neighbors`, Hessian sparsity) and the
+//!   half traversal without a table ([`HalfPairs`], g(r) histograms);
 //! - [`verlet`]: the half Verlet list with a skin and periodic-image codes that forces, MD and
 //!   FIRE rebuild when a particle has moved more than skin/2;
 //! - [`stencil`]: the per-particle walk over a cell's de-duplicated stencil that the structure
@@ -19,7 +20,7 @@ pub mod stencil;
 pub mod verlet;
 
 pub use grid::CellGrid;
-pub use list::{neighbor_list, NeighborList};
+pub use list::{neighbor_list, HalfPairs, NeighborList};
 pub use stencil::Cells;
 pub use verlet::{build_pair_list, spatial_order, wrap_positions, PairList};
 

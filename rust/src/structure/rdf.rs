@@ -8,7 +8,8 @@
 
 use rayon::prelude::*;
 
-use super::{require_all_species, species_counts, Cells, FrameData};
+use super::{require_all_species, species_counts, FrameData};
+use crate::neighbors::HalfPairs;
 use crate::error::Result;
 use crate::invalid;
 use crate::monitor::Monitor;
@@ -31,10 +32,12 @@ pub fn pair_counts(fr: &FrameData, types: &[u32], ns: usize, bins: RdfBins) -> R
     if fr.pos.len() != types.len() {
         return Err(invalid!("frame has {} particles but {} species entries", fr.pos.len(), types.len()));
     }
-    let cells = Cells::new(&fr.pos, &fr.sbox, bins.r_max, "rdf r_max")?;
+    let pairs = HalfPairs::new(&fr.pos, &fr.sbox, bins.r_max, "rdf r_max")?;
     let nb = bins.n_bins;
     let inv_dr = 1.0 / bins.dr();
     let n = fr.pos.len();
+    // each unordered pair once (the half traversal), counted in the (min, max) species block;
+    // the ordered counts are the block and its transpose
     let counts = (0..n)
         .into_par_iter()
         .with_min_len(32)
@@ -42,12 +45,12 @@ pub fn pair_counts(fr: &FrameData, types: &[u32], ns: usize, bins: RdfBins) -> R
             || vec![0u64; ns * ns * nb],
             |mut h, i| {
                 let ti = types[i] as usize;
-                cells.for_each(i, true, |j, r| {
-                    let b = (r * inv_dr) as usize;
+                pairs.for_each(i, |j, r2| {
+                    let b = (r2.sqrt() * inv_dr) as usize;
                     if b < nb {
                         let tj = types[j] as usize;
-                        h[(ti * ns + tj) * nb + b] += 1;
-                        h[(tj * ns + ti) * nb + b] += 1;
+                        let (u, v) = if ti <= tj { (ti, tj) } else { (tj, ti) };
+                        h[(u * ns + v) * nb + b] += 1;
                     }
                 });
                 h
@@ -62,6 +65,19 @@ pub fn pair_counts(fr: &FrameData, types: &[u32], ns: usize, bins: RdfBins) -> R
                 a
             },
         );
+    let mut counts = counts;
+    for u in 0..ns {
+        for v in u..ns {
+            for b in 0..nb {
+                let c = counts[(u * ns + v) * nb + b];
+                if u == v {
+                    counts[(u * ns + u) * nb + b] = 2 * c;
+                } else {
+                    counts[(v * ns + u) * nb + b] = c;
+                }
+            }
+        }
+    }
     Ok(counts)
 }
 
