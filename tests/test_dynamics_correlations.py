@@ -359,3 +359,27 @@ def test_quantity_selection_computes_only_what_is_asked():
         D.correlations(traj, quantities=["msd", "rdf"], progress=False)
     with pytest.raises(ValueError, match="no column 'fs'"):
         D.tau_alpha(msd, "fs")
+
+
+def test_fft_path_equals_the_direct_sums():
+    """On a linear schedule with every frame an origin, MSD and F_s come from FFT
+    autocorrelations: equal to the direct pair sums (MSD to 1e-12 relative, F_s — bounded by 1 —
+    to 1e-12 absolute), also per species and with max_lag and several runs; the other columns
+    stay direct and the choice is recorded."""
+    runs = [random_walk(n=150, n_frames=40, sigma=0.1, seed=s, store="xu")[0] for s in (31, 32)]
+    kv = D.shell_kvectors(runs[0].box, 6.0, 0.3, nk=5)
+    for arg, kw in ((runs[0], {}), (runs, {}), (runs[0], {"max_lag": 1.0})):
+        direct = D.correlations(arg, kvectors=kv, method="direct", progress=False, **kw)
+        fast = D.correlations(arg, kvectors=kv, progress=False, **kw)
+        assert gr.params(fast)["method"] == {"msd": "fft", "overlap": "direct", "chi4": "direct", "fs": "fft",
+                                             "alpha2": "direct"}
+        assert gr.params(direct)["method"]["msd"] == "direct"
+        np.testing.assert_array_equal(fast["n_origins"].to_numpy(), direct["n_origins"].to_numpy())
+        np.testing.assert_allclose(fast["msd"].to_numpy(), direct["msd"].to_numpy(), rtol=1e-12, atol=0)
+        np.testing.assert_allclose(fast["fs"].to_numpy(), direct["fs"].to_numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(fast["overlap"].to_numpy(), direct["overlap"].to_numpy())
+    # explicit origins or a non-linear schedule fall back to direct; method='fft' then says why
+    t = D.correlations(runs[0], kvectors=kv, origins=5, progress=False)
+    assert gr.params(t)["method"]["msd"] == "direct"
+    with pytest.raises(ValueError, match="linear schedule"):
+        D.correlations(runs[0], kvectors=kv, origins=5, method="fft", progress=False)
