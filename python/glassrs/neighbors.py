@@ -21,7 +21,10 @@ def neighbors(frame: Frame, r_max: float, *, half: bool = False, n_threads: int 
     """
     i, j, r, dx, dy, dz = _core.neighbor_list(frame.positions, frame.box.native,
                                               float(r_max), half, n_threads)
-    return make_table({"i": i, "j": j, "r": r, "dx": dx, "dy": dy, "dz": dz},
+    # through Arrow: the core's numpy columns become Polars columns without a copy
+    import pyarrow as pa
+    cols = pa.table({"i": i, "j": j, "r": r, "dx": dx, "dy": dy, "dz": dz})
+    return make_table(pl.from_arrow(cols, rechunk=False),
                       {"kind": "neighbors", "r_max": float(r_max), "half": half})
 
 
