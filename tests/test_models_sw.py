@@ -147,3 +147,13 @@ def test_seed003_presets_and_reduced_units():
             gr.models.preset(missing)
     with pytest.raises(ValueError, match="available"):
         gr.models.preset("seed004")
+
+
+def test_stillinger_weber_refuses_a_2d_box():
+    m = gr.models.stillinger_weber()
+    f = gr.Frame(positions=np.array([[1.0, 1.0, 0.0], [2.5, 1.0, 0.0], [1.0, 3.0, 0.0]]), types=[0, 0, 0],
+                 box=gr.Box.square(8.0), species=("A",))
+    with pytest.raises(ValueError, match="three-dimensional"):
+        gr.forces(f, m)
+    with pytest.raises(ValueError, match="three-dimensional"):
+        gr.md.Simulation(m, f, T=0.06, dt=0.065)

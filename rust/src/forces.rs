@@ -476,6 +476,12 @@ impl Engine {
     /// Validates species and box; the skin shrinks if the box cannot hold cutoff + skin.
     pub fn new(model: &Model, sbox: SimBox, types: Vec<u32>, skin: f64) -> Result<Self> {
         model.check_types(&types)?;
+        if model.three_body.is_some() && sbox.dim() == 2 {
+            return Err(invalid!(
+                "model '{}' is three-dimensional (its three-body term favours the tetrahedral angle, cos θ0 = −1/3); it is not defined in a 2D box",
+                model.name
+            ));
+        }
         let rc = model.max_cutoff();
         sbox.check_cutoff(rc, &format!("the cutoff of model '{}'", model.name))?;
         if !(skin >= 0.0 && skin.is_finite()) {
