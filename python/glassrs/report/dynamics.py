@@ -160,7 +160,9 @@ def _vft_fit(ax, with_t) -> list[str]:
     band = _vft_band(f, Tg) if len(T) > 3 else None
     ax.plot(1 / Tg, np.exp(ln), "k--", lw=1,
             label=f"VFT (all): K = {f['K_VFT']:.3g}, T_VFT = {f['T_VFT']:.3g}")
-    if band is not None:
+    if band is not None and np.all(np.isfinite(band)):
+        span = np.ptp(ln) + 5.0  # a band wider than the data's range of ln τ is clipped to it
+        band = np.minimum(band, span)
         ax.fill_between(1 / Tg, np.exp(ln - band), np.exp(ln + band), color="0.5", alpha=0.25, lw=0,
                         label="VFT ±1σ (fit covariance)")
     dof = len(T) - 3
@@ -178,6 +180,10 @@ def _vft_fit(ax, with_t) -> list[str]:
         se = f.stderr.get(k, float("nan")) if dof > 0 else float("nan")
         out.append(f"| {label} | {f[k]:.4g} | {_fmt(float(se))} | {unit} |")
     out.append("")
+    se_t0 = f.stderr.get("T_VFT", float("nan"))
+    if dof > 0 and math.isfinite(se_t0) and se_t0 > abs(f["T_VFT"]):
+        out += _plot.warning(f"VFT: T_VFT = {f['T_VFT']:.3g} ± {se_t0:.2g} is not determined by these data (its "
+                             "error exceeds its value): τ_α(T) is as well described by an Arrhenius law here.")
     if dof <= 2:
         out += _plot.warning(f"VFT: {len(T)} temperatures for 3 parameters leave {dof} degree"
                              f"{'s' if dof != 1 else ''} of freedom — the fit "
