@@ -8,8 +8,9 @@ from glassrs.cli._common import add_data_options
 def add_parser(sub) -> None:
     p = sub.add_parser("report", help="a report with figures on a trajectory, a campaign dataset, or the "
                                       "embedded default campaign",
-                       description="Write a report (Markdown + PNG figures) about a trajectory file or a campaign "
-                                   "dataset folder. With neither, runs the embedded default campaign (Kob–Andersen, "
+                       description="Write a report — one self-contained HTML page (report.html, figures embedded) and "
+                                   "the same text as Markdown (report.md) next to its PNG figures — about a "
+                                   "trajectory file, several state points or a campaign dataset folder. With neither, runs the embedded default campaign (Kob–Andersen, "
                                    "N = 1000, four temperatures × three configurations, isoconfigurational "
                                    "ensembles; a few minutes on 2 cores, once: cached) and reports on it.")
     p.add_argument("trajectory", nargs="*",
@@ -64,5 +65,6 @@ def run(args) -> int:
     path = make_report(data, out=args.out, dt=args.dt, model=model, temperature=args.T,
                        inherent_structures=getattr(args, "inherent_structures", False),
                        extra=("correlations",) if getattr(args, "isoconf", False) else ())
-    print(f"report written to {path}")
+    import os.path as op
+    print(f"report written to {op.join(op.dirname(path), 'report.html')} (Markdown: {path})")
     return 0

@@ -1,4 +1,5 @@
-"""The report: Markdown + PNG figures about one or several trajectories.
+"""The report: one self-contained HTML page (``report.html``, figures embedded) and the same
+text as Markdown (``report.md``, next to its PNG figures) about one or several trajectories.
 
 ``make_report(path_or_None, out=...)``: ``path`` is a trajectory file, a campaign dataset folder
 (:mod:`glassrs.campaign`), or None for the embedded default — the shipped ``ka-default``
@@ -6,6 +7,8 @@ campaign, run once on an embedded Dask LocalCluster and cached (a second report 
 module in this package exposing ``section(runs, figdir) -> str`` (Markdown), where
 ``runs`` is a list of :class:`Run` (label, temperature or None, trajectory). Sections that
 cannot run on the given data return a short explanation instead of failing the report.
+The page is rendered from the Markdown by :func:`glassrs.report.html.render`; curves against
+time are log-binned by :func:`glassrs.report.logbin.log_bin`.
 """
 
 from __future__ import annotations
@@ -127,7 +130,8 @@ def campaign_runs(path: str) -> list[Run]:
 def make_report(path: "str | Trajectory | Sequence | None", out: str = "glassrs-report", dt: float | None = None,
                 inherent_structures: bool = False, extra: tuple[str, ...] = (), *, model=None,
                 temperature: float | None = None, species=None) -> str:
-    """Write ``out/report.md`` and figures in ``out/``; return the report path.
+    """Write ``out/report.html`` (self-contained: figures embedded), ``out/report.md`` and the
+    figures (PNG) in ``out/``; return the path of the Markdown report (the HTML page is next to it).
 
     ``path``: a trajectory file (read with ``dt``, ``species`` and ``model`` as in
     :func:`glassrs.read`), a Trajectory already open, a campaign dataset folder, None for the
@@ -159,9 +163,13 @@ def make_report(path: "str | Trajectory | Sequence | None", out: str = "glassrs-
             if not parts[-1].strip():
                 stage.discard()  # a section with nothing to do (not requested, not applicable)
     text = "\n".join(parts) + "\n"
+    from glassrs.io._common import atomic_path
+    from glassrs.report import html
+
     dest = os.path.join(out, "report.md")
-    tmp = dest + ".tmp"
-    with open(tmp, "w") as fh:
+    with atomic_path(dest) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)
-    os.replace(tmp, dest)
+    page = html.render(text, out)
+    with atomic_path(os.path.join(out, "report.html")) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(page)
     return dest

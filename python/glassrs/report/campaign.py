@@ -1,17 +1,17 @@
 """Report section: a campaign's results with intervals over independent configurations —
 τ_α(T), D, the VFT fit, γ and γ′ of the SOP, C_R(X(L), μ) against t/τ_α, and κ, G against the
-parent temperature. Present only when the report is built from a campaign dataset."""
+parent temperature, and the rearrangement fraction P_R(T) with its Arrhenius fit when the dataset
+has it. Present only when the report is built from a campaign dataset."""
 
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 import polars as pl
 
-#: Okabe–Ito: a colour-blind-safe palette
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+from glassrs.report import _plot
+from glassrs.report._plot import PALETTE
 
 
 def _f(x, digits: int = 4) -> str:
@@ -31,22 +31,26 @@ def _errorbar(ax, x, sub, color, label, fmt="o") -> None:
 
 def _save(fig, figdir: str, name: str, alt: str) -> list[str]:
     """Save ``fig`` as ``figdir/name`` and return the Markdown lines embedding it."""
-    import matplotlib.pyplot as plt
+    return _plot.save(fig, figdir, name, alt)
 
-    fig.tight_layout()
-    fig.savefig(os.path.join(figdir, name), dpi=110)
-    plt.close(fig)
-    return [f"![{alt}]({name})", ""]
+
+def _fit_warnings(fit: pl.DataFrame, what: str) -> list[str]:
+    """One warning line per (system, distinct warning) of a reduce fit table."""
+    out = []
+    seen = set()
+    for r in fit.iter_rows(named=True):
+        w = r.get("warning")
+        if w and (r["system"], w) not in seen:
+            seen.add((r["system"], w))
+            out += _plot.warning(f"{what}, {r['system']}: {w}.")
+    return out
 
 
 def section(runs, figdir: str) -> str:
     ds = getattr(runs[0], "dataset", None) if runs else None
     if ds is None:
         return ""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _plot.pyplot()
     from glassrs.campaign import reduce as R
 
     plan = ds.plan
@@ -83,6 +87,7 @@ def section(runs, figdir: str) -> str:
             lines.append(f"| {r['system']} | {r['parameter']} | {_f(r['value'])} | {_f(r['stderr'])} | "
                          f"[{_f(r['ci_low'])}, {_f(r['ci_high'])}] | {r['n_temperatures']} | {r['warning'] or ''} |")
         lines.append("")
+        lines += _fit_warnings(fit, "VFT")
         for sysname in fit["system"].unique().to_list():
             p = {r["parameter"]: r["value"] for r in fit.filter(pl.col("system") == sysname).iter_rows(named=True)}
             if all(math.isfinite(p.get(k, math.nan)) for k in ("ln_tau0", "K_VFT", "T_VFT")):
@@ -90,7 +95,7 @@ def section(runs, figdir: str) -> str:
                 Tg = np.linspace(Ts.min(), Ts.max(), 200)
                 ax.plot(1 / Tg, np.exp(p["ln_tau0"] + p["T_VFT"] / (p["K_VFT"] * (Tg - p["T_VFT"]))), "k--", lw=1,
                         label=f"VFT {sysname}: K = {p['K_VFT']:.3g}, T_VFT = {p['T_VFT']:.3g}")
-        ax.set_yscale("log")
+        _plot.log_axis(ax, "y")
         ax.set_xlabel("1/T (k_B/ε)")
         ax.set_ylabel("τ_α (τ)")
         ax.set_title("τ_α(1/T): mean over configurations, 95 % intervals")
@@ -107,6 +112,8 @@ def section(runs, figdir: str) -> str:
             lines.append(f"| {r['system']} | {r['parameter']} | {_f(r['value'])} | [{_f(r['ci_low'])}, "
                          f"{_f(r['ci_high'])}] | {r['n_temperatures']} | {r['warning'] or ''} |")
         lines.append("")
+        lines += _fit_warnings(g, "SOP(T)")
+        lines += _sop_plot(plt, R, ds["structure_summary"], g, figdir)
 
     if "correlation" in ds:
         cr = R.correlation(ds["correlation"]).filter(pl.col("species") == "all")
@@ -124,7 +131,7 @@ def section(runs, figdir: str) -> str:
                             marker="o", ms=3, label=f"T={T:g}, L={L:g}")
                     ax.fill_between(x, sub["ci_low"].to_numpy(), sub["ci_high"].to_numpy(), color=PALETTE[kT % 8],
                                     alpha=0.15, lw=0)
-            ax.set_xscale("log")
+            _plot.log_axis(ax, "x")
             ax.axhline(0, color="grey", lw=0.5)
             ax.set_xlabel("t / τ_α")
             ax.set_ylabel(f"C_R({q}(L), μ)")
@@ -155,4 +162,69 @@ def section(runs, figdir: str) -> str:
         for r in el.sort("system", "quantity", "T").iter_rows(named=True):
             lines.append(f"| {r['system']} | {r['T']:g} | {r['quantity']} | {_ci(r)} | {r['n_units']} |")
         lines.append("")
+
+    if "rearrangements" in ds:
+        lines += _rearrangements(plt, R, ds["rearrangements"], figdir)
     return "\n".join(lines) + "\n"
+
+
+def _sop_plot(plt, R, summary, g: pl.DataFrame, figdir: str) -> list[str]:
+    """SOP(T): configuration means with 95 % intervals and the γ, γ′ lines, labelled."""
+    fig, ax = plt.subplots(figsize=(5.6, 4))
+    for k, (col, slope, icpt, label) in enumerate((("sop_macro", "gamma", "gamma_intercept", "(βΦ)⁻¹ (macroscopic)"),
+                                                   ("sop_mean", "gamma_prime", "gamma_prime_intercept",
+                                                    "⟨(βφ_i)⁻¹⟩ (mean)"))):
+        m = R.bootstrap_mean(summary.filter(pl.col("species") == "all"), col, ["system", "T"], unit="config")
+        for j, sysname in enumerate(m["system"].unique(maintain_order=True).to_list()):
+            sub = m.filter(pl.col("system") == sysname).sort("T")
+            c = PALETTE[(2 * j + k) % 8]
+            _errorbar(ax, sub["T"].to_numpy(), sub, c, f"{label}, {sysname}", fmt=_plot.MARKERS[k])
+            p = {r["parameter"]: r["value"] for r in g.filter(pl.col("system") == sysname).iter_rows(named=True)}
+            if math.isfinite(p.get(slope, math.nan)) and math.isfinite(p.get(icpt, math.nan)):
+                Ts = sub["T"].to_numpy()
+                tt = np.linspace(Ts.min(), Ts.max(), 50)
+                name = "γ" if slope == "gamma" else "γ′"
+                ax.plot(tt, p[icpt] + p[slope] * tt, "--" if k else "-", color=c, lw=1,
+                        label=f"{name} = {p[slope]:.4f} k_B/ε")
+    ax.set_xlabel("T (ε/k_B)")
+    ax.set_ylabel("SOP (dimensionless)")
+    ax.set_title("SOP against T: means over configurations, 95 % intervals")
+    _plot.legend(ax, loc="best")
+    return _save(fig, figdir, "campaign_sop_T.png", "SOP against T with the γ and γ′ fits")
+
+
+def _rearrangements(plt, R, rea, figdir: str) -> list[str]:
+    """P_R(T) (fraction of particle-frames with p_hop > p_c) with its Arrhenius fit."""
+    frac = R.rearrangement_fraction(rea)
+    fit = R.rearrangement_arrhenius(rea)
+    lines = ["### Rearrangements", "",
+             "P_R: fraction of particle-frames with p_hop > p_c, per configuration; mean over configurations, "
+             "95 % intervals. Arrhenius fit ln P_R = ln P0 − ΔE/T.", "",
+             "| system | T | species | p_c (σ²) | P_R [95 % interval] | configurations |", "|---|---|---|---|---|---|"]
+    for r in frac.sort("system", "species", "T").iter_rows(named=True):
+        lines.append(f"| {r['system']} | {r['T']:g} | {r['species']} | {_f(r['p_c'])} | {_ci(r)} | {r['n_units']} |")
+    lines += ["", "| system | species | parameter | value | 95 % interval | temperatures | note |",
+              "|---|---|---|---|---|---|---|"]
+    for r in fit.iter_rows(named=True):
+        lines.append(f"| {r['system']} | {r['species']} | {r['parameter']} | {_f(r['value'])} | "
+                     f"[{_f(r['ci_low'])}, {_f(r['ci_high'])}] | {r['n_temperatures']} | {r['warning'] or ''} |")
+    lines.append("")
+    lines += _fit_warnings(fit, "P_R Arrhenius")
+    fig, ax = plt.subplots(figsize=(5.6, 4))
+    for k, ((sysname, sp), sub) in enumerate(frac.group_by(["system", "species"], maintain_order=True)):
+        sub = sub.sort("T")
+        c = PALETTE[k % 8]
+        _errorbar(ax, 1 / sub["T"].to_numpy(), sub, c, f"{sysname} {sp}")
+        p = {r["parameter"]: r["value"] for r in fit.filter((pl.col("system") == sysname) & (pl.col("species") == sp))
+             .iter_rows(named=True)}
+        if math.isfinite(p.get("ln_P0", math.nan)) and math.isfinite(p.get("Delta_E", math.nan)):
+            Ts = sub["T"].to_numpy()
+            x = np.linspace(1 / Ts.max(), 1 / Ts.min(), 50)
+            ax.plot(x, np.exp(p["ln_P0"] - p["Delta_E"] * x), "--", color=c, lw=1,
+                    label=f"Arrhenius, ΔE = {p['Delta_E']:.3g} ε")
+    _plot.log_axis(ax, "y")
+    ax.set_xlabel("1/T (k_B/ε)")
+    ax.set_ylabel("P_R (fraction of particles)")
+    ax.set_title("rearrangement fraction against 1/T")
+    _plot.legend(ax, loc="best")
+    return lines + _save(fig, figdir, "campaign_pr.png", "P_R against 1/T with its Arrhenius fit")

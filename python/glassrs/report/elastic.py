@@ -73,42 +73,41 @@ def section(runs, figdir: str, *, inherent_structures: bool | None = None, n_str
     lines.append("")
     if not results:
         return "\n".join(lines) + "\n"
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from glassrs.report import _plot
+    plt = _plot.pyplot()
 
     fig, ax = plt.subplots(figsize=(5, 3.6))
-    for r, s, k in results:
+    for c, (r, s, k) in enumerate(results):
         k = k[k > 0]
         bins = np.logspace(np.log10(k.min()), np.log10(k.max()), 30)
         h, e = np.histogram(k, bins=bins, density=True)
-        ax.loglog(np.sqrt(e[1:] * e[:-1]), np.where(h > 0, h, np.nan), "o-", ms=3, label=r.label)
+        ax.plot(np.sqrt(e[1:] * e[:-1]), np.where(h > 0, h, np.nan), "o-", ms=3, color=_plot.color(c), label=r.label)
+    _plot.log_axis(ax, "x")
+    _plot.log_axis(ax, "y")
     ax.set_xlabel("κ_ij (ε/σ²)")
-    ax.set_ylabel("P(κ_ij)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    p1 = os.path.join(figdir, "elastic_p_kappa.png")
-    fig.savefig(p1, dpi=120)
-    plt.close(fig)
-    lines += [f"![P(kappa_ij)]({os.path.basename(p1)})", ""]
+    ax.set_ylabel("P(κ_ij) (σ²/ε)")
+    ax.set_title("distribution of dipole stiffnesses")
+    _plot.legend(ax, loc="best")
+    lines += _plot.save(fig, figdir, "elastic_p_kappa.png", "P(κ_ij)", dpi=120)
 
     with_t = [(r.temperature, s) for r, s, _ in results if r.temperature]
     if len(with_t) >= 2:
         with_t.sort(key=lambda x: -x[0])
         T = np.array([t for t, _ in with_t])
-        kk = np.array([s["kappa"] for _, s in with_t])
-        gg = np.array([s["G"] for _, s in with_t])
-        fig, ax = plt.subplots(figsize=(5, 3.6))
-        ax.plot(1 / T, kk / kk[0] - 1, "o-", label="κ")
-        ax.plot(1 / T, gg / gg[0] - 1, "s-", label="G")
-        ax.set_xlabel("1/T_p")
-        ax.set_ylabel("relative change from the highest T_p")
-        ax.legend()
-        fig.tight_layout()
-        p2 = os.path.join(figdir, "elastic_kappa_G_vs_Tp.png")
-        fig.savefig(p2, dpi=120)
-        plt.close(fig)
-        lines += [f"![kappa and G vs 1/T_p]({os.path.basename(p2)})", ""]
+        fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
+        for c, (ax, q, unit, title) in enumerate(zip(axes, ("kappa", "G"), ("⟨κ⟩ (ε/σ²)", "G (ε/σ³)"),
+                                                     ("mean dipole stiffness", "athermal shear modulus"))):
+            y = np.array([s[q] for _, s in with_t], dtype=float)
+            lo = np.array([s[f"{q}_lo"] for _, s in with_t], dtype=float)
+            hi = np.array([s[f"{q}_hi"] for _, s in with_t], dtype=float)
+            err = np.vstack([y - np.where(np.isfinite(lo), lo, y), np.where(np.isfinite(hi), hi, y) - y])
+            ax.errorbar(1 / T, y, yerr=err, fmt="o-", color=_plot.color(c), capsize=3, label=f"{q}, 90 % CI")
+            ax.set_xlabel("1/T_p (k_B/ε)")
+            ax.set_ylabel(unit)
+            ax.set_title(f"{title} of inherent structures")
+            _plot.legend(ax, loc="best")
+        lines += _plot.save(fig, figdir, "elastic_kappa_G_vs_Tp.png", "κ and G against 1/T_p (90 % bootstrap intervals)",
+                            dpi=120)
         taus = [(r.temperature, _tau_alpha(r), s["kappa"], r.trajectory[0].density) for r, s, _ in results if r.temperature]
         taus = [t for t in taus if t[1] is not None]
         fits = None
@@ -126,8 +125,33 @@ def section(runs, figdir: str, *, inherent_structures: bool | None = None, n_str
                 for k, label in (("t_tilde", "t̃"), ("ell_tilde", "ℓ̃"), ("ln_t", "ln t̃"), ("ell2", "(ℓ̃a0)² (σ²)")):
                     lines.append(f"| {label} | {res[k]:.4g} | {res.stderr[k]:.2g} |")
                 lines.append("")
+                if len(Tf) == 3:
+                    lines += _plot.warning("mesoelastic fit: 3 parent temperatures for 2 parameters leave 1 degree "
+                                           "of freedom; its errors are unreliable.")
+                lines += _mesoelastic_plot(plt, Tf, tau, kap, float(rho[0]), res, figdir)
             except Exception as e:
-                lines += [f"Mesoelastic fit not possible: {e}", ""]
+                lines += _plot.warning(f"Mesoelastic fit not possible: {e}")
         else:
-            lines += ["Mesoelastic fit skipped: it needs τ_α (dynamics) at three or more temperatures.", ""]
+            lines += _plot.warning("Mesoelastic fit skipped: it needs τ_α (dynamics) at three or more temperatures.")
     return "\n".join(lines) + "\n"
+
+
+def _mesoelastic_plot(plt, T, tau, kappa, density: float, res, figdir: str) -> list[str]:
+    """ln(τ_α/t0) against κ/T with the fitted line (t0 = a0/√T, a0 = ρ^(−1/3))."""
+    from glassrs.report import _plot
+
+    a0 = density ** (-1.0 / 3.0)
+    x = kappa / T
+    y = np.log(tau / (a0 / np.sqrt(T)))
+    fig, ax = plt.subplots(figsize=(5, 3.8))
+    ax.plot(x, y, "o", color=_plot.color(0), label="runs (τ_α from q = 1/e)")
+    xx = np.linspace(x.min(), x.max(), 50)
+    ax.plot(xx, res["ln_t"] + res["ell2"] * xx, "k--", lw=1,
+            label=f"fit: (ℓ̃a0)² = {res['ell2']:.3g} σ², ln t̃ = {res['ln_t']:.3g}")
+    for xi, yi, Ti in zip(x, y, T):
+        ax.annotate(f"T={Ti:g}", (xi, yi), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax.set_xlabel("κ/T_p (1/σ²)")
+    ax.set_ylabel("ln(τ_α/t0), t0 = a0/√T")
+    ax.set_title("mesoelastic plot")
+    _plot.legend(ax, loc="best")
+    return _plot.save(fig, figdir, "elastic_mesoelastic.png", "mesoelastic plot: ln(τ_α/t0) against κ/T", dpi=120)
