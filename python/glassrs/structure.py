@@ -390,8 +390,8 @@ def find_windows(rdf_table: pl.DataFrame, *, threshold: float = 1e-3, smooth: fl
     1. the per-bin noise σ_g of the histogram is estimated from its second differences
        (1.4826·median|Δ²g|/√6 over the bins with g > threshold), and that of g smoothed with a
        Gaussian of width ``smooth`` σ is σ_s = σ_g·(Σ kernel²)^{1/2};
-    2. on the smoothed g, the first peak is the first local maximum above 1 with prominence
-       ≥ max(``prominence``, ``n_sigma``·σ_s); the candidate minimum is the lowest smoothed value
+    2. on the smoothed g, the first peak is the first local maximum above 1 + ``n_sigma``·σ_s with
+       prominence ≥ max(``prominence``, ``n_sigma``·σ_s); the candidate minimum is the lowest smoothed value
        between it and the next such peak (or the end of the table);
     3. the minimum is refined by a least-squares parabola through the histogram around it
        (:func:`_minimum_vertex`); r_hi is the vertex, and its standard error (from the fit
@@ -421,9 +421,9 @@ def find_windows(rdf_table: pl.DataFrame, *, threshold: float = 1e-3, smooth: fl
         noise_s = noise * float(np.sqrt(np.sum(kern ** 2)))
         need = max(prominence, n_sigma * noise_s)
         peaks, _ = find_peaks(gs, prominence=need)
-        peaks = [p for p in peaks if gs[p] > 1.0 and r[p] > lo]
+        peaks = [p for p in peaks if gs[p] > 1.0 + n_sigma * noise_s and r[p] > lo]
         if not peaks:
-            raise ValueError(f"g_{name}(r) has no clear first peak above 1 (prominence ≥ {need:.3g}: the larger of "
+            raise ValueError(f"g_{name}(r) has no clear first peak above 1 (height 1 + {n_sigma:g}× the noise, prominence ≥ {need:.3g}: the larger of "
                              f"{prominence} and {n_sigma:g}× the noise {noise_s:.3g} of the smoothed g){frames_txt}; "
                              "average more frames or pass the integration windows explicitly")
         p0 = peaks[0]
@@ -736,7 +736,10 @@ def caging_potential(s: pl.DataFrame | Trajectory | Frame, *, dr_max: float = 1.
     (definitions §2.10; seed 001 Eq. 1 prints e^{−q²r²/2}).
 
     Returns columns ``dr`` (Δr grid 0…dr_max, σ) and ``beta_phi``; parameters record
-    ``S_av`` (least-squares fit of βΦ(Δr) − βΦ(0) = Δr²/(2 S_av) on 0 < Δr ≤ dr_fit),
+    ``S_av`` (least-squares fit of βΦ(Δr) − βΦ(0) = Δr²/(2 S_av) on 0 < Δr ≤ dr_fit, in the
+    convention of the call, named by ``S_av_units``) and both conventions:
+    ``S_av_with_density`` (βΦ dimensionless, with 1/ρ: S_av in σ²) and ``S_av_paper_units``
+    (βΦ in σ⁻³ as the papers, without 1/ρ: S_av in σ⁵; = S_av_with_density/ρ),
     ``beta_phi_0``, ``tau_mfpt`` (D0 = 1) and ``r_max`` (grid point of the maximum of βΦ; for a
     monotonic potential that is the grid end and τ_mfpt depends on ``dr_max``).
     """
@@ -765,8 +768,14 @@ def caging_potential(s: pl.DataFrame | Trajectory | Frame, *, dr_max: float = 1.
     slope = float(xx @ yy / (xx @ xx))
     s_av = 1.0 / (2.0 * slope) if slope != 0 else np.inf
     tau, imax = _core.mfpt(grid.tolist(), phi.tolist())
+    # βΦ_paper = ρ βΦ (the seeds' convention has no 1/ρ), so S_av,paper = S_av / ρ
+    s_with = s_av * rho if paper_units else s_av
+    s_paper = s_av if paper_units else s_av / rho
     return make_table({"dr": grid, "beta_phi": phi}, {
-        "kind": "caging_potential", "S_av": s_av, "beta_phi_0": float(phi[0]), "tau_mfpt": tau,
+        "kind": "caging_potential", "S_av": s_av,
+        "S_av_units": "sigma^5 (no 1/rho, as the papers)" if paper_units else "sigma^2 (with 1/rho)",
+        "S_av_with_density": s_with, "S_av_paper_units": s_paper,
+        "beta_phi_0": float(phi[0]), "tau_mfpt": tau,
         "r_max": float(grid[imax]), "dr_fit": dr_fit, "q_range": [float(q[0]), float(q[-1])],
         "paper_units": paper_units, "density": rho, "species": species, "sq_method": p.get("method")})
 
