@@ -392,7 +392,9 @@ def find_windows(rdf_table: pl.DataFrame, *, threshold: float = 1e-3, smooth: fl
        Gaussian of width ``smooth`` σ is σ_s = σ_g·(Σ kernel²)^{1/2};
     2. on the smoothed g, the first peak is the first local maximum above 1 + ``n_sigma``·σ_s with
        prominence ≥ max(``prominence``, ``n_sigma``·σ_s); the candidate minimum is the lowest smoothed value
-       between it and the next such peak (or the end of the table);
+       between it and the next such peak (or the end of the table); a dip whose smoothed g stays
+       above 1 lies inside a split first peak, not at its end: the search moves on to the minimum
+       after the next peak (with a warning naming the pair);
     3. the minimum is refined by a least-squares parabola through the histogram around it
        (:func:`_minimum_vertex`); r_hi is the vertex, and its standard error (from the fit
        residuals) must not exceed ``max_error`` σ.
@@ -426,12 +428,24 @@ def find_windows(rdf_table: pl.DataFrame, *, threshold: float = 1e-3, smooth: fl
             raise ValueError(f"g_{name}(r) has no clear first peak above 1 (height 1 + {n_sigma:g}× the noise, prominence ≥ {need:.3g}: the larger of "
                              f"{prominence} and {n_sigma:g}× the noise {noise_s:.3g} of the smoothed g){frames_txt}; "
                              "average more frames or pass the integration windows explicitly")
-        p0 = peaks[0]
-        nxt = peaks[1] if len(peaks) > 1 else None
-        end = nxt if nxt is not None else len(gs) - 1
-        if end <= p0 + 1:
-            raise ValueError(f"g_{name}(r): no minimum after the first peak within the table (r_max = {r[-1]:.3g})")
-        m = p0 + int(np.argmin(gs[p0:end + 1]))
+        split = []
+        j = 0
+        while True:
+            p0 = peaks[j]
+            nxt = peaks[j + 1] if len(peaks) > j + 1 else None
+            end = nxt if nxt is not None else len(gs) - 1
+            if end <= p0 + 1:
+                raise ValueError(f"g_{name}(r): no minimum after the first peak within the table (r_max = {r[-1]:.3g})")
+            m = p0 + int(np.argmin(gs[p0:end + 1]))
+            if gs[m] <= 1.0 or nxt is None:
+                break
+            split.append(float(r[m]))   # a dip that stays above 1 is inside a split first peak
+            j += 1
+        if split:
+            import warnings
+            warnings.warn(f"g_{name}(r): the dip(s) at r = {', '.join(f'{x:.3f}' for x in split)} stay above 1 — inside a "
+                          f"split first peak, not its end; the window ends at the minimum after it (r ≈ {r[m]:.3f})",
+                          stacklevel=2)
         if m >= len(gs) - 1 or r[m] >= r[-1] - 1e-12:
             raise ValueError(f"g_{name}(r): the first minimum is not inside the table (r_max = {r[-1]:.3g}); "
                              "compute g(r) further out or pass windows explicitly")
@@ -450,7 +464,7 @@ def find_windows(rdf_table: pl.DataFrame, *, threshold: float = 1e-3, smooth: fl
                              f"(windows={{'{name}': (r_lo, r_hi), …}})")
         out[name] = (lo, float(hi))
         info[name] = {"r_hi_stderr": se, "noise": noise, "fit_points": npts, "r_argmin": float(r[m]),
-                      "n_frames": n_frames}
+                      "n_frames": n_frames, "split_peak_dips": split}
     return (out, info) if details else out
 
 
