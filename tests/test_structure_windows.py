@@ -88,7 +88,7 @@ def test_dip_above_one_is_inside_a_split_first_peak():
     """A dip that stays above 1 between two maxima is inside the first peak (KA g_BB at T = 0.6 on
     the embedded data: 1.555): the window ends at the minimum below 1 after it, with a warning."""
     r = (np.arange(400) + 0.5) * 0.01
-    g = _bb_like(r) + 0.25 * np.exp(-((r - 1.42) / 0.06) ** 2)     # a second maximum, dip ≈ 1.2
+    g = _bb_like(r) + 0.45 * np.exp(-((r - 1.40) / 0.06) ** 2)     # a second maximum, dip ≈ 1.2
     true = minimize_scalar(lambda x: float(_bb_like(np.array([x]))[0]), bounds=(1.8, 2.3), method="bounded").x
     with pytest.warns(UserWarning, match=r"g_B-B\(r\).*split first peak"):
         w, info = gr.structure.find_windows(_table(g, r), details=True)

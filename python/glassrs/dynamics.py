@@ -53,7 +53,7 @@ from glassrs.trajectory import Frame, Trajectory, species_params, unwrap_step
 __all__ = [
     "correlations", "van_hove", "log_displacements", "phop", "rearrangements", "tau_alpha",
     "relaxation_times", "diffusion_constant", "alpha2_peak", "shell_kvectors", "first_peak_k",
-    "lattice_kvectors", "s4", "xi4",
+    "lattice_kvectors", "s4", "xi4", "phop_weights", "phop_windows", "relaxation_blocks", "relaxation_ci",
 ]
 
 ONE_OVER_E = math.exp(-1.0)
@@ -1252,3 +1252,87 @@ def xi4(s4_table: pl.DataFrame, *, k_fit_max: float = 2.0, k_fit_min: float = 0.
                             "k_fit_max": float(k_fit_max), "weights": "1/stderr^2 of the shells",
                             "n_boot": int(n_boot), "level": level, "seed": rng_seed,
                             "interval": "percentile bootstrap over units, all shells resampled together"})
+
+
+# --------------------------------------------------------------------------------------------
+# time-block intervals of the relaxation of one trajectory
+# --------------------------------------------------------------------------------------------
+RELAXATION_QUANTITIES = ("tau_alpha", "D", "alpha2_peak", "alpha2_peak_time", "msd_at_peak")
+
+
+def _relaxation_row(tab: pl.DataFrame, species: str, threshold: float, D_range, dim: int) -> dict[str, float]:
+    tau = tau_alpha(tab, "overlap", threshold, species)
+    t, m = _series(tab, "msd", species)
+    lo, hi = D_range if D_range is not None else (float(t[np.argmax(m >= 1.0)]) if np.any(m >= 1.0) else np.inf,
+                                                   0.5 * float(t[-1]))
+    try:
+        D = diffusion_constant(tab, lo, hi, species, dim=dim)[0]
+    except ValueError:
+        D = float("nan")
+    ts, a2, msd = alpha2_peak(tab, species)
+    return {"tau_alpha": tau, "D": D, "alpha2_peak": a2, "alpha2_peak_time": ts, "msd_at_peak": msd}
+
+
+def relaxation_blocks(traj: Trajectory, *, n_blocks: int = 4, threshold: float = ONE_OVER_E,
+                      D_range: tuple[float, float] | None = None, **kwargs) -> pl.DataFrame:
+    """τ_α, D, the α2 peak and the MSD there from each of ``n_blocks`` contiguous time blocks of
+    origins of one trajectory (the unit of the intervals of :func:`relaxation_ci`).
+
+    The origins (every frame, in time order) are split into blocks as in :func:`s4`; block b
+    uses its origins with every later frame as target (lags up to the end of the trajectory), via
+    :func:`correlations` (``kwargs`` passed on; no F_s). Per block and species (``all`` and each
+    species): ``tau_alpha`` (overlap = ``threshold``, time units), ``D`` (σ²/time, the MSD slope
+    over ``D_range``; default from the first lag with MSD ≥ 1 σ² to half the longest lag; NaN
+    with fewer than 3 lags there), ``alpha2_peak``, ``alpha2_peak_time`` and ``msd_at_peak`` (σ²).
+    Blocks share targets, so at lags comparable to the block length they are not independent:
+    use blocks much longer than τ_α. Columns: block, species, n_origins, and the quantities."""
+    nb = int(n_blocks)
+    if nb < 2:
+        raise ValueError(f"time-block intervals need n_blocks ≥ 2, got {n_blocks}")
+    origins = np.arange(len(traj))
+    blk = _blocks_of(len(origins), nb)
+    dim = _box_dim(traj, kwargs.pop("dim", None))
+    kwargs.setdefault("progress", False)
+    rows = []
+    for b in range(int(blk.max()) + 1):
+        o = origins[blk == b]
+        tab = correlations(traj, origins=o.tolist(), kvectors=np.zeros((0, 3)), **kwargs)
+        for sp in tab["species"].unique(maintain_order=True).to_list():
+            rows.append({"block": b, "species": sp, "n_origins": len(o),
+                         **_relaxation_row(tab, sp, threshold, D_range, dim)})
+    return make_table(pl.DataFrame(rows), {"kind": "relaxation_blocks", "n_blocks": nb, "threshold": threshold,
+                                           "D_range": None if D_range is None else list(D_range),
+                                           "unit": "time blocks of origins"})
+
+
+def relaxation_ci(traj: Trajectory, *, n_blocks: int = 4, n_boot: int = 1000, level: float = 0.95, seed: int = 0,
+                  threshold: float = ONE_OVER_E, D_range: tuple[float, float] | None = None,
+                  blocks: pl.DataFrame | None = None, **kwargs) -> pl.DataFrame:
+    """τ_α, D and the α2 peak of one trajectory with percentile bootstrap intervals over time blocks
+    of origins (the independent units of one run; never its particles).
+
+    ``value`` is the estimate from all origins (:func:`correlations` of the whole trajectory);
+    ``mean``, ``ci_low``, ``ci_high`` are the mean of the per-block values and the bootstrap
+    interval of that mean (:func:`glassrs.campaign.reduce.bootstrap_mean`, unit ``block``) from
+    :func:`relaxation_blocks` (or the given ``blocks`` table). Few blocks give a narrow, optimistic
+    percentile interval (with 4 blocks a nominal 95 % interval covers far less): prefer several
+    runs or configurations when they exist. Columns: species, quantity, value, mean, ci_low,
+    ci_high, n_units, unit; parameters record the blocks and the level."""
+    from glassrs.campaign.reduce import bootstrap_mean
+
+    per = blocks if blocks is not None else relaxation_blocks(traj, n_blocks=n_blocks, threshold=threshold,
+                                                             D_range=D_range, **kwargs)
+    dim = _box_dim(traj, kwargs.pop("dim", None))
+    kwargs.setdefault("progress", False)
+    full = correlations(traj, kvectors=np.zeros((0, 3)), **kwargs)
+    parts = []
+    for q in RELAXATION_QUANTITIES:
+        ci = bootstrap_mean(per, q, ["species"], unit="block", n_boot=n_boot, level=level, seed=seed,
+                            unit_label="time blocks of origins")
+        vals = {sp: _relaxation_row(full, sp, threshold, D_range, dim)[q] for sp in ci["species"].to_list()}
+        parts.append(ci.with_columns(pl.lit(q).alias("quantity"),
+                                     pl.col("species").replace_strict(vals, return_dtype=pl.Float64).alias("value")))
+    out = pl.concat(parts).select("species", "quantity", "value", "mean", "ci_low", "ci_high", "n_units", "unit")
+    return make_table(out, {"kind": "relaxation_ci", "n_blocks": int(per["block"].n_unique()), "n_boot": int(n_boot),
+                            "level": level, "seed": int(seed), "unit": "time blocks of origins",
+                            "interval": "percentile bootstrap of the mean over blocks"})
