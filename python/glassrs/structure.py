@@ -24,7 +24,7 @@ from glassrs.trajectory import Frame, Trajectory, species_params
 Progress = Callable[[int, int], None] | None
 
 __all__ = [
-    "rdf", "sq", "first_peak", "sq_from_rdf", "find_windows", "local", "local_g", "sop_macro", "coarse_grain",
+    "rdf", "sq", "first_peak", "sq_from_rdf", "find_windows", "trajectory_windows", "grid_inside", "local", "local_g", "sop_macro", "coarse_grain",
     "caging_potential", "softness_calibration", "local_softness", "sop_temperature_fit",
 ]
 
@@ -466,6 +466,18 @@ def find_windows(rdf_table: pl.DataFrame, *, threshold: float = 1e-3, smooth: fl
         info[name] = {"r_hi_stderr": se, "noise": noise, "fit_points": npts, "r_argmin": float(r[m]),
                       "n_frames": n_frames, "split_peak_dips": split}
     return (out, info) if details else out
+
+
+def trajectory_windows(traj: Trajectory | Frame | Sequence[Frame], *, frames=None, dr: float = 0.01,
+                       r_max: float = 4.0, n_threads: int | None = None, **kwargs) -> dict[str, tuple[float, float]]:
+    """The default integration windows of a trajectory: :func:`find_windows` (``kwargs``) on the
+    global g_uv of every frame (or of ``frames``), histogram step ``dr``, up to ``r_max`` (or half
+    the box height). Pass its result as ``windows=`` to compute the SOP of a single frame of that
+    trajectory — one frame rarely resolves the first minimum of a minority pair."""
+    traj = _as_traj(traj)
+    idx = _frame_indices(traj, frames)
+    half = traj[int(idx[0])].box.max_cutoff
+    return find_windows(rdf(traj, r_max=min(half, r_max), dr=dr, frames=idx, n_threads=n_threads), **kwargs)
 
 
 def _window_matrix(windows: Mapping, species: Sequence[str], r_range: tuple[float, float] | None) -> np.ndarray:
