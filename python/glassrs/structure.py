@@ -378,7 +378,7 @@ def _minimum_vertex(r: np.ndarray, g: np.ndarray, gs: np.ndarray, m: int, p0: in
 
 
 def find_windows(rdf_table: pl.DataFrame, *, threshold: float = 1e-3, smooth: float = 0.03,
-                 prominence: float = 0.1, n_sigma: float = 5.0, max_error: float = 0.02,
+                 prominence: float = 0.1, n_sigma: float = 5.0, max_error: float = 0.05,
                  details: bool = False) -> dict[str, tuple[float, float]] | tuple[dict, dict]:
     """Integration windows [r_lo, r_hi] per species pair from a global g_uv table (definitions §2.5).
 

@@ -14,7 +14,8 @@ def add_parser(sub) -> None:
                                    "macroscopic SOP.")
     p.add_argument("trajectory", help="LAMMPS dump, GSD or extended XYZ file")
     p.add_argument("--closure", choices=["approx", "hnc"], default="approx")
-    p.add_argument("--windows", default=None, help="integration windows, e.g. 'A-A=0.9:1.45,A-B=0.7:1.25,B-B=0.7:1.4'")
+    p.add_argument("--windows", default=None, help="integration windows, e.g. 'A-A=0.9:1.45,A-B=0.7:1.25,B-B=0.7:1.4' "
+                   "(default: from the g of every frame of the file)")
     p.add_argument("--delta", type=float, default=0.09, help="Gaussian width δ (σ), default 0.09")
     p.add_argument("--dr", type=float, default=0.005, help="grid spacing (σ), default 0.005")
     p.add_argument("--r-s", type=float, default=3.0, help="upper limit of the s2 integral (σ), default 3")
@@ -33,8 +34,11 @@ def run(args) -> int:
 
     model = get_model(args.model)
     traj = read_trajectory(args.trajectory, args, model, dt=args.dt)
+    windows = parse_windows(args.windows)
+    if windows is None:   # from every frame of the file: a few selected frames rarely resolve B-B
+        windows = gr.structure.trajectory_windows(traj, n_threads=args.threads)
     with progress_bar("local SOP") as cb:
-        df = gr.structure.local(traj, model, T=args.T, closure=args.closure, windows=parse_windows(args.windows),
+        df = gr.structure.local(traj, model, T=args.T, closure=args.closure, windows=windows,
                                 delta=args.delta, dr=args.dr, r_s=args.r_s, frames=parse_frames(args.frames),
                                 n_threads=args.threads, progress=cb)
     if args.coarse_grain:
