@@ -937,8 +937,9 @@ def phop(traj: Trajectory, window: float = 15.0, *, time_tol: float = 1e-9, max_
     means on an evenly spaced schedule). Evaluated at every frame whose whole window lies inside
     the trajectory and whose U and V each hold at least two frames; on an uneven schedule the
     frames with a one-frame side are skipped (listed in the parameter ``skipped_frames``). Window
-    membership uses a tolerance of ``time_tol`` × the trajectory span. ``n_threads`` is accepted
-    for compatibility (the kernel is vectorised numpy over particles).
+    membership uses a tolerance of ``time_tol`` × the trajectory span. ``n_threads``
+    (:mod:`glassrs.parallel` policy, validated like every kernel's) applies to the unwrapping;
+    the window averages are vectorised numpy over particles.
 
     Columns: frame, particle, species, phop. Parameters: window, units, weights, skipped_frames."""
     times = np.asarray(traj.times, dtype=np.float64)
@@ -961,7 +962,11 @@ def phop(traj: Trajectory, window: float = 15.0, *, time_tol: float = 1e-9, max_
     ids = traj.first.ids if traj.first.ids is not None else np.arange(n, dtype=np.int64)
     chunks = _chunks(n, len(traj), max_memory_mb, chunk_particles)
     vals = np.empty((len(kk), n))
-    with _Progress(progress, "p_hop", len(chunks) * len(kk)) as bar:
+    import contextlib
+
+    from glassrs.parallel import threads
+    with (threads(n_threads) if n_threads is not None else contextlib.nullcontext()), \
+            _Progress(progress, "p_hop", len(chunks) * len(kk)) as bar:
         for c, (a, b) in enumerate(chunks):
             pos = _unwrapped_chunk(traj, a, b)
             cb = bar.callback(c * len(kk))
