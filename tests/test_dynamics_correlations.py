@@ -383,3 +383,48 @@ def test_fft_path_equals_the_direct_sums():
     assert gr.params(t)["method"]["msd"] == "direct"
     with pytest.raises(ValueError, match="linear schedule"):
         D.correlations(runs[0], kvectors=kv, origins=5, method="fft", progress=False)
+
+
+def test_relaxation_time_blocks_and_bootstrap_against_numpy():
+    """Per-block τ_α/α2 peak from a numpy overlap and α2 on that block's origins; the interval is a
+    percentile bootstrap over blocks (checked against numpy resampling with many draws)."""
+    from _dynamics_data import random_walk
+
+    traj, unw = random_walk(n=80, n_frames=60, sigma=0.12, seed=21)
+    t = np.asarray(traj.times)
+    per = gr.dynamics.relaxation_blocks(traj, n_blocks=5, D_range=(0.5, 1.5))
+    blocks = (np.arange(60) * 5) // 60
+    for b in range(5):
+        o = np.flatnonzero(blocks == b)
+        lags, q, m2, m4 = {}, {}, {}, {}
+        for i in o:
+            for j in range(i, 60):
+                d = np.linalg.norm(unw[j] - unw[i], axis=1)
+                key = round(t[j] - t[i], 9)
+                q.setdefault(key, []).append(np.mean(d <= 0.3))
+                m2.setdefault(key, []).append(d ** 2)
+                m4.setdefault(key, []).append(d ** 4)
+        L = np.array(sorted(q))
+        Q = np.array([np.mean(q[k]) for k in L])
+        j = int(np.flatnonzero(Q <= np.exp(-1))[0])
+        f = (np.exp(-1) - Q[j - 1]) / (Q[j] - Q[j - 1])
+        tau = L[j - 1] + f * (L[j] - L[j - 1]) if L[j - 1] <= 0 else np.exp(np.log(L[j - 1]) + f * np.log(L[j] / L[j - 1]))
+        a2 = np.array([3 * np.mean(np.concatenate(m4[k])) / (5 * np.mean(np.concatenate(m2[k])) ** 2) - 1
+                       if k > 0 else np.nan for k in L])
+        row = per.filter((pl.col("block") == b) & (pl.col("species") == "all"))
+        assert row["tau_alpha"][0] == pytest.approx(tau, rel=1e-10)
+        assert row["alpha2_peak"][0] == pytest.approx(np.nanmax(a2), rel=1e-10)
+        msd = np.array([np.mean(np.concatenate(m2[k])) for k in L])
+        sel = (L >= 0.5) & (L <= 1.5)
+        assert row["D"][0] == pytest.approx(np.polyfit(L[sel], msd[sel], 1)[0] / 6, rel=1e-9)
+    ci = gr.dynamics.relaxation_ci(traj, blocks=per, n_boot=20000, seed=3)
+    r = ci.filter((pl.col("species") == "all") & (pl.col("quantity") == "tau_alpha"))
+    v = per.filter(pl.col("species") == "all")["tau_alpha"].to_numpy()
+    rng = np.random.default_rng(0)
+    boot = v[rng.integers(0, 5, (20000, 5))].mean(1)
+    lo, hi = np.quantile(boot, [0.025, 0.975])
+    assert r["mean"][0] == pytest.approx(v.mean(), rel=1e-12)
+    assert r["ci_low"][0] == pytest.approx(lo, abs=0.05 * (hi - lo)) and r["ci_high"][0] == pytest.approx(hi, abs=0.05 * (hi - lo))
+    assert r["unit"][0] == "time blocks of origins" and r["n_units"][0] == 5
+    full = gr.dynamics.correlations(traj, kvectors=np.zeros((0, 3)), progress=False)
+    assert r["value"][0] == pytest.approx(gr.dynamics.tau_alpha(full), rel=1e-12)

@@ -131,3 +131,83 @@ def test_van_hove_default_lag_is_tau_alpha():
     vh = D.van_hove(traj, bins=10, progress=False)
     lags = np.unique(tab["lag"].to_numpy())
     assert vh["lag"][0] == lags[np.argmin(np.abs(lags - tau))]
+
+
+def _numpy_phop_weighted(times, unw, W):
+    """The documented rule written out: frame weights = the time each frame stands for (midpoint
+    to midpoint; the full spacing at the two ends), U = [t − W/2, t], V = [t, t + W/2]; frames
+    whose window leaves the trajectory or whose U or V holds one frame are not evaluated."""
+    t = np.asarray(times, float)
+    w = np.empty(len(t))
+    w[1:-1] = (t[2:] - t[:-2]) / 2
+    w[0], w[-1] = t[1] - t[0], t[-1] - t[-2]
+    out, skipped = {}, []
+    eps = 1e-9 * (t[-1] - t[0])
+    for k in range(len(t)):
+        if t[k] - W / 2 < t[0] - eps or t[k] + W / 2 > t[-1] + eps:
+            continue
+        U = np.flatnonzero((t >= t[k] - W / 2 - eps) & (t <= t[k]))
+        V = np.flatnonzero((t >= t[k]) & (t <= t[k] + W / 2 + eps))
+        if len(U) < 2 or len(V) < 2:
+            skipped.append(k)
+            continue
+        r = unw[:, :, :]
+        mu = np.einsum("f,fnd->nd", w[U], r[U]) / w[U].sum()
+        mv = np.einsum("f,fnd->nd", w[V], r[V]) / w[V].sum()
+        a = np.einsum("f,fn->n", w[V], ((r[V] - mu) ** 2).sum(-1)) / w[V].sum()
+        b = np.einsum("f,fn->n", w[U], ((r[U] - mv) ** 2).sum(-1)) / w[U].sum()
+        out[k] = np.sqrt(a * b)
+    return out, skipped
+
+
+@pytest.mark.parametrize("schedule", ["block-log", "log", "random"])
+def test_phop_uneven_schedule_matches_numpy_rule(schedule):
+    if schedule == "block-log":
+        steps = gr.md.schedule(6000, every=1000, log_block=1000, log_base=1.4)
+    elif schedule == "log":
+        steps = np.unique(np.round(np.geomspace(1, 6000, 60)).astype(int))
+        steps = np.r_[0, steps]
+    else:
+        steps = np.unique(np.sort(np.random.default_rng(2).integers(0, 6000, 80)))
+    traj, unw = random_walk(n=15, steps=steps, sigma=0.05, seed=7)
+    W = 1.2   # ±120 steps: several frames per side at most times, one where the log gaps are wider
+    tab = D.phop(traj, window=W, chunk_particles=4, progress=False)
+    want, skipped = _numpy_phop_weighted(traj.times, unw, W)
+    assert sorted(set(tab["frame"].to_list())) == sorted(want)
+    assert gr.params(tab)["skipped_frames"] == skipped
+    for k, v in want.items():
+        got = tab.filter(pl.col("frame") == k).sort("particle")["phop"].to_numpy()
+        np.testing.assert_allclose(got, v, rtol=1e-12, atol=1e-15)
+    if schedule == "block-log":
+        assert skipped, "the block-log schedule has frames with a one-frame side at this window"
+
+
+def test_phop_even_schedule_weights_are_frame_means():
+    traj, unw = random_walk(n=10, n_frames=30, sigma=0.1, seed=8)
+    W = 6 * 100 * traj.dt
+    tab = D.phop(traj, window=W, progress=False)
+    assert gr.params(tab)["weights"].startswith("frame means")
+    want, _ = _numpy_phop_weighted(traj.times, unw, W)
+    for k, v in want.items():
+        np.testing.assert_allclose(tab.filter(pl.col("frame") == k).sort("particle")["phop"].to_numpy(), v, rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_phop_and_pr_pipeline_on_embedded_dataset():
+    """The embedded KA data (block-log frames) through p_hop → rearrangements → P_R(sop) over
+    T = 1.0, 0.8 (generated and cached on first use)."""
+    data = {}
+    for T in (1.0, 0.8):
+        traj = gr.datasets.kob_andersen(T, progress=False)
+        ph = D.phop(traj, progress=False)
+        frames = sorted(set(ph["frame"].to_list()))
+        assert len(frames) > 0.5 * len(traj)
+        pick = frames[:: max(1, len(frames) // 6)][:6]
+        loc = gr.structure.local(traj, gr.models.kob_andersen(), T=T, frames=pick, e_pair=False,
+                                 windows={"A-A": (0.89, 1.43), "A-B": (0.74, 1.27), "B-B": (0.78, 2.01)})
+        rs = gr.isoconf.rearrangement_structure(traj, loc, progress=False)
+        assert rs.height == len(pick) * traj.n_particles
+        assert 0 < rs["rearranging"].mean() < 1   # Δt = 15 τ ≫ τ_α at T = 1: most particles hop
+        data[T] = rs
+    pr = gr.isoconf.pr_arrhenius(data, "sop", bins=6, min_count=20)
+    assert pr.pr.height > 0 and pr.fits.height >= 1

@@ -145,3 +145,26 @@ def test_sop_temperature_fit():
     y = 0.1 + 0.045 * T
     fit = gr.structure.sop_temperature_fit(T, y)
     assert fit["gamma"] == pytest.approx(0.045, rel=1e-12) and fit["sop0"] == pytest.approx(0.1, rel=1e-12)
+
+
+def test_caging_potential_reports_s_av_in_both_conventions():
+    """S_av with 1/ρ (σ²) and without it as the papers (σ⁵) from either call, each equal to an
+    independent numpy harmonic fit of the potential in that convention."""
+    q = np.linspace(0.3, 25.0, 500)
+    saa, sab, sbb = _synthetic_sq(q)
+    fits = {}
+    for paper_units in (False, True):
+        tab = gr.structure.caging_potential(_sq_table(q, saa, sab, sbb), dr_max=1.5, n_dr=151,
+                                            paper_units=paper_units)
+        dr = tab["dr"].to_numpy()
+        m = (dr > 0) & (dr <= 0.1)
+        for pu in (False, True):
+            want = _numpy_caging(q, saa, sab, sbb, np.array([0.8, 0.2]), 1.2, dr, pu)
+            slope = np.linalg.lstsq((dr[m] ** 2)[:, None], want[m] - want[0], rcond=None)[0][0]
+            fits[pu] = 1 / (2 * slope)
+        p = gr.params(tab)
+        assert p["S_av_with_density"] == pytest.approx(fits[False], rel=1e-10)
+        assert p["S_av_paper_units"] == pytest.approx(fits[True], rel=1e-10)
+        assert p["S_av"] == (p["S_av_paper_units"] if paper_units else p["S_av_with_density"])
+        assert p["S_av_units"].startswith("sigma^5" if paper_units else "sigma^2")
+    assert fits[True] == pytest.approx(fits[False] / 1.2, rel=1e-10)

@@ -53,7 +53,7 @@ from glassrs.trajectory import Frame, Trajectory, species_params, unwrap_step
 __all__ = [
     "correlations", "van_hove", "log_displacements", "phop", "rearrangements", "tau_alpha",
     "relaxation_times", "diffusion_constant", "alpha2_peak", "shell_kvectors", "first_peak_k",
-    "lattice_kvectors", "s4", "xi4",
+    "lattice_kvectors", "s4", "xi4", "phop_weights", "phop_windows", "relaxation_blocks", "relaxation_ci",
 ]
 
 ONE_OVER_E = math.exp(-1.0)
@@ -267,11 +267,12 @@ def _quantities(quantities: Sequence[str] | None) -> set[str]:
 # --------------------------------------------------------------------------------------------
 # cage-relative displacements
 # --------------------------------------------------------------------------------------------
-def cage_radii(traj: Trajectory, cage_radius=None, *, frames: int = 10) -> dict[str, float]:
+def cage_radii(traj: Trajectory, cage_radius=None, *, frames: int | None = None) -> dict[str, float]:
     """The neighbour range r_uv of the cage of each species pair "u-v" (σ): the first minimum of
     the global g_uv(r) (:func:`glassrs.structure.find_windows` on :func:`glassrs.structure.rdf`
-    of up to ``frames`` frames spread over the trajectory), unless ``cage_radius`` gives it — a
-    number (every pair) or a mapping "u-v" → r."""
+    of every frame, or of ``frames`` frames spread over the trajectory), unless ``cage_radius``
+    gives it — a number (every pair) or a mapping "u-v" → r. A minimum the frames do not resolve
+    raises ``ValueError`` naming the pair (pass ``cage_radius``)."""
     species = list(traj.species)
     names = [f"{species[u]}-{species[v]}" for u in range(len(species)) for v in range(u, len(species))]
     if cage_radius is not None and not isinstance(cage_radius, Mapping):
@@ -291,7 +292,8 @@ def cage_radii(traj: Trajectory, cage_radius=None, *, frames: int = 10) -> dict[
         return out
     from glassrs.structure import find_windows, rdf
 
-    idx = np.unique(np.linspace(0, len(traj) - 1, min(frames, len(traj))).round().astype(int))
+    n = len(traj) if frames is None else min(int(frames), len(traj))
+    idx = np.unique(np.linspace(0, len(traj) - 1, n).round().astype(int))
     win = find_windows(rdf(traj, frames=idx))
     return {name: float(win[name][1]) for name in names}
 
@@ -1025,33 +1027,103 @@ def log_displacements(traj: Trajectory, lags: Sequence[float] | float | None = N
 # --------------------------------------------------------------------------------------------
 # p_hop
 # --------------------------------------------------------------------------------------------
+def phop_weights(times: Sequence[float]) -> np.ndarray:
+    """Weight of each frame in the p_hop window averages (definitions §3.9): the time interval
+    it stands for, from the midpoint with its previous frame to the midpoint with its next one,
+    w_k = (t_{k+1} − t_{k−1})/2 (first and last frame: the full spacing to their one neighbour).
+    On an evenly spaced schedule every weight is the frame spacing, so the weighted averages are
+    plain frame means; on log or block-log schedules the dense frames do not dominate."""
+    t = np.asarray(times, dtype=np.float64)
+    if len(t) < 2:
+        return np.ones(len(t))
+    w = np.empty(len(t))
+    w[1:-1] = 0.5 * (t[2:] - t[:-2])
+    w[0] = t[1] - t[0]
+    w[-1] = t[-1] - t[-2]
+    return w
+
+
+def phop_windows(times: Sequence[float], window: float, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every frame k whose window [t_k − Δt/2, t_k + Δt/2] lies inside the trajectory (within
+    ``tol`` time units): (k, lo, hi) with U = frames lo..k (t ≥ t_k − Δt/2 − tol) and V = frames
+    k..hi (t ≤ t_k + Δt/2 + tol)."""
+    t = np.asarray(times, dtype=np.float64)
+    if not (window > 0 and np.isfinite(window)):
+        raise ValueError(f"p_hop window must be finite and > 0, got {window}")
+    if np.any(~(np.diff(t) > 0)):
+        raise ValueError("p_hop needs strictly increasing frame times")
+    h = 0.5 * float(window)
+    k = np.flatnonzero((t - h >= t[0] - tol) & (t + h <= t[-1] + tol))
+    lo = np.searchsorted(t, t[k] - h - tol, side="left")
+    hi = np.searchsorted(t, t[k] + h + tol, side="right") - 1
+    return k, lo, hi
+
+
 def phop(traj: Trajectory, window: float = 15.0, *, time_tol: float = 1e-9, max_memory_mb: float = 1024.0,
          chunk_particles: int | None = None, progress=None, n_threads: int | None = None) -> pl.DataFrame:
-    """p_hop(i, t) (σ², definitions §3.9) with windows U = [t − Δt/2, t], V = [t, t + Δt/2] (``window`` = Δt
-    in time units), at every frame whose whole window lies inside the trajectory.
-    Columns: frame, particle, species, phop."""
+    """p_hop(i, t) (σ², definitions §3.9) with windows U = [t − Δt/2, t], V = [t, t + Δt/2] (``window``
+    = Δt in time units) on any frame schedule (linear, log, block-log).
+
+    p_hop(i, t) = sqrt(⟨|r_i − ⟨r_i⟩_U|²⟩_V · ⟨|r_i − ⟨r_i⟩_V|²⟩_U), the averages over the frames
+    of each window weighted by the time each frame stands for (:func:`phop_weights`; plain frame
+    means on an evenly spaced schedule). Evaluated at every frame whose whole window lies inside
+    the trajectory and whose U and V each hold at least two frames; on an uneven schedule the
+    frames with a one-frame side are skipped (listed in the parameter ``skipped_frames``). Window
+    membership uses a tolerance of ``time_tol`` × the trajectory span. ``n_threads``
+    (:mod:`glassrs.parallel` policy, validated like every kernel's) applies to the unwrapping;
+    the window averages are vectorised numpy over particles.
+
+    Columns: frame, particle, species, phop. Parameters: window, units, weights, skipped_frames."""
     times = np.asarray(traj.times, dtype=np.float64)
     span = float(times[-1] - times[0]) if len(times) > 1 else 0.0
     tol = time_tol * max(span, 1e-300)
+    kk, lo, hi = phop_windows(times, window, tol)
+    if len(kk) == 0:
+        raise ValueError(f"the p_hop window Δt = {window} is longer than the trajectory ({span:g} time units); "
+                         "no frame has a full window")
+    ok = (kk - lo >= 1) & (hi - kk >= 1)
+    if not ok.any():
+        j = 0
+        raise ValueError(f"the p_hop window Δt = {window} holds a single frame on one side of frame {int(kk[j])} "
+                         f"(frames {int(lo[j])}..={int(hi[j])}); use a window of at least twice the frame spacing")
+    skipped = kk[~ok]
+    kk, lo, hi = kk[ok], lo[ok], hi[ok]
+    w = phop_weights(times)
     n = traj.n_particles
     types = traj.types
     ids = traj.first.ids if traj.first.ids is not None else np.arange(n, dtype=np.int64)
     chunks = _chunks(n, len(traj), max_memory_mb, chunk_particles)
-    frames, cols = None, []
-    with _Progress(progress, "p_hop", len(chunks) * len(traj)) as bar:
-        for c, (lo, hi) in enumerate(chunks):
-            fr, vals = _core.dynamics_phop(_unwrapped_chunk(traj, lo, hi), times, float(window), tol,
-                                           bar.callback(c * len(traj)), n_threads)
-            frames = fr
-            cols.append(vals)
-    vals = np.concatenate(cols, axis=1) if len(cols) > 1 else cols[0]
-    nf = len(frames)
+    vals = np.empty((len(kk), n))
+    import contextlib
+
+    from glassrs.parallel import threads
+    with (threads(n_threads) if n_threads is not None else contextlib.nullcontext()), \
+            _Progress(progress, "p_hop", len(chunks) * len(kk)) as bar:
+        for c, (a, b) in enumerate(chunks):
+            pos = _unwrapped_chunk(traj, a, b)
+            cb = bar.callback(c * len(kk))
+            for row, (k, l, h) in enumerate(zip(kk.tolist(), lo.tolist(), hi.tolist())):
+                ref = pos[k]                                   # centre on r(t_k): no cancellation
+                U, V = pos[l:k + 1] - ref, pos[k:h + 1] - ref
+                wu, wv = w[l:k + 1], w[k:h + 1]
+                mu = np.tensordot(wu, U, axes=(0, 0)) / wu.sum()
+                mv = np.tensordot(wv, V, axes=(0, 0)) / wv.sum()
+                A = np.tensordot(wv, np.sum((V - mu) ** 2, axis=2), axes=(0, 0)) / wv.sum()
+                B = np.tensordot(wu, np.sum((U - mv) ** 2, axis=2), axes=(0, 0)) / wu.sum()
+                vals[row, a:b] = np.sqrt(A * B)
+                if (row + 1) % 16 == 0 or row + 1 == len(kk):
+                    cb(row + 1, len(kk))
+    nf = len(kk)
     sp = np.asarray(traj.species, dtype=object)[types]
     df = pl.DataFrame({
-        "frame": np.repeat(frames.astype(np.int64), n), "particle": np.tile(ids, nf),
+        "frame": np.repeat(kk.astype(np.int64), n), "particle": np.tile(ids, nf),
         "species": pl.Series(np.tile(sp, nf), dtype=pl.String), "phop": vals.reshape(-1),
     })
-    return make_table(df, {"kind": "phop", "window": float(window), "units": "length^2", **species_params(traj)})
+    even = bool(np.allclose(w, w[0], rtol=1e-9, atol=0))
+    return make_table(df, {"kind": "phop", "window": float(window), "units": "length^2",
+                           "weights": "frame means (even schedule)" if even else
+                           "time each frame stands for (midpoints to its neighbours)",
+                           "skipped_frames": skipped.astype(int).tolist(), **species_params(traj)})
 
 
 def rearrangements(traj: Trajectory, window: float = 15.0, *, p_c: float | None = None,
@@ -1317,3 +1389,87 @@ def xi4(s4_table: pl.DataFrame, *, k_fit_max: float = 2.0, k_fit_min: float = 0.
                             "k_fit_max": float(k_fit_max), "weights": "1/stderr^2 of the shells",
                             "n_boot": int(n_boot), "level": level, "seed": rng_seed,
                             "interval": "percentile bootstrap over units, all shells resampled together"})
+
+
+# --------------------------------------------------------------------------------------------
+# time-block intervals of the relaxation of one trajectory
+# --------------------------------------------------------------------------------------------
+RELAXATION_QUANTITIES = ("tau_alpha", "D", "alpha2_peak", "alpha2_peak_time", "msd_at_peak")
+
+
+def _relaxation_row(tab: pl.DataFrame, species: str, threshold: float, D_range, dim: int) -> dict[str, float]:
+    tau = tau_alpha(tab, "overlap", threshold, species)
+    t, m = _series(tab, "msd", species)
+    lo, hi = D_range if D_range is not None else (float(t[np.argmax(m >= 1.0)]) if np.any(m >= 1.0) else np.inf,
+                                                   0.5 * float(t[-1]))
+    try:
+        D = diffusion_constant(tab, lo, hi, species, dim=dim)[0]
+    except ValueError:
+        D = float("nan")
+    ts, a2, msd = alpha2_peak(tab, species)
+    return {"tau_alpha": tau, "D": D, "alpha2_peak": a2, "alpha2_peak_time": ts, "msd_at_peak": msd}
+
+
+def relaxation_blocks(traj: Trajectory, *, n_blocks: int = 4, threshold: float = ONE_OVER_E,
+                      D_range: tuple[float, float] | None = None, **kwargs) -> pl.DataFrame:
+    """τ_α, D, the α2 peak and the MSD there from each of ``n_blocks`` contiguous time blocks of
+    origins of one trajectory (the unit of the intervals of :func:`relaxation_ci`).
+
+    The origins (every frame, in time order) are split into blocks as in :func:`s4`; block b
+    uses its origins with every later frame as target (lags up to the end of the trajectory), via
+    :func:`correlations` (``kwargs`` passed on; no F_s). Per block and species (``all`` and each
+    species): ``tau_alpha`` (overlap = ``threshold``, time units), ``D`` (σ²/time, the MSD slope
+    over ``D_range``; default from the first lag with MSD ≥ 1 σ² to half the longest lag; NaN
+    with fewer than 3 lags there), ``alpha2_peak``, ``alpha2_peak_time`` and ``msd_at_peak`` (σ²).
+    Blocks share targets, so at lags comparable to the block length they are not independent:
+    use blocks much longer than τ_α. Columns: block, species, n_origins, and the quantities."""
+    nb = int(n_blocks)
+    if nb < 2:
+        raise ValueError(f"time-block intervals need n_blocks ≥ 2, got {n_blocks}")
+    origins = np.arange(len(traj))
+    blk = _blocks_of(len(origins), nb)
+    dim = _box_dim(traj, kwargs.pop("dim", None))
+    kwargs.setdefault("progress", False)
+    rows = []
+    for b in range(int(blk.max()) + 1):
+        o = origins[blk == b]
+        tab = correlations(traj, origins=o.tolist(), kvectors=np.zeros((0, 3)), **kwargs)
+        for sp in tab["species"].unique(maintain_order=True).to_list():
+            rows.append({"block": b, "species": sp, "n_origins": len(o),
+                         **_relaxation_row(tab, sp, threshold, D_range, dim)})
+    return make_table(pl.DataFrame(rows), {"kind": "relaxation_blocks", "n_blocks": nb, "threshold": threshold,
+                                           "D_range": None if D_range is None else list(D_range),
+                                           "unit": "time blocks of origins"})
+
+
+def relaxation_ci(traj: Trajectory, *, n_blocks: int = 4, n_boot: int = 1000, level: float = 0.95, seed: int = 0,
+                  threshold: float = ONE_OVER_E, D_range: tuple[float, float] | None = None,
+                  blocks: pl.DataFrame | None = None, **kwargs) -> pl.DataFrame:
+    """τ_α, D and the α2 peak of one trajectory with percentile bootstrap intervals over time blocks
+    of origins (the independent units of one run; never its particles).
+
+    ``value`` is the estimate from all origins (:func:`correlations` of the whole trajectory);
+    ``mean``, ``ci_low``, ``ci_high`` are the mean of the per-block values and the bootstrap
+    interval of that mean (:func:`glassrs.campaign.reduce.bootstrap_mean`, unit ``block``) from
+    :func:`relaxation_blocks` (or the given ``blocks`` table). Few blocks give a narrow, optimistic
+    percentile interval (with 4 blocks a nominal 95 % interval covers far less): prefer several
+    runs or configurations when they exist. Columns: species, quantity, value, mean, ci_low,
+    ci_high, n_units, unit; parameters record the blocks and the level."""
+    from glassrs.campaign.reduce import bootstrap_mean
+
+    per = blocks if blocks is not None else relaxation_blocks(traj, n_blocks=n_blocks, threshold=threshold,
+                                                             D_range=D_range, **kwargs)
+    dim = _box_dim(traj, kwargs.pop("dim", None))
+    kwargs.setdefault("progress", False)
+    full = correlations(traj, kvectors=np.zeros((0, 3)), **kwargs)
+    parts = []
+    for q in RELAXATION_QUANTITIES:
+        ci = bootstrap_mean(per, q, ["species"], unit="block", n_boot=n_boot, level=level, seed=seed,
+                            unit_label="time blocks of origins")
+        vals = {sp: _relaxation_row(full, sp, threshold, D_range, dim)[q] for sp in ci["species"].to_list()}
+        parts.append(ci.with_columns(pl.lit(q).alias("quantity"),
+                                     pl.col("species").replace_strict(vals, return_dtype=pl.Float64).alias("value")))
+    out = pl.concat(parts).select("species", "quantity", "value", "mean", "ci_low", "ci_high", "n_units", "unit")
+    return make_table(out, {"kind": "relaxation_ci", "n_blocks": int(per["block"].n_unique()), "n_boot": int(n_boot),
+                            "level": level, "seed": int(seed), "unit": "time blocks of origins",
+                            "interval": "percentile bootstrap of the mean over blocks"})

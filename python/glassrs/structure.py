@@ -24,7 +24,7 @@ from glassrs.trajectory import Frame, Trajectory, species_params
 Progress = Callable[[int, int], None] | None
 
 __all__ = [
-    "rdf", "sq", "first_peak", "sq_from_rdf", "find_windows", "local", "local_g", "sop_macro", "coarse_grain",
+    "rdf", "sq", "first_peak", "sq_from_rdf", "find_windows", "trajectory_windows", "grid_inside", "local", "local_g", "sop_macro", "coarse_grain",
     "caging_potential", "softness_calibration", "local_softness", "sop_temperature_fit",
 ]
 
@@ -283,46 +283,201 @@ def sq_from_rdf(rdf_table: pl.DataFrame, q: np.ndarray | None = None) -> pl.Data
 
 # ---------------------------------------------------------------------------------------------
 # 2.5 windows
+#: tolerance (in units of the grid step) of "inside a window" for every radial integral (definitions §2.3)
+GRID_TOL = 1e-9
+
+
+def grid_inside(r: np.ndarray, lo: float, hi: float, step: float) -> np.ndarray:
+    """Mask of the grid points ``r`` inside [lo, hi] with a tolerance of ``GRID_TOL``·``step`` at
+    both ends (definitions §2.3): an edge computed by arithmetic (1.4249999999999998) selects the
+    same points as the literal value (1.425)."""
+    tol = GRID_TOL * float(step)
+    return (r >= lo - tol) & (r <= hi + tol)
+
+
+def _snap_windows(wm: np.ndarray, dr: float) -> np.ndarray:
+    """Window edges moved onto the local-g grid r_k = k·dr (the value the kernel compares with), so
+    that the grid points selected are exactly those within GRID_TOL·dr of [lo, hi]."""
+    out = wm.copy()
+    tol = GRID_TOL * dr
+    for j, (lo, hi) in enumerate(wm):
+        k_lo = int(np.ceil((lo - tol) / dr))
+        while k_lo * dr < lo - tol:
+            k_lo += 1
+        while (k_lo - 1) * dr >= lo - tol:
+            k_lo -= 1
+        k_hi = int(np.floor((hi + tol) / dr)) if np.isfinite(hi) else None
+        if k_hi is not None:
+            while k_hi * dr > hi + tol:
+                k_hi -= 1
+            while (k_hi + 1) * dr <= hi + tol:
+                k_hi += 1
+        out[j, 0] = max(k_lo, 0) * dr if lo > 0 else lo
+        out[j, 1] = k_hi * dr if k_hi is not None and k_hi >= k_lo else hi
+    return out
+
+
+def _smooth(g: np.ndarray, dr: float, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """g convolved with a normalised Gaussian of ``width`` σ (edge-padded) and the kernel."""
+    w = max(1, int(np.ceil(3 * width / dr)))
+    kern = np.exp(-0.5 * (np.arange(-w, w + 1) * dr / width) ** 2)
+    kern /= kern.sum()
+    return np.convolve(np.pad(g, w, mode="edge"), kern, mode="valid"), kern
+
+
+def _bin_noise(g: np.ndarray, threshold: float) -> float:
+    """Per-bin statistical noise of a histogram g(r) (dimensionless): robust scale of the second
+    differences, 1.4826·median|Δ²g|/√6, over the bins where g exceeds ``threshold`` (a smooth
+    curve has |Δ²g| ≪ noise at Δr = 0.01 σ away from the sharpest peaks)."""
+    v = g[g > threshold]
+    if len(v) < 5:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(np.diff(v, 2))) / np.sqrt(6.0))
+
+
+def _minimum_vertex(r: np.ndarray, g: np.ndarray, gs: np.ndarray, m: int, p0: int, nxt: int | None,
+                    frac: float = 0.3, min_points: int = 7) -> tuple[float, float, int]:
+    """The first minimum refined by least squares: a parabola through the histogram g on the bins
+    within ±h of the smoothed minimum ``m`` (h: where the smoothed curve has risen by ``frac`` of the
+    smaller of the two flanking heights, on the nearer side; at least ``min_points`` bins),
+    re-centred on its vertex until it moves less than half a bin. Returns (vertex r*, its
+    standard error from the fit residuals by the delta method, number of bins); (nan, inf, n)
+    when the parabola is not convex."""
+    step = float(r[1] - r[0])
+    top = min(gs[p0], gs[nxt]) if nxt is not None else gs[p0]
+    lim = gs[m] + frac * (top - gs[m])
+    a, b = m, m
+    end = nxt if nxt is not None else len(gs) - 1
+    while a > p0 and gs[a - 1] <= lim:
+        a -= 1
+    while b < end and gs[b + 1] <= lim:
+        b += 1
+    h = max(min(m - a, b - m), min_points // 2) * step
+    centre, se, n = float(r[m]), float("inf"), 0
+    for _ in range(5):
+        sel = np.abs(r - centre) <= h + 1e-9 * step
+        x, y = r[sel] - centre, g[sel]
+        n = len(x)
+        if n < 4:
+            return float("nan"), float("inf"), n
+        A = np.column_stack([np.ones_like(x), x, x * x])
+        p, *_ = np.linalg.lstsq(A, y, rcond=None)
+        s2 = float(np.sum((y - A @ p) ** 2) / (n - 3))
+        cov = np.linalg.inv(A.T @ A) * s2
+        _, b1, a2 = p
+        if not a2 > 0:
+            return float("nan"), float("inf"), n
+        v = -b1 / (2 * a2)
+        grad = np.array([0.0, -1.0 / (2 * a2), b1 / (2 * a2 ** 2)])
+        se = float(np.sqrt(max(grad @ cov @ grad, 0.0)))
+        moved = abs(v)
+        centre = centre + v
+        if moved < 0.5 * step:
+            break
+    return centre, se, n
+
+
 def find_windows(rdf_table: pl.DataFrame, *, threshold: float = 1e-3, smooth: float = 0.03,
-                 prominence: float = 0.1) -> dict[str, tuple[float, float]]:
+                 prominence: float = 0.1, n_sigma: float = 5.0, max_error: float = 0.05,
+                 details: bool = False) -> dict[str, tuple[float, float]] | tuple[dict, dict]:
     """Integration windows [r_lo, r_hi] per species pair from a global g_uv table (definitions §2.5).
 
-    r_lo: the smallest bin centre where the histogram g exceeds ``threshold`` (1e-3).
-    r_hi: the first minimum of g after its first peak. To be robust to histogram noise the peak
-    and minimum are located on g smoothed with a Gaussian of width ``smooth`` σ: the first peak
-    is the first local maximum above 1 with prominence ≥ ``prominence``; r_hi is the position
-    of the lowest smoothed value between it and the next such peak (or the end of the table).
-    Raises ``ValueError`` naming the pair if no peak is found (pass windows explicitly).
+    r_lo (σ): the smallest bin centre where the histogram g exceeds ``threshold`` (1e-3).
+
+    r_hi (σ): the first minimum of g after its first peak, located so that it is a minimum of
+    the curve and not of the histogram noise:
+
+    1. the per-bin noise σ_g of the histogram is estimated from its second differences
+       (1.4826·median|Δ²g|/√6 over the bins with g > threshold), and that of g smoothed with a
+       Gaussian of width ``smooth`` σ is σ_s = σ_g·(Σ kernel²)^{1/2};
+    2. on the smoothed g, the first peak is the first local maximum above 1 + ``n_sigma``·σ_s with
+       prominence ≥ max(``prominence``, ``n_sigma``·σ_s); the candidate minimum is the lowest smoothed value
+       between it and the next such peak (or the end of the table); a dip whose smoothed g stays
+       above 1 lies inside a split first peak, not at its end: the search moves on to the minimum
+       after the next peak (with a warning naming the pair);
+    3. the minimum is refined by a least-squares parabola through the histogram around it
+       (:func:`_minimum_vertex`); r_hi is the vertex, and its standard error (from the fit
+       residuals) must not exceed ``max_error`` σ.
+
+    A pair whose peak cannot be found or whose minimum is not resolved (standard error above
+    ``max_error``, non-convex parabola, dip shallower than ``n_sigma``·σ_s) raises ``ValueError``
+    naming the pair, the error and the number of frames of the table — average more frames
+    (every frame of the trajectory is used by :func:`local`) or pass the windows explicitly.
+    With ``details=True`` also returns, per pair, the noise and the fit (``r_hi_stderr``,
+    ``noise``, ``fit_points``, ``r_argmin``).
     """
     from scipy.signal import find_peaks
 
     r, g = _rdf_arrays(rdf_table)
     dr = float(r[1] - r[0]) if len(r) > 1 else 1.0
-    w = max(1, int(np.ceil(3 * smooth / dr)))
-    kern = np.exp(-0.5 * (np.arange(-w, w + 1) * dr / smooth) ** 2)
-    kern /= kern.sum()
-    out = {}
+    n_frames = params(rdf_table).get("n_frames")
+    frames_txt = f" (g from {n_frames} frame{'s' if n_frames != 1 else ''})" if n_frames is not None else ""
+    out, info = {}, {}
     for name, gv in g.items():
         above = np.flatnonzero(gv > threshold)
         if above.size == 0:
             raise ValueError(f"g_{name}(r) never exceeds {threshold}; cannot place the integration window")
         lo = float(r[above[0]])
-        gs = np.convolve(np.pad(gv, w, mode="edge"), kern, mode="valid")
-        peaks, _ = find_peaks(gs, prominence=prominence)
-        peaks = [p for p in peaks if gs[p] > 1.0 and r[p] > lo]
+        gs, kern = _smooth(gv, dr, smooth)
+        noise = _bin_noise(gv, threshold)
+        noise_s = noise * float(np.sqrt(np.sum(kern ** 2)))
+        need = max(prominence, n_sigma * noise_s)
+        peaks, _ = find_peaks(gs, prominence=need)
+        peaks = [p for p in peaks if gs[p] > 1.0 + n_sigma * noise_s and r[p] > lo]
         if not peaks:
-            raise ValueError(f"g_{name}(r) has no clear first peak above 1 (prominence ≥ {prominence}); "
-                             "pass the integration windows explicitly")
-        p0 = peaks[0]
-        end = peaks[1] if len(peaks) > 1 else len(gs) - 1
-        if end <= p0 + 1:
-            raise ValueError(f"g_{name}(r): no minimum after the first peak within the table (r_max = {r[-1]:.3g})")
-        hi = float(r[p0 + int(np.argmin(gs[p0:end + 1]))])
-        if hi >= r[-1] - 1e-12:
+            raise ValueError(f"g_{name}(r) has no clear first peak above 1 (height 1 + {n_sigma:g}× the noise, prominence ≥ {need:.3g}: the larger of "
+                             f"{prominence} and {n_sigma:g}× the noise {noise_s:.3g} of the smoothed g){frames_txt}; "
+                             "average more frames or pass the integration windows explicitly")
+        split = []
+        j = 0
+        while True:
+            p0 = peaks[j]
+            nxt = peaks[j + 1] if len(peaks) > j + 1 else None
+            end = nxt if nxt is not None else len(gs) - 1
+            if end <= p0 + 1:
+                raise ValueError(f"g_{name}(r): no minimum after the first peak within the table (r_max = {r[-1]:.3g})")
+            m = p0 + int(np.argmin(gs[p0:end + 1]))
+            if gs[m] <= 1.0 or nxt is None:
+                break
+            split.append(float(r[m]))   # a dip that stays above 1 is inside a split first peak
+            j += 1
+        if split:
+            import warnings
+            warnings.warn(f"g_{name}(r): the dip(s) at r = {', '.join(f'{x:.3f}' for x in split)} stay above 1 — inside a "
+                          f"split first peak, not its end; the window ends at the minimum after it (r ≈ {r[m]:.3f})",
+                          stacklevel=2)
+        if m >= len(gs) - 1 or r[m] >= r[-1] - 1e-12:
             raise ValueError(f"g_{name}(r): the first minimum is not inside the table (r_max = {r[-1]:.3g}); "
                              "compute g(r) further out or pass windows explicitly")
-        out[name] = (lo, hi)
-    return out
+        rise = (gs[nxt] if nxt is not None else float(np.max(gs[m:]))) - gs[m]
+        hi, se, npts = _minimum_vertex(r, gv, gs, m, p0, nxt)
+        if not (min(gs[p0] - gs[m], rise) >= n_sigma * noise_s and np.isfinite(hi) and se <= max_error
+                and r[p0] < hi < r[end]):
+            why = (f"the parabola through the histogram around r = {r[m]:.3f} is not convex" if not np.isfinite(hi)
+                   else f"the minimum at r = {hi:.3f} ± {se:.3f} σ has a standard error above max_error = "
+                        f"{max_error:g} σ" if se > max_error
+                   else f"the minimum at r = {hi:.3f} lies outside its first peak and the next one"
+                   if not r[p0] < hi < r[end]
+                   else f"the dip at r = {r[m]:.3f} is shallower than {n_sigma:g}× the noise {noise_s:.3g}")
+            raise ValueError(f"the first minimum of g_{name}(r) is not resolved: {why}{frames_txt}; average more "
+                             f"frames (pass every frame of the trajectory) or pass windows explicitly "
+                             f"(windows={{'{name}': (r_lo, r_hi), …}})")
+        out[name] = (lo, float(hi))
+        info[name] = {"r_hi_stderr": se, "noise": noise, "fit_points": npts, "r_argmin": float(r[m]),
+                      "n_frames": n_frames, "split_peak_dips": split}
+    return (out, info) if details else out
+
+
+def trajectory_windows(traj: Trajectory | Frame | Sequence[Frame], *, frames=None, dr: float = 0.01,
+                       r_max: float = 4.0, n_threads: int | None = None, **kwargs) -> dict[str, tuple[float, float]]:
+    """The default integration windows of a trajectory: :func:`find_windows` (``kwargs``) on the
+    global g_uv of every frame (or of ``frames``), histogram step ``dr``, up to ``r_max`` (or half
+    the box height). Pass its result as ``windows=`` to compute the SOP of a single frame of that
+    trajectory — one frame rarely resolves the first minimum of a minority pair."""
+    traj = _as_traj(traj)
+    idx = _frame_indices(traj, frames)
+    half = traj[int(idx[0])].box.max_cutoff
+    return find_windows(rdf(traj, r_max=min(half, r_max), dr=dr, frames=idx, n_threads=n_threads), **kwargs)
 
 
 def _window_matrix(windows: Mapping, species: Sequence[str], r_range: tuple[float, float] | None) -> np.ndarray:
@@ -377,7 +532,7 @@ def sop_macro(rdf_table: pl.DataFrame, windows: Mapping, *, closure: str = "appr
             key = f"{species[min(u, v)]}-{species[max(u, v)]}"
             gv = g[key]
             lo, hi = wm[u * ns + v]
-            m = (r >= lo) & (r <= hi)
+            m = grid_inside(r, lo, hi, float(p['dr']) if 'dr' in p else float(r[1] - r[0]))
             rr, gg = r[m], gv[m]
             if closure == "approx":
                 c = gg - 1.0
@@ -446,11 +601,12 @@ def local(traj: Trajectory | Frame, model=None, *, T: float | None = None, closu
     gp = params(g_tab)
     wm = _window_matrix(windows, species, (0.0, float(gp["r_max"])))
     bPhi, sopm = sop_macro(g_tab, windows, closure=closure, T=T, model=model)
+    wm_grid = _snap_windows(wm, float(dr))   # grid points within GRID_TOL·dr of each window (§2.3)
     temp = None if T is None else float(T)
     parts = []
     for n_done, k in enumerate(idx):
         f = traj[int(k)]
-        bp, s2, el, _, _ = _core.local_frame(f.positions, f.box.native, f.types, ns, wm,
+        bp, s2, el, _, _ = _core.local_frame(f.positions, f.box.native, f.types, ns, wm_grid,
                                              float(delta), float(dr), float(r_s), closure, temp, native, smap, None,
                                              n_threads)
         cols = {"frame": np.full(f.n_particles, int(k), dtype=np.int64), "particle": _particle_ids(f),
@@ -606,7 +762,10 @@ def caging_potential(s: pl.DataFrame | Trajectory | Frame, *, dr_max: float = 1.
     (definitions §2.10; seed 001 Eq. 1 prints e^{−q²r²/2}).
 
     Returns columns ``dr`` (Δr grid 0…dr_max, σ) and ``beta_phi``; parameters record
-    ``S_av`` (least-squares fit of βΦ(Δr) − βΦ(0) = Δr²/(2 S_av) on 0 < Δr ≤ dr_fit),
+    ``S_av`` (least-squares fit of βΦ(Δr) − βΦ(0) = Δr²/(2 S_av) on 0 < Δr ≤ dr_fit, in the
+    convention of the call, named by ``S_av_units``) and both conventions:
+    ``S_av_with_density`` (βΦ dimensionless, with 1/ρ: S_av in σ²) and ``S_av_paper_units``
+    (βΦ in σ⁻³ as the papers, without 1/ρ: S_av in σ⁵; = S_av_with_density/ρ),
     ``beta_phi_0``, ``tau_mfpt`` (D0 = 1) and ``r_max`` (grid point of the maximum of βΦ; for a
     monotonic potential that is the grid end and τ_mfpt depends on ``dr_max``).
     """
@@ -635,8 +794,14 @@ def caging_potential(s: pl.DataFrame | Trajectory | Frame, *, dr_max: float = 1.
     slope = float(xx @ yy / (xx @ xx))
     s_av = 1.0 / (2.0 * slope) if slope != 0 else np.inf
     tau, imax = _core.mfpt(grid.tolist(), phi.tolist())
+    # βΦ_paper = ρ βΦ (the seeds' convention has no 1/ρ), so S_av,paper = S_av / ρ
+    s_with = s_av * rho if paper_units else s_av
+    s_paper = s_av if paper_units else s_av / rho
     return make_table({"dr": grid, "beta_phi": phi}, {
-        "kind": "caging_potential", "S_av": s_av, "beta_phi_0": float(phi[0]), "tau_mfpt": tau,
+        "kind": "caging_potential", "S_av": s_av,
+        "S_av_units": "sigma^5 (no 1/rho, as the papers)" if paper_units else "sigma^2 (with 1/rho)",
+        "S_av_with_density": s_with, "S_av_paper_units": s_paper,
+        "beta_phi_0": float(phi[0]), "tau_mfpt": tau,
         "r_max": float(grid[imax]), "dr_fit": dr_fit, "q_range": [float(q[0]), float(q[-1])],
         "paper_units": paper_units, "density": rho, "species": species, "sq_method": p.get("method")})
 

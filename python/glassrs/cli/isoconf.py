@@ -69,7 +69,8 @@ def run(args) -> int:
     if args.corr_out:
         if not np.isfinite(tau["all"]):
             raise ValueError("the ensemble overlap never reached 1/e: increase --steps to correlate against t/tau_alpha")
-        loc = gr.structure.local(frame, model, T=args.T, closure=args.closure, n_threads=args.threads)
+        loc = gr.structure.local(frame, model, T=args.T, closure=args.closure, n_threads=args.threads,
+                                 windows=gr.structure.trajectory_windows(traj, n_threads=args.threads))
         loc = loc.with_columns(pl.lit(0, dtype=pl.Int64).alias("frame"))
         cr = gr.isoconf.correlate(loc, mob, [c.strip() for c in args.columns.split(",")], L=_floats(args.L),
                                   frames=frame, n_threads=args.threads)

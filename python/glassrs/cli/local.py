@@ -17,7 +17,8 @@ def add_parser(sub) -> None:
                         "FILE:T=TEMP … or a TOML file listing them (one table with a leading T column; the "
                         "windows of the lowest temperature shared by all unless --windows)")
     p.add_argument("--closure", choices=["approx", "hnc"], default="approx")
-    p.add_argument("--windows", default=None, help="integration windows, e.g. 'A-A=0.9:1.45,A-B=0.7:1.25,B-B=0.7:1.4'")
+    p.add_argument("--windows", default=None, help="integration windows, e.g. 'A-A=0.9:1.45,A-B=0.7:1.25,B-B=0.7:1.4' "
+                   "(default: from the g of every frame of the file)")
     p.add_argument("--delta", type=float, default=0.09, help="Gaussian width δ (σ), default 0.09")
     p.add_argument("--dr", type=float, default=0.005, help="grid spacing (σ), default 0.005")
     p.add_argument("--r-s", type=float, default=3.0, help="upper limit of the s2 integral (σ), default 3")
@@ -54,6 +55,8 @@ def _local(args, model, traj, T, windows):
     import glassrs as gr
     from glassrs.cli._structure_common import parse_frames, progress_bar
 
+    if windows is None:   # from every frame of the file: a few selected frames rarely resolve B-B
+        windows = gr.structure.trajectory_windows(traj, n_threads=args.threads)
     with progress_bar("local SOP") as cb:
         df = gr.structure.local(traj, model, T=T, closure=args.closure, windows=windows,
                                 delta=args.delta, dr=args.dr, r_s=args.r_s, frames=parse_frames(args.frames),

@@ -32,7 +32,8 @@ def _run_one(r, model, n_runs: int, max_steps: int):
     ens = gr.isoconf.ensemble(frame, model, T=r.temperature, n_runs=n_runs, steps=steps, dt=DT, seed=1,
                               progress=False)
     mob = gr.isoconf.mobility(ens)
-    loc = gr.structure.local(frame, model, T=r.temperature).with_columns(pl.lit(0, dtype=pl.Int64).alias("frame"))
+    loc = gr.structure.local(frame, model, T=r.temperature, windows=gr.structure.trajectory_windows(r.trajectory)
+                             ).with_columns(pl.lit(0, dtype=pl.Int64).alias("frame"))
     cr = gr.isoconf.correlate(loc, mob, list(QUANTITIES), L=[0.0, L_CG], frames=frame)
     return cr, steps, gr.params(mob)["tau_alpha"]["all"]
 

@@ -49,7 +49,8 @@ def section(runs, figdir: str) -> str:
                                  frames=_frames(r.trajectory, MAX_RDF_FRAMES))
             s = gr.structure.sq(r.trajectory, q_max=15.0, dq=0.1, frames=idx[:3])
             if windows is None:
-                windows = gr.structure.find_windows(g.filter(pl.col("r") <= min(half, 4.0)))
+                # every frame: the first minimum of a minority pair (B-B) needs them (definitions §2.5)
+                windows = gr.structure.find_windows(gr.structure.rdf(r.trajectory, r_max=min(half, 4.0), dr=0.01))
             loc = gr.structure.local(r.trajectory, model, T=r.temperature, closure="approx", windows=windows,
                                      frames=idx, e_pair=False)
         except ValueError as e:
