@@ -367,12 +367,3 @@ def dynamics_displacement_histogram(
 ) -> npt.NDArray[np.float64]:
     """(1 + n_species, bins): counts of |Δr| (or log10|Δr|), numpy.histogram bin convention."""
 
-def dynamics_phop(
-    positions: npt.NDArray[np.float64],
-    times: npt.NDArray[np.float64],
-    window: float,
-    tol: float,
-    callback: object | None = None,
-    n_threads: int | None = None,
-) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.float64]]:
-    """(frames with a full window, p_hop values (n_frames, n)) in length²."""

@@ -9,10 +9,8 @@
 //! - [`schedule`]: grouping of (origin, target) frame pairs by their exact lag.
 //! - [`correlations`]: per-pair sums of |Δr|², |Δr|⁴, overlap counts and cos(k·Δr).
 //! - [`vanhove`]: histograms of |Δr| (linear or log10) for the self van Hove function.
-//! - [`phop`]: the cage-jump indicator p_hop(i, t) of Candelier et al.
 
 pub mod correlations;
-pub mod phop;
 pub mod schedule;
 pub mod vanhove;
 

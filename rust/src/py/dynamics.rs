@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use super::NThreads;
 
 use super::{species as species_u32, PyMonitor};
-use crate::dynamics::{correlations, phop as phop_mod, schedule, vanhove};
+use crate::dynamics::{correlations, schedule, vanhove};
 use crate::simbox::Vec3;
 
 /// View a contiguous (F, n, 3) array as `&[Vec3]`; returns (points, n).
@@ -124,31 +124,10 @@ fn dynamics_displacement_histogram<'py>(
     Ok(out.into_pyarray(py).reshape([1 + n_species, nb])?)
 }
 
-/// dynamics_phop(positions, times, window, tol, callback=None) -> (frames, values (n_frames_valid, N))
-#[pyfunction]
-#[pyo3(signature = (positions, times, window, tol, callback = None, n_threads = NThreads(None)))]
-fn dynamics_phop<'py>(
-    py: Python<'py>,
-    positions: PyReadonlyArray3<'py, f64>,
-    times: PyReadonlyArray1<'py, f64>,
-    window: f64,
-    tol: f64,
-    callback: Option<Py<PyAny>>,
-    n_threads: NThreads,
-) -> PyResult<(Bound<'py, PyArray1<u32>>, Bound<'py, PyArray2<f64>>)> {
-    let (pos, n) = chunk(&positions)?;
-    let t = times.as_array().to_vec();
-    let mon = PyMonitor::new(callback);
-    let r = py.detach(|| crate::threads::try_install(n_threads.0, || phop_mod::phop(pos, n, &t, window, tol, &mon)))?;
-    let nf = r.frames.len();
-    Ok((r.frames.into_pyarray(py), r.values.into_pyarray(py).reshape([nf, n])?))
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dynamics_pair_sums, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_group_lags, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_max_displacement, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_displacement_histogram, m)?)?;
-    m.add_function(wrap_pyfunction!(dynamics_phop, m)?)?;
     Ok(())
 }
