@@ -5,8 +5,11 @@
 //!   `RAYON_NUM_THREADS` when that is set before the first parallel call.
 //! * A **per-call** `n_threads: Option<usize>` with one meaning everywhere: `None` = the process
 //!   default, `Some(n)` = exactly `n` threads. Zero, and more than [`max_threads`], are errors.
-//! * **One cached pool per size**: a kernel called a thousand times with `n_threads = 2` starts
-//!   two threads once, not a thousand times.
+//! * **Cached pools per size**: a kernel called a thousand times with `n_threads = 2` starts
+//!   two threads once, not a thousand times. A pool is lent to one call at a time, so callers
+//!   running at the same moment (isoconfigurational replicas on several Python threads, each
+//!   with `n_threads = 1`) get pools of their own instead of queueing on one; the number of
+//!   pools of a size is the largest number of simultaneous callers seen.
 //!
 //! Results of the kernels do not depend on the thread count except through the order of
 //! floating-point sums where a kernel documents it (MD and FIRE split their force loop into a
@@ -21,9 +24,24 @@ use crate::error::{Error, Result};
 /// The process default: 0 = rayon's global pool.
 static DEFAULT: AtomicUsize = AtomicUsize::new(0);
 
-fn pools() -> &'static Mutex<HashMap<usize, Arc<rayon::ThreadPool>>> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+/// Idle pools per size.
+fn pools() -> &'static Mutex<HashMap<usize, Vec<Arc<rayon::ThreadPool>>>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Vec<Arc<rayon::ThreadPool>>>>> = OnceLock::new();
     POOLS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// A pool lent to one call; returned to the idle list when dropped (also on unwinding).
+struct Lent {
+    n: usize,
+    pool: Option<Arc<rayon::ThreadPool>>,
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        if let (Some(p), Ok(mut map)) = (self.pool.take(), pools().lock()) {
+            map.entry(self.n).or_default().push(p);
+        }
+    }
 }
 
 /// Cores available to this process (at least 1).
@@ -74,27 +92,36 @@ pub fn effective(n_threads: Option<usize>) -> Result<usize> {
     }
 }
 
-/// The cached pool of `n` threads (built on first use).
-fn pool(n: usize) -> Result<Arc<rayon::ThreadPool>> {
-    let mut map = pools().lock().map_err(|_| Error::Invalid("thread-pool cache lock poisoned".into()))?;
-    if let Some(p) = map.get(&n) {
-        return Ok(p.clone());
-    }
-    let p = rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .thread_name(move |i| format!("glassrs-{n}-{i}"))
-        .build()
-        .map_err(|e| Error::Invalid(format!("cannot start {n} threads: {e}")))?;
-    let p = Arc::new(p);
-    map.insert(n, p.clone());
-    Ok(p)
+/// An idle pool of `n` threads, or a new one when every pool of that size is in use.
+fn lend(n: usize) -> Result<Lent> {
+    let idle = pools()
+        .lock()
+        .map_err(|_| Error::Invalid("thread-pool cache lock poisoned".into()))?
+        .get_mut(&n)
+        .and_then(|v| v.pop());
+    let p = match idle {
+        Some(p) => p,
+        None => Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .thread_name(move |i| format!("glassrs-{n}-{i}"))
+                .build()
+                .map_err(|e| Error::Invalid(format!("cannot start {n} threads: {e}")))?,
+        ),
+    };
+    Ok(Lent { n, pool: Some(p) })
 }
 
 /// Run `f` on the pool that `n_threads` selects (see the module doc).
 pub fn install<T: Send>(n_threads: Option<usize>, f: impl FnOnce() -> T + Send) -> Result<T> {
     match n_threads.map(check).transpose()?.or_else(default_setting) {
         None => Ok(f()),
-        Some(n) => Ok(pool(n)?.install(f)),
+        Some(n) => {
+            let lent = lend(n)?;
+            let out = lent.pool.as_ref().expect("a lent pool").install(f);
+            drop(lent);
+            Ok(out)
+        }
     }
 }
 
@@ -116,10 +143,26 @@ mod tests {
     }
 
     #[test]
-    fn pools_are_cached_per_size() {
-        let a = pool(3).unwrap();
-        let b = pool(3).unwrap();
-        assert!(Arc::ptr_eq(&a, &b));
+    fn pools_are_reused_one_caller_at_a_time() {
+        let a = lend(3).unwrap();
+        let pa = a.pool.clone().unwrap();
+        // a second caller at the same moment gets a pool of its own
+        let b = lend(3).unwrap();
+        assert!(!Arc::ptr_eq(&pa, b.pool.as_ref().unwrap()));
+        drop(b);
+        drop(a);
+        // later callers reuse the idle pools instead of starting threads again
+        let c = lend(3).unwrap();
+        let d = lend(3).unwrap();
+        let idle = [pa.as_ref() as *const _, c.pool.as_ref().unwrap().as_ref() as *const _, d.pool.as_ref().unwrap().as_ref() as *const _];
+        assert!(idle[0] == idle[1] || idle[0] == idle[2]);
+        // two threads running at once each see their own single thread
+        let (x, y) = std::thread::scope(|s| {
+            let h1 = s.spawn(|| install(Some(1), || std::thread::current().name().map(String::from)).unwrap());
+            let h2 = s.spawn(|| install(Some(1), || std::thread::current().name().map(String::from)).unwrap());
+            (h1.join().unwrap(), h2.join().unwrap())
+        });
+        assert!(x.is_some() && y.is_some());
     }
 
     #[test]
