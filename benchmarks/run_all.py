@@ -53,7 +53,7 @@ def lattice(n: int, seed: int = 0):
     L = (n / 1.2) ** (1 / 3)
     k = int(np.ceil(n ** (1 / 3)))
     g = np.stack(np.meshgrid(*[np.arange(k)] * 3, indexing="ij"), -1).reshape(-1, 3)[:n]
-    pos = (g + 0.5 + 0.3 * (rng.random((n, 3)) - 0.5)) * (L / k)
+    pos = (g + 0.5 + 0.1 * (rng.random((n, 3)) - 0.5)) * (L / k)   # small jitter: the push-off before MD is short
     types = (rng.random(n) > 0.8).astype(int)
     return gr.Frame(positions=pos, types=types, box=gr.Box.cube(L), species=("A", "B"))
 
