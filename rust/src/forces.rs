@@ -2,7 +2,7 @@
 //! configuration under a [`Model`]. MD, FIRE, the structure code's pair energies and the
 //! elasticity code all call this one kernel.
 //!
-//! Definitions (SPEC §1): E = Σ_{i<j} U(r_ij); e_i = ½ Σ_j U(r_ij) (so Σ e_i = E);
+//! Definitions (definitions §1): E = Σ_{i<j} U(r_ij); e_i = ½ Σ_j U(r_ij) (so Σ e_i = E);
 //! F_i = −∂E/∂x_i; configurational virial W_ab = Σ_{i<j} −(U′/r) d_a d_b with d = x_j − x_i
 //! (minimum image), so the configurational pressure tensor is W/V.
 //!

@@ -1,4 +1,4 @@
-//! FIRE energy minimisation to an inherent structure (SPEC §6).
+//! FIRE energy minimisation to an inherent structure (definitions §6).
 //!
 //! The algorithm follows LAMMPS `min_style fire` (Guénolé et al. 2020, "FIRE 2.0") with its
 //! default settings: semi-implicit Euler integration, dtgrow 1.1, dtshrink 0.5, alpha0 0.25,

@@ -1,4 +1,4 @@
-//! Pair-potential models (SPEC §1). A [`Model`] holds species, masses and one
+//! Pair-potential models (definitions §1). A [`Model`] holds species, masses and one
 //! [`PairPot`] per unordered species pair; `eval` returns (U, U′, U″) at a distance r,
 //! the single definition shared by MD, minimisation, the Hessian and the structure code.
 //!
@@ -388,7 +388,7 @@ impl Model {
         vec!["A".into(), "B".into()]
     }
 
-    /// Kob–Andersen 80:20 binary LJ (SPEC §1): cut at 2.5σ_uv, energy-shifted.
+    /// Kob–Andersen 80:20 binary LJ (definitions §1): cut at 2.5σ_uv, energy-shifted.
     pub fn kob_andersen() -> Self {
         let p = |k: usize| PairPot::lennard_jones(KA_EPS[k], KA_SIGMA[k], 2.5 * KA_SIGMA[k], true).expect("valid KA parameters");
         Model::new("kob_andersen", Self::ab(), vec![1.0, 1.0], vec![p(0), p(1), p(2)], 1.2, vec![0.8, 0.2]).expect("valid KA model")

@@ -1,4 +1,4 @@
-//! Dynamics (SPEC §3): time correlations of single-particle displacements.
+//! Dynamics (definitions §3): time correlations of single-particle displacements.
 //!
 //! All kernels work on a *particle chunk* of an unwrapped trajectory: `pos` holds `F` frames of
 //! `n` particles each (frame-major, `pos[f * n + i]`). Every accumulator they produce is a plain

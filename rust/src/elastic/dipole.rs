@@ -1,4 +1,4 @@
-//! Dipole stiffness (SPEC §6, Kapteijns et al. 2021 App. A).
+//! Dipole stiffness (definitions §6, Kapteijns et al. 2021 App. A).
 //!
 //! For an interacting pair (i, j) with n = (r_j − r_i)/r_ij: d̂ = (1/√2) ∂r_ij/∂x has +n/√2 on
 //! particle j and −n/√2 on particle i (unit length, zero net force); z = M⁺ d̂;

@@ -1,4 +1,4 @@
-//! Sparse Hessian of a configuration (SPEC §6): pair terms and, for many-body models
+//! Sparse Hessian of a configuration (definitions §6): pair terms and, for many-body models
 //! (Stillinger–Weber), the exact three-body blocks (second derivatives of each triplet's
 //! energy, [`crate::manybody::SwThreeBody::triplet_jet`]); the pattern then includes second
 //! neighbours that share a centre.
@@ -312,7 +312,7 @@ impl Hessian {
             .fold((0, 0.0), |a, b| if b.1 > a.1 { b } else { a })
     }
 
-    /// Error unless max|F_i| ≤ `tol`: the formulas of SPEC §6 hold at a minimum only.
+    /// Error unless max|F_i| ≤ `tol`: the formulas of definitions §6 hold at a minimum only.
     pub fn check_minimum(&self, tol: f64) -> Result<()> {
         let (i, f) = self.max_force();
         if !(f <= tol) {

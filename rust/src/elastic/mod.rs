@@ -1,4 +1,4 @@
-//! Mesoscopic elasticity of inherent structures (SPEC §6): sparse Hessian, athermal shear
+//! Mesoscopic elasticity of inherent structures (definitions §6): sparse Hessian, athermal shear
 //! modulus with the non-affine correction, dipole stiffness κ_ij.
 //!
 //! - [`hessian`]: block-CSR Hessian from the neighbour CSR; matrix–vector products.

@@ -1,4 +1,4 @@
-//! Athermal shear modulus (SPEC §6): G = (1/V)[∂²U/∂γ² − Ξ·M⁺·Ξ], Ξ = ∂²U/∂γ∂x.
+//! Athermal shear modulus (definitions §6): G = (1/V)[∂²U/∂γ² − Ξ·M⁺·Ξ], Ξ = ∂²U/∂γ∂x.
 //!
 //! Simple shear in plane (α, β): x_α → x_α + γ x_β, applied affinely to every pair separation
 //! d = r_j − r_i, so ∂d/∂γ = d_β e_α. With r = |d|:

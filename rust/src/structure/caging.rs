@@ -1,4 +1,4 @@
-//! Mean-field caging potential in q space and the mean first-passage time (SPEC 2.10).
+//! Mean-field caging potential in q space and the mean first-passage time (definitions §2.10).
 //!
 //! βΦ(Δr) = −(1/ρ) ∫ d³q/(2π)³ Σ_uv C_uv(q) √(x_u x_v) (S_uv(q) − δ_uv) e^{−q²Δr²/6},
 //! C(q) = 1 − S(q)⁻¹ (species matrices), d³q = 4πq² dq, trapezoid rule over the given q grid

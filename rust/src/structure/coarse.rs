@@ -1,4 +1,4 @@
-//! Spatial coarse-graining of a per-particle quantity (SPEC 2.9):
+//! Spatial coarse-graining of a per-particle quantity (definitions §2.9):
 //! X̄_i(L) = Σ_j w_ij X_j / Σ_j w_ij, w_ij = exp(−r_ij/L), over all j with a defined X
 //! (finite value; j = i included with w = 1) and r_ij < r_cg, optionally only j of selected
 //! species (the filter applies to j = i too). L = 0 means no coarse-graining (X̄_i = X_i).

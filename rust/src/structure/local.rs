@@ -1,4 +1,4 @@
-//! Per-particle Gaussian-smoothed g^i_uv(r) (SPEC 2.3) and the quantities integrated from it
+//! Per-particle Gaussian-smoothed g^i_uv(r) (definitions §2.3) and the quantities integrated from it
 //! on the fly: the structural order parameter βφ_i (2.4–2.6), the two-body excess entropy
 //! s2_i (2.7) and the local energy e_loc (2.8).
 //!
@@ -8,7 +8,7 @@
 //! summing only grid points with |r_k − r_ij| ≤ 5δ (neighbours up to r_K + 5δ). The Gaussian
 //! along k is evaluated exactly as A·T[m]·B^m (see `accumulate`; relative error ~1e-14).
 //! Every integral is the trapezoid rule over the grid points inside its window, endpoints
-//! included. In the closures, grid points with g < 1e-10 contribute zero (SPEC 2.4). In s2,
+//! included. In the closures, grid points with g < 1e-10 contribute zero (definitions §2.4). In s2,
 //! g ln g is taken as 0 where g = 0 (its limit). e_loc integrates over the whole grid (U = 0
 //! beyond the cutoff). Nothing larger than one (species × K) buffer per worker is allocated.
 
@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::invalid;
 use crate::models::Model;
 
-/// Direct-correlation closure (SPEC 2.4).
+/// Direct-correlation closure (definitions §2.4).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Closure {
     /// c = g − 1

@@ -1,4 +1,4 @@
-//! Static structure (SPEC §2): partial g_uv(r) and S_uv(q), the per-particle Gaussian-smoothed
+//! Static structure (definitions §2): partial g_uv(r) and S_uv(q), the per-particle Gaussian-smoothed
 //! g^i_uv(r) with the structural order parameter, two-body entropy and local energy, spatial
 //! coarse-graining of per-particle columns, and the q-space caging potential.
 //!
@@ -132,7 +132,7 @@ pub fn exp_neg4(x: [f64; 4]) -> [f64; 4] {
 }
 
 /// Trapezoid weights on the points `r[k]` (uniform spacing `h`) lying inside [lo, hi], endpoints
-/// included (SPEC 2.3): returns (first index, weights). No points or one point → zero integral.
+/// included (definitions §2.3): returns (first index, weights). No points or one point → zero integral.
 pub fn trapezoid_window(r: &[f64], h: f64, lo: f64, hi: f64) -> (usize, Vec<f64>) {
     let inside: Vec<usize> = (0..r.len()).filter(|&k| r[k] >= lo && r[k] <= hi).collect();
     if inside.len() < 2 {

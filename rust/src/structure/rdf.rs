@@ -1,4 +1,4 @@
-//! Partial radial distribution functions g_uv(r) (SPEC 2.1).
+//! Partial radial distribution functions g_uv(r) (definitions §2.1).
 //!
 //! g_uv(r_b) = V / (N_u N_v′) · n_uv(b) / (4π/3 (r_{b+1}³ − r_b³)), N_v′ = N_v − δ_uv, where
 //! n_uv(b) counts ordered pairs (i ∈ u, j ∈ v, j ≠ i) whose minimum-image distance falls in

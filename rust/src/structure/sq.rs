@@ -1,4 +1,4 @@
-//! Partial static structure factors on the reciprocal lattice (SPEC 2.2).
+//! Partial static structure factors on the reciprocal lattice (definitions §2.2).
 //!
 //! For every lattice vector q = 2π H⁻ᵀ n (n integer, 0 < |q| ≤ q_max; one of each ±q pair,
 //! since S_uv(−q) = S_uv(q)* and only the real part survives the ±q average):
