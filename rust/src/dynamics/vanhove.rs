@@ -1,5 +1,5 @@
 //! Histograms of single-particle displacements for the self van Hove function
-//! G_s(r, τ) and the distribution P(log10 δr) (SPEC §3).
+//! G_s(r, τ) and the distribution P(log10 δr) (definitions §3).
 //!
 //! Bins follow `numpy.histogram`: bin `b` holds `edges[b] ≤ x < edges[b+1]`, the last bin also
 //! holds `x = edges[last]`; values outside the edges are not counted. In `log10` mode the
