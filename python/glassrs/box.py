@@ -43,6 +43,7 @@ class Box:
     origin: np.ndarray = field(default_factory=lambda: np.zeros(3))
     dim: int | None = None
     _heights: np.ndarray = field(default=None, init=False, repr=False, compare=False)
+    _volume: float = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         m = np.array(self.matrix, dtype=np.float64).reshape(3, 3)
@@ -77,6 +78,7 @@ class Box:
                       v / np.linalg.norm(np.cross(a, b))])[:dim]
         h.flags.writeable = False
         object.__setattr__(self, "_heights", h)  # the heights are asked for per frame (unwrapping): computed once
+        object.__setattr__(self, "_volume", v)
         object.__setattr__(self, "origin", o)
 
     # -- constructors -------------------------------------------------------------------
@@ -137,10 +139,7 @@ class Box:
     @property
     def volume(self) -> float:
         """Volume (length³), or area (length²) of a 2D box."""
-        m = self.matrix
-        if self.dim == 2:
-            return float(m[0, 0] * m[1, 1] - m[1, 0] * m[0, 1])
-        return float(np.linalg.det(m))
+        return self._volume
 
     @property
     def lengths(self) -> np.ndarray:

@@ -679,20 +679,12 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
         for r in runs:
             if cage_relative:
                 # per origin: positions relative to the origin's cages, then the same kernel
-                need = len(r.traj) * n * 24 / 2**20
-                if need > max_memory_mb:
-                    raise ValueError(f"cage_relative needs the unwrapped trajectory in memory ({need:.0f} MB > "
-                                     f"max_memory_mb = {max_memory_mb:g}); raise max_memory_mb or use fewer frames")
-                x = _unwrapped_chunk(r.traj, 0, n)
-                for o, cnt in zip(r.o.tolist(), r.counts.tolist()):
-                    if cnt == 0:
-                        continue
-                    y = np.ascontiguousarray(cage_relative_positions(x[o:o + cnt], cage_matrix(r.traj[o], radii)))
-                    local = np.column_stack([np.zeros(cnt, np.int64), np.arange(cnt, dtype=np.int64)])
+                x = _cage_unwrapped(r.traj, max_memory_mb)
+                for y, local, mine in _cage_batches(r.traj, x, r.pairs(0, r.n_pairs), radii):
                     sums = _core.dynamics_pair_sums(y, types, n_sp, local, float(a), kv_kernel, bar.callback(done),
                                                     n_threads)
-                    accumulate(r, local + o, sums)
-                    done += cnt
+                    accumulate(r, mine, sums)
+                    done += len(mine)
                 continue
             cached = None
             for p0, p1 in budget.blocks(r.n_pairs):
@@ -882,20 +874,27 @@ def _default_lags(traj: Trajectory, lags) -> list[float]:
     return [tau_alpha(tab, "overlap")]
 
 
-def _cage_batches(traj: Trajectory, pairs: np.ndarray, radii: Mapping[str, float], max_memory_mb: float):
-    """For (origin, target) frame pairs: per origin o, the cage-relative positions of o and its
-    targets (:func:`cage_relative_positions` with the cage of frame o) and the pairs in that
-    array's frame indices, as (positions (F_o, N, 3), pairs (P_o, 2)) batches."""
+def _cage_unwrapped(traj: Trajectory, max_memory_mb: float) -> np.ndarray:
+    """The whole unwrapped trajectory (F, N, 3), which cage-relative displacements need (the
+    cage of a particle is made of other particles); refused beyond ``max_memory_mb``."""
     need = len(traj) * traj.n_particles * 24 / 2**20
     if need > max_memory_mb:
         raise ValueError(f"cage-relative displacements need the unwrapped trajectory in memory ({need:.0f} MB > "
                          f"max_memory_mb = {max_memory_mb:g}); raise max_memory_mb or use fewer frames")
-    x = _unwrapped_chunk(traj, 0, traj.n_particles)
+    return _unwrapped_chunk(traj, 0, traj.n_particles)
+
+
+def _cage_batches(traj: Trajectory, x: np.ndarray, pairs: np.ndarray, radii: Mapping[str, float]):
+    """For (origin, target) frame pairs of ``traj`` (unwrapped positions ``x``): per origin o, the
+    cage-relative positions of o and its targets (:func:`cage_relative_positions` with the cage
+    of frame o), the pairs in that array's frame indices and the original pairs, as
+    (positions (F_o, N, 3), local pairs (P_o, 2), pairs (P_o, 2)) batches."""
     for o in np.unique(pairs[:, 0]).tolist():
-        tg = pairs[pairs[:, 0] == o, 1]
-        frames = np.r_[o, tg]
+        mine = pairs[pairs[:, 0] == o]
+        frames = np.r_[o, mine[:, 1]]
         y = np.ascontiguousarray(cage_relative_positions(x[frames], cage_matrix(traj[o], radii)))
-        yield y, np.column_stack([np.zeros(len(tg), np.int64), np.arange(1, len(tg) + 1, dtype=np.int64)])
+        local = np.column_stack([np.zeros(len(mine), np.int64), np.arange(1, len(mine) + 1, dtype=np.int64)])
+        yield y, local, mine
 
 
 def _histograms(traj, lags, origins, lag_tol, edges_fn, log10, max_memory_mb, chunk_particles, progress, n_bins=0,
@@ -908,11 +907,12 @@ def _histograms(traj, lags, origins, lag_tol, edges_fn, log10, max_memory_mb, ch
     n = traj.n_particles
     lp = _lag_pairs(traj, _default_lags(traj, lags), origins, lag_tol)
     chunks = _chunks(n, len(traj), max_memory_mb, chunk_particles)
+    x_all = _cage_unwrapped(traj, max_memory_mb) if radii is not None else None
 
     def sources(pairs):
         """(positions, types, pairs) pieces whose histograms add up to the lag's histogram."""
         if radii is not None:
-            for y, local in _cage_batches(traj, pairs, radii, max_memory_mb):
+            for y, local, _ in _cage_batches(traj, x_all, pairs, radii):
                 yield y, types, local
         else:
             for lo, hi in chunks:

@@ -68,19 +68,13 @@ def _pairs(species: Sequence[str]) -> list[tuple[int, int, str]]:
     return [(u, v, f"{species[u]}-{species[v]}") for u in range(len(species)) for v in range(u, len(species))]
 
 
-def _chunks(traj: Trajectory, idx: np.ndarray, size: int = _CHUNK) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+def _chunks(traj: Trajectory, idx: np.ndarray, size: int = _CHUNK) -> Iterable[tuple[np.ndarray, np.ndarray, list]]:
+    """Frames ``idx`` in chunks: positions (F, N, 3), native box matrices (F, 3, 3) and the box
+    volumes (areas in 2D)."""
     for a in range(0, len(idx), size):
         fr = [traj[int(k)] for k in idx[a:a + size]]
         yield (np.ascontiguousarray(np.stack([f.positions for f in fr])),
-               np.ascontiguousarray(np.stack([f.box.native for f in fr])))
-
-
-def _volumes(boxes: np.ndarray) -> list[float]:
-    """Volumes (areas in 2D) of native box matrices (a zero third column marks a 2D box)."""
-    m = np.asarray(boxes, dtype=float)
-    planar = ~np.any(m[:, :, 2], axis=1)
-    area = m[:, 0, 0] * m[:, 1, 1] - m[:, 1, 0] * m[:, 0, 1]
-    return np.where(planar, area, np.linalg.det(np.where(planar[:, None, None], np.eye(3), m))).tolist()
+               np.ascontiguousarray(np.stack([f.box.native for f in fr])), [f.box.volume for f in fr])
 
 
 def _particle_ids(f: Frame) -> np.ndarray:
@@ -131,10 +125,10 @@ def rdf(traj: Trajectory | Frame, r_max: float | None = None, dr: float = 0.01, 
     total = np.zeros(ns * ns * n_bins)
     done = 0
     volumes = []
-    for pos, boxes in _chunks(traj, idx):
+    for pos, boxes, vols in _chunks(traj, idx):
         cb = None if progress is None else (lambda d, t, off=done: progress(off + d, len(idx)))
         total += _core.rdf_sum(pos, boxes, traj.types, ns, float(r_eff), n_bins, n_threads, cb)
-        volumes.extend(_volumes(boxes))
+        volumes.extend(vols)
         done += len(pos)
     g = (total / len(idx)).reshape(ns, ns, n_bins)
     r = (np.arange(n_bins) + 0.5) * dr
@@ -186,13 +180,13 @@ def sq(traj: Trajectory | Frame, q_max: float = 12.0, dq: float = 0.1, *, frames
     sq_ = np.zeros(n_bins)
     done = 0
     volumes = []
-    for pos, boxes in _chunks(traj, idx):
+    for pos, boxes, vols in _chunks(traj, idx):
         cb = None if progress is None else (lambda d, t, off=done: progress(off + d, len(idx)))
         s, c, q = _core.sq_shells(pos, boxes, traj.types, ns, float(q_max), float(dq), int(stride), n_threads, cb)
         total += s
         cnt += c
         sq_ += q
-        volumes.extend(_volumes(boxes))
+        volumes.extend(vols)
         done += len(pos)
     keep = cnt > 0
     c = cnt[keep].astype(np.float64)

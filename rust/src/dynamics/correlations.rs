@@ -1,4 +1,4 @@
-//! Per-pair sums for the self correlations of SPEC §3 (MSD, overlap, χ4, α2, F_s).
+//! Per-pair sums for the self correlations of definitions §3 (MSD, overlap, χ4, α2, F_s).
 //!
 //! For every (origin, target) frame pair `p` and every selection `s` (0 = all, 1 + species)
 //! the kernel returns four sums over the particles `i` of the chunk in `s`, with
@@ -128,26 +128,15 @@ pub fn pair_sums(
     let kv = &params.kvecs;
     let nk = kv.len();
     let inv_nk = if nk == 0 { 0.0 } else { 1.0 / nk as f64 };
-    // species order: perm[k] = particle at sorted position k; species s holds [start[s], start[s+1])
-    let mut start = vec![0usize; n_species + 1];
-    for &s in species {
-        start[s as usize + 1] += 1;
-    }
-    for s in 0..n_species {
-        start[s + 1] += start[s];
-    }
-    let mut fill = start.clone();
-    let mut perm = vec![0usize; n];
-    for (i, &s) in species.iter().enumerate() {
-        perm[fill[s as usize]] = i;
-        fill[s as usize] += 1;
-    }
+    // species order (the locality layer's stable counting sort, species as the "cell"):
+    // perm[k] = particle at sorted position k; species s holds [start[s], start[s+1])
+    let (start, perm) = crate::neighbors::grid::counting_sort(species, n_species);
     // structure of arrays in species order: axis a of frame f at xyz[a][f * n ..]
     let xyz: [Vec<f64>; 3] = std::array::from_fn(|a| {
         let mut v = vec![0.0; n_frames * n];
         v.par_chunks_mut(n).enumerate().for_each(|(f, row)| {
             for (k, x) in row.iter_mut().enumerate() {
-                *x = pos[f * n + perm[k]][a];
+                *x = pos[f * n + perm[k] as usize][a];
             }
         });
         v
@@ -158,7 +147,7 @@ pub fn pair_sums(
     let mut cs = vec![0.0; if nk == 0 { 0 } else { pos.len() * w }];
     if nk > 0 {
         cs.par_chunks_mut(w).enumerate().for_each(|(fk, row)| {
-            let r = pos[(fk / n) * n + perm[fk % n]];
+            let r = pos[(fk / n) * n + perm[fk % n] as usize];
             for (j, k) in kv.iter().enumerate() {
                 let (s, c) = (k[0] * r[0] + k[1] * r[1] + k[2] * r[2]).sin_cos();
                 row[j] = c;
