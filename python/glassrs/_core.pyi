@@ -176,6 +176,7 @@ class MdSim:
         seed: int = 0,
         state: dict | None = None,
         chunks: int = 8,
+        propulsion: tuple[float, list[int], int, int] | None = None,
     ) -> None: ...
     def set_ensemble(self, ensemble_kind: str, t_start: float, t_stop: float, t_damp: float, chain: int = 3,
                      ramp: tuple[int, int] | None = None) -> None: ...
@@ -188,6 +189,7 @@ class MdSim:
     def n_builds(self) -> int: ...
     def positions(self) -> npt.NDArray[np.float64]: ...
     def velocities(self) -> npt.NDArray[np.float64]: ...
+    def propulsion_forces(self) -> npt.NDArray[np.float64]: ...
     def state(self) -> dict: ...
     def run(
         self,
@@ -324,6 +326,18 @@ def coarse_grain(
     n_threads: int | None = None,
 ) -> npt.NDArray[np.float64]:
     """X̄_i(L) flat (len(ls), N); NaN marks undefined values."""
+
+def radial_structure_functions(
+    positions: npt.NDArray[np.float64],
+    box_matrix: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    n_types: int,
+    mus: list[float],
+    width: float,
+    r_max: float,
+    n_threads: int | None = None,
+) -> npt.NDArray[np.float64]:
+    """G_X(i; μ) = Σ_j exp(−(r_ij − μ)²/(2 width²)) over j of species X within r_max, shape (N, n_types, M)."""
 
 def caging_potential(q: list[float], s: list[float], x: list[float], rho: float, dr: list[float],
                      paper_units: bool = False) -> npt.NDArray[np.float64]:

@@ -173,7 +173,8 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
              chain: int = 3, skin: float = 0.3, a: float = 0.3, keep_runs: bool = False,
              n_threads: int | None = None, chunks: int = 8, seeds: Sequence[int] | None = None,
              progress: bool | Callable[[int, int], None] | None = None, cage_relative: bool | None = None,
-             cage_radius: float | Mapping[str, float] | None = None, replicas: int | None = None) -> Ensemble:
+             cage_radius: float | Mapping[str, float] | None = None, replicas: int | None = None,
+             activity=None) -> Ensemble:
     """Run an isoconfigurational ensemble with the built-in engine (definitions §4.1).
 
     Parameters
@@ -209,6 +210,9 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
         or a mapping "u-v" → σ; default: the first minima of the g_uv of the initial frame, a
         one-frame estimate — pass the radii for production work). Default: True in 2D (where
         collective long-wavelength motion swamps plain displacements), False in 3D.
+    activity : a :class:`glassrs.md.Activity` for an active liquid. Every run has the same active
+        particles (chosen by its ``select_seed``) and its own propulsion noise (the sign stream is
+        seeded from the run's engine seed). Recorded as ``params["activity"]``.
     """
     from glassrs import md
 
@@ -266,7 +270,7 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
 
     def one_run(r: int, s: int, cb) -> tuple[np.ndarray, list]:
         sim = md.Simulation(model, start, T=T, dt=dt, ensemble=thermostat, tdamp=tdamp, chain=chain, skin=skin,
-                            seed=s, n_threads=n_threads if n_rep == 1 else 1, chunks=chunks)
+                            seed=s, n_threads=n_threads if n_rep == 1 else 1, chunks=chunks, activity=activity)
         v = sim.state()["velocities"]
         frames, _ = sim.run(steps, output=out, thermo_every=max(steps, 1), progress=cb)
         if len(frames) != nf:
@@ -325,7 +329,8 @@ def ensemble(frame: Frame | Trajectory, model, T: float, n_runs: int, steps: int
            "thermostat": thermostat, "tdamp": (100 * dt if tdamp is None else float(tdamp)) if thermostat == "nvt" else None,
            "chain": int(chain), "skin": float(skin), "seed": int(seed), "run_seeds": seeds, "a": float(a),
            "velocities": "Maxwell-Boltzmann, zero momentum, rescaled to exactly T", "n_particles": n,
-           "displacements": "cage-relative" if cage is not None else "plain", "cage_radius": radii}
+           "displacements": "cage-relative" if cage is not None else "plain", "cage_radius": radii,
+           "activity": None if activity is None else activity.params(n, float(dt))}
     return Ensemble(frame=frame, times=out * float(dt), steps=out.astype(np.int64), a=float(a), n_runs=n_runs,
                     sum_disp=sum_d, sum_disp2=sum_d2, sum_overlap=sum_q, velocities=vel0, seeds=seeds, runs=runs,
                     params=prm, sum_vector=sum_v, cage_radius=radii, run_count=counts.s1, run_count2=counts.s2,

@@ -9,6 +9,8 @@ the full state so an interrupted run resumes bit-identically (same thread count)
 >>> traj = gr.md.run(gr.models.kob_andersen(), n=1000, T=0.8, steps=20000, seed=1, every=200)
 >>> traj.thermo            # Polars: step, time, stage, T, U/N, K/N, P, conserved/N, Pxx…
 >>> traj.inherent          # (when quench_every is set) U_IS(t) table
+>>> act = gr.md.run(gr.models.kob_andersen(), T=0.8, steps=20000, equilibrate=0,
+...                 activity=gr.md.Activity(f0=1.0))   # active KA (self-propulsion)
 
 Units: reduced units of the model (σ, ε, m, τ = σ√(m/ε)); temperatures in ε/k_B.
 """
@@ -37,6 +39,92 @@ from glassrs.trajectory import Frame, Trajectory, species_params
 
 THERMO_COLUMNS = ["step", "temperature", "potential", "kinetic", "pressure", "conserved",
                   "pxx", "pyy", "pzz", "pxy", "pxz", "pyz"]
+
+
+# -- self-propulsion ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Activity:
+    """Self-propulsion of the active Kob–Andersen liquid (Mandal, Bhuyan, Rao & Dasgupta, Soft
+    Matter 12, 6268 (2016)), as the follow-up studies of the same groups describe the protocol.
+
+    A fixed set of active particles (``fraction`` of all particles, chosen at random with
+    ``select_seed``; or ``particles`` given explicitly) each feel, besides the interactions, the
+    force f0·(k_x, k_y, k_z) with every k_α = ±1 (k_z = 0 in 2D), so |f| = f0·√d. Every τ_p the
+    signs are drawn anew, per component, as +1 for a random half of the active particles and −1
+    for the other half: the net propulsion force is exactly zero and the total momentum is
+    conserved. The signs are redrawn at every absolute step that is a multiple of τ_p/dt (and at
+    the start), so the force of a particle is constant over windows of τ_p, uncorrelated between
+    windows: averaged over time origins, ⟨f_i(t)·f_i(t+s)⟩ = d·f0²·max(0, 1 − s/τ_p).
+    The thermostat is the engine's (Nosé–Hoover chain in NVT), acting on the total kinetic energy;
+    the propulsion does no work on the potential energy and is not part of the virial (the
+    reported pressure is the interaction pressure). The conserved quantity of the log is not
+    conserved with activity.
+
+    Parameters
+    ----------
+    f0 : propulsion force scale (ε/σ); 0 gives the passive dynamics bit for bit (the forces are
+        added as exact zeros).
+    fraction : fraction of active particles; the count is round(fraction·N) made even (down,
+        at least 2), because the zero-net-force rule pairs each +1 with a −1. Default 0.1.
+    tau_p : persistence time (τ); rounded to a whole number of MD steps (recorded). Default 1.0.
+    particles : explicit active particle indices (an even number) instead of ``fraction``.
+    select_seed : seed of the random choice of the active particles (default 0), so every run of
+        the same configuration — and every stage of a run — has the same active set. The signs'
+        random stream is derived from the run's own seed, so the propulsion noise differs between
+        the runs of an isoconfigurational ensemble.
+
+    The values c = 0.1 and τ_p = 1 are the defaults of the protocol's later uses (Paul, Nandi &
+    Karmakar and others quoting Mandal et al.); check them against the study you reproduce.
+    """
+
+    f0: float
+    fraction: float = 0.1
+    tau_p: float = 1.0
+    particles: Sequence[int] | None = None
+    select_seed: int = 0
+
+    def __post_init__(self):
+        if not np.isfinite(self.f0) or self.f0 < 0:
+            raise ValueError(f"Activity.f0 must be a finite force ≥ 0 (ε/σ), got {self.f0}")
+        if not (0 < self.fraction <= 1):
+            raise ValueError(f"Activity.fraction must be in (0, 1], got {self.fraction}")
+        if not (np.isfinite(self.tau_p) and self.tau_p > 0):
+            raise ValueError(f"Activity.tau_p must be a positive time (τ), got {self.tau_p}")
+
+    def active_particles(self, n: int) -> np.ndarray:
+        """Indices (sorted, int64) of the active particles of an ``n``-particle system."""
+        if self.particles is not None:
+            p = np.asarray(self.particles, dtype=np.int64)
+            if p.ndim != 1 or len(p) < 2 or len(p) % 2 or len(np.unique(p)) != len(p):
+                raise ValueError(f"Activity.particles must be an even number ≥ 2 of distinct indices, got {len(p)}")
+            if p.min() < 0 or p.max() >= n:
+                raise ValueError(f"Activity.particles has an index outside 0…{n - 1}")
+            return np.sort(p)
+        m = int(round(self.fraction * n))
+        m = max(2, m - m % 2)
+        if m > n:
+            raise ValueError(f"Activity: {m} active particles requested in a system of {n}")
+        rng = np.random.default_rng(np.random.SeedSequence([int(self.select_seed), 0xAC71]))
+        return np.sort(rng.choice(n, size=m, replace=False)).astype(np.int64)
+
+    def steps(self, dt: float) -> int:
+        """τ_p in MD steps (at least 1)."""
+        return max(1, int(round(self.tau_p / dt)))
+
+    def native(self, n: int, dt: float, seed: int) -> tuple[float, list[int], int, int]:
+        """(f0, active particles, τ_p in steps, seed of the sign stream) for the core; the sign
+        stream's seed is derived from the run ``seed``."""
+        s = int(np.random.SeedSequence([int(seed), 0xAC71]).generate_state(1, np.uint64)[0])
+        return float(self.f0), [int(i) for i in self.active_particles(n)], self.steps(dt), s
+
+    def params(self, n: int, dt: float) -> dict:
+        """What a trajectory records of the activity."""
+        act = self.active_particles(n)
+        return {"f0": float(self.f0), "fraction": float(self.fraction), "n_active": int(len(act)),
+                "tau_p": self.steps(dt) * float(dt), "tau_p_steps": self.steps(dt),
+                "select_seed": int(self.select_seed), "active_particles": [int(i) for i in act],
+                "rule": "f0*(±1, ±1, ±1), per component half +1 half -1 among active particles, redrawn every tau_p"}
 
 
 # -- starting structures ----------------------------------------------------------------------
@@ -191,14 +279,16 @@ class Simulation:
     ``chain`` (3), ``skin`` (σ, 0.3), ``seed`` (velocities; ignored when ``velocities`` given).
     ``chunks``: the force loop is split into this many fixed chunks (default 8) so results are
     bit-identical for any ``n_threads``; 0 uses one chunk per thread (results then depend on
-    the thread count through the summation order).
+    the thread count through the summation order). ``activity``: an :class:`Activity` makes the
+    system active (self-propulsion; its sign stream is seeded from ``seed``).
     """
 
     def __init__(self, model: Model, frame: Frame, *, T: float, dt: float = 0.005, ensemble: str = "nvt",
                  tdamp: float | None = None, chain: int = 3, skin: float = 0.3, seed: int = 0,
                  velocities: np.ndarray | None = None, n_threads: int | None = None, chunks: int = 8,
-                 _state: dict | None = None):
+                 activity: Activity | None = None, _state: dict | None = None):
         self.model = model
+        self.activity = activity
         self.box = frame.box
         self.species = frame.species
         self.types = model_types(frame, model)
@@ -221,7 +311,8 @@ class Simulation:
             vel = np.zeros_like(pos)
         self._sim = _core.MdSim(model.native, np.ascontiguousarray(pos, dtype=float), self.box.native,
                                 self.types, np.ascontiguousarray(vel, dtype=float), self.dt, ensemble, self.T, self.T,
-                                self.tdamp, self.chain, float(skin), int(seed), _state, int(chunks))
+                                self.tdamp, self.chain, float(skin), int(seed), _state, int(chunks),
+                                None if activity is None else activity.native(frame.n_particles, self.dt, int(seed)))
         if _state is None and velocities is None and frame.velocities is None:
             self._sim.init_velocities(self.T)
 
@@ -233,6 +324,10 @@ class Simulation:
     def temperature(self) -> float:
         """Instantaneous kinetic temperature (N_f = 3N − 3)."""
         return float(self._sim.temperature)
+
+    def propulsion_forces(self) -> np.ndarray:
+        """The self-propulsion force on every particle now, (N, 3) in ε/σ (zeros when passive)."""
+        return self._sim.propulsion_forces()
 
     def set_thermostat(self, ensemble: str = "nvt", T: float | None = None, T_stop: float | None = None,
                        ramp: tuple[int, int] | None = None) -> None:
@@ -269,9 +364,9 @@ class Simulation:
     @classmethod
     def from_state(cls, model: Model, frame: Frame, state: dict, *, T: float, dt: float, ensemble: str = "nvt",
                    tdamp: float | None = None, chain: int = 3, skin: float = 0.3,
-                   n_threads: int | None = None, chunks: int = 8) -> "Simulation":
+                   n_threads: int | None = None, chunks: int = 8, activity: Activity | None = None) -> "Simulation":
         return cls(model, frame, T=T, dt=dt, ensemble=ensemble, tdamp=tdamp, chain=chain, skin=skin,
-                   n_threads=n_threads, chunks=chunks, _state=state)
+                   n_threads=n_threads, chunks=chunks, activity=activity, _state=state)
 
 
 # -- checkpoints ----------------------------------------------------------------------------------
@@ -309,6 +404,9 @@ def _save_checkpoint(path: str, key: str, stage: int, state: dict, frames: list[
                              if frames and frames[0].velocities is not None else np.zeros((0, 0, 3))),
         "thermo": np.concatenate(thermo) if thermo else np.zeros((0, len(THERMO_COLUMNS) + 1)),
     }
+    if "propulsion_signs" in state:
+        arrays["propulsion_signs"] = state["propulsion_signs"]
+        arrays["propulsion_rng"] = np.asarray(state["propulsion_rng"], dtype=np.uint64)
     _atomic_savez(path, **arrays)
 
 
@@ -333,6 +431,9 @@ def _load_checkpoint(path: str) -> dict:
         "eta": d["eta"].tolist(), "eta_dot": d["eta_dot"].tolist(), "eta_dotdot": d["eta_dotdot"].tolist(),
         "rng": [int(x) for x in d["rng"]], "build_pos": d["build_pos"] if bool(d["has_build"]) else None,
     }
+    if "propulsion_signs" in d:
+        state["propulsion_signs"] = d["propulsion_signs"]
+        state["propulsion_rng"] = [int(x) for x in d["propulsion_rng"]]
     return {"key": str(d["key"]), "stage": int(d["stage"]), "state": state, "frame_positions": d["frame_positions"],
             "frame_steps": d["frame_steps"], "frame_velocities": d["frame_velocities"], "thermo": d["thermo"]}
 
@@ -357,7 +458,7 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
         thermo_every: int = 100, velocities: bool = False, quench_every: int | None = None,
         checkpoint: str | None = None, checkpoint_every: int | None = None, out: str | None = None,
         n_threads: int | None = None, chunks: int = 8, push: bool | None = None,
-        progress: bool | Callable = False, dim: int = 3) -> Trajectory:
+        progress: bool | Callable = False, dim: int = 3, activity: Activity | None = None) -> Trajectory:
     """Simulate ``model`` and return the production trajectory (frames in memory).
 
     Protocol: start structure (``"random"`` insertion, ``"lattice"`` — in a square box when
@@ -386,6 +487,8 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
     :mod:`glassrs.progress`), None for a bar on a terminal only, False (default) for nothing, or
     a callback ``(done_steps, total_steps)``. Ctrl-C raises KeyboardInterrupt; calling ``run``
     again with the same arguments resumes from the last checkpoint written.
+    ``activity``: an :class:`Activity` makes every stage active (self-propelled particles; the
+    push-off is passive); recorded in ``params["activity"]``.
     """
     T = float(T)
     if not T > 0:
@@ -433,6 +536,9 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
         "every": every, "log_block": log_block, "log_base": log_base, "thermo_every": int(thermo_every),
         "chunks": int(chunks), "push": push,
     }
+    if activity is not None:
+        n_act = start.n_particles if isinstance(start, Frame) else int(n)
+        params["activity"] = activity.params(n_act, float(dt))
     key_src = json.dumps(params, sort_keys=True, default=str)
     if isinstance(start, Frame):
         key_src += hashlib.sha256(np.ascontiguousarray(start.positions).tobytes()).hexdigest()
@@ -457,12 +563,12 @@ def run(model: Model, n: int = 1000, T: float = 0.8, steps: int = 10_000, *, dt:
         if push if push is not None else not isinstance(start, Frame):
             frame0 = push_off(frame0, model, n_threads=n_threads)
         sim = Simulation(model, frame0, T=t0, dt=dt, ensemble=stages[0].ensemble, tdamp=tdamp, chain=chain,
-                         skin=skin, seed=seed, n_threads=n_threads, chunks=chunks)
+                         skin=skin, seed=seed, n_threads=n_threads, chunks=chunks, activity=activity)
     else:
         stage0 = resume["stage"]
         st = stages[stage0]
         sim = Simulation.from_state(model, frame0, resume["state"], T=st.T, dt=dt, ensemble=st.ensemble, tdamp=tdamp,
-                                    chain=chain, skin=skin, n_threads=n_threads, chunks=chunks)
+                                    chain=chain, skin=skin, n_threads=n_threads, chunks=chunks, activity=activity)
         fv = resume["frame_velocities"]
         for k, s in enumerate(resume["frame_steps"]):
             f = sim.frame(resume["frame_positions"][k], int(s), fv[k] if len(fv) else None)

@@ -71,6 +71,63 @@ pub enum Ensemble {
     Nvt { t_start: f64, t_stop: f64, t_damp: f64, chain: usize },
 }
 
+/// Self-propulsion of the active Kob–Andersen protocol (Mandal et al., Soft Matter 12, 6268
+/// (2016); definitions §1.1): each particle in `particles` is pushed by the force
+/// f0·(k_x, k_y, k_z) with k_α = ±1 (k_z = 0 in 2D), so |f| = f0·√d. The signs are redrawn at
+/// every absolute step that is a multiple of `every` (τ_p / dt), and at the start; each redraw
+/// gives, per component α, +1 to a random half of the active particles and −1 to the other half
+/// (a Fisher–Yates shuffle), so the net propulsion force is exactly zero and momentum is
+/// conserved. The force at step s acts through the two half-kicks around s, as the interaction
+/// forces do. It does no work on the potential energy and is not part of the virial.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Propulsion {
+    /// Force scale f0 (ε/σ).
+    pub f0: f64,
+    /// Active particles (indices, an even number ≥ 2, distinct).
+    pub particles: Vec<usize>,
+    /// Persistence in steps: τ_p / dt.
+    pub every: u64,
+    /// Current signs k per active particle (empty before the first draw).
+    pub signs: Vec<Vec3>,
+    /// Random stream of the redraws (separate from the velocity stream).
+    pub rng: Rng,
+}
+
+impl Propulsion {
+    pub fn new(f0: f64, particles: Vec<usize>, every: u64, seed: u64) -> Self {
+        Propulsion { f0, particles, every, signs: Vec::new(), rng: Rng::new(seed) }
+    }
+
+    /// New signs: per component, a shuffled half +1 / half −1 (components ≥ `dim` stay 0).
+    pub fn redraw(&mut self, dim: usize) {
+        let m = self.particles.len();
+        let mut col = vec![0.0; m];
+        let mut signs = vec![[0.0; 3]; m];
+        for a in 0..dim {
+            for k in 0..m {
+                col[k] = if k < m / 2 { 1.0 } else { -1.0 };
+            }
+            for k in (1..m).rev() {
+                let j = ((self.rng.uniform() * (k + 1) as f64) as usize).min(k);
+                col.swap(k, j);
+            }
+            for k in 0..m {
+                signs[k][a] = col[k];
+            }
+        }
+        self.signs = signs;
+    }
+
+    /// The propulsion force on every particle (zero for passive ones), N × 3.
+    pub fn forces(&self, n: usize) -> Vec<Vec3> {
+        let mut f = vec![[0.0; 3]; n];
+        for (&i, k) in self.particles.iter().zip(&self.signs) {
+            f[i] = [self.f0 * k[0], self.f0 * k[1], self.f0 * k[2]];
+        }
+        f
+    }
+}
+
 /// Everything needed to continue a run bit-identically.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MdState {
@@ -85,11 +142,13 @@ pub struct MdState {
     pub rng: Rng,
     /// Positions the neighbour list was last built from (None → build at start).
     pub build_pos: Option<Vec<Vec3>>,
+    /// Self-propulsion (None: a passive system).
+    pub propulsion: Option<Propulsion>,
 }
 
 impl MdState {
     pub fn new(pos: Vec<Vec3>, vel: Vec<Vec3>, seed: u64) -> Self {
-        MdState { pos, vel, step: 0, eta: vec![], eta_dot: vec![], eta_dotdot: vec![], rng: Rng::new(seed), build_pos: None }
+        MdState { pos, vel, step: 0, eta: vec![], eta_dot: vec![], eta_dotdot: vec![], rng: Rng::new(seed), build_pos: None, propulsion: None }
     }
 }
 
@@ -122,6 +181,42 @@ pub struct Md {
     have_forces: bool,
     /// Absolute steps over which an NVT target ramps T_start → T_stop (None → each run call).
     pub ramp: Option<(u64, u64)>,
+}
+
+/// The propulsion settings are usable: f0 finite, an even number ≥ 2 of distinct active
+/// particles inside the system, a persistence of at least one step, signs (if restored) ±1.
+fn check_propulsion(p: &Propulsion, n: usize, dim: usize) -> Result<()> {
+    if !p.f0.is_finite() {
+        return Err(invalid!("propulsion force f0 must be finite, got {}", p.f0));
+    }
+    let m = p.particles.len();
+    if m < 2 || m % 2 != 0 {
+        return Err(invalid!("active particles: need an even number ≥ 2 (the zero-net-force rule pairs +1 with −1), got {m}"));
+    }
+    let mut seen = vec![false; n];
+    for &i in &p.particles {
+        if i >= n {
+            return Err(invalid!("active particle index {i} out of range for {n} particles"));
+        }
+        if seen[i] {
+            return Err(invalid!("active particle {i} is listed twice"));
+        }
+        seen[i] = true;
+    }
+    if p.every == 0 {
+        return Err(invalid!("persistence time must be at least one step"));
+    }
+    if !p.signs.is_empty() {
+        if p.signs.len() != m {
+            return Err(invalid!("propulsion state has {} signs for {m} active particles", p.signs.len()));
+        }
+        for (k, s) in p.signs.iter().enumerate() {
+            if (0..dim).any(|a| s[a].abs() != 1.0) || (dim..3).any(|a| s[a] != 0.0) {
+                return Err(invalid!("propulsion sign of active particle {k} is {s:?}; expected components ±1 (0 beyond the dimension)"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Maxwell–Boltzmann velocities at temperature `t` with zero total momentum, rescaled to
@@ -209,6 +304,9 @@ impl Md {
                 return Err(invalid!("Nosé–Hoover chain length must be at least 1"));
             }
         }
+        if let Some(p) = &state.propulsion {
+            check_propulsion(p, n, d)?;
+        }
         let mass: Vec<f64> = types.iter().map(|&t| model.masses()[t as usize]).collect();
         let inv_m = mass.iter().map(|m| 1.0 / m).collect();
         let mut engine = Engine::new(model, sbox.clone(), types.clone(), skin)?;
@@ -218,6 +316,11 @@ impl Md {
         }
         let mut md = Md { sbox, types, inv_m, mass, dt, ensemble, state, engine, forces: ForceResult::default(), tdof: (d * n - d) as f64, have_forces: false, ramp: None };
         md.init_chain();
+        if let Some(p) = &mut md.state.propulsion {
+            if p.signs.is_empty() {
+                p.redraw(d);
+            }
+        }
         Ok(md)
     }
 
@@ -265,6 +368,14 @@ impl Md {
 
     fn compute_forces(&mut self, virial: bool) -> Result<()> {
         self.engine.compute(&self.state.pos, Want { per_particle: false, virial }, &mut self.forces)?;
+        if let Some(p) = &self.state.propulsion {
+            let f = &mut self.forces.forces;
+            for (&i, k) in p.particles.iter().zip(&p.signs) {
+                f[i][0] += p.f0 * k[0];
+                f[i][1] += p.f0 * k[1];
+                f[i][2] += p.f0 * k[2];
+            }
+        }
         self.have_forces = true;
         Ok(())
     }
@@ -459,6 +570,12 @@ impl Md {
             self.kick();
             self.drift();
             let s = self.state.step;
+            let dim = self.sbox.dim();
+            if let Some(p) = &mut self.state.propulsion {
+                if s % p.every == 0 {
+                    p.redraw(dim);
+                }
+            }
             if let Err(e) = self.compute_forces(want_virial_at(s)) {
                 return Err(self.unstable(s, fmax2.sqrt(), e));
             }
@@ -615,6 +732,27 @@ mod tests {
         let mut c = Md::new(&model, sbox, types, st, 0.005, ens, 0.3).unwrap();
         let e = c.run(100000, &[], 0, &mut th, &mut |_| Ok(()), &StopAt(1)).unwrap_err();
         assert_eq!(e, crate::Error::Interrupted);
+    }
+
+    #[test]
+    fn propulsion_redraw_has_zero_net_force() {
+        let mut p = Propulsion::new(0.5, (0..10).map(|k| 3 * k).collect(), 200, 9);
+        for dim in [2, 3] {
+            for _ in 0..20 {
+                p.redraw(dim);
+                let f = p.forces(40);
+                for a in 0..3 {
+                    let s: f64 = f.iter().map(|x| x[a]).sum();
+                    assert_eq!(s, 0.0);
+                    if a < dim {
+                        assert!(p.particles.iter().all(|&i| f[i][a].abs() == 0.5));
+                    } else {
+                        assert!(f.iter().all(|x| x[a] == 0.0));
+                    }
+                }
+                assert!((0..40).filter(|i| i % 3 != 0 || *i >= 30).all(|i| f[i] == [0.0; 3]));
+            }
+        }
     }
 
     #[test]

@@ -123,6 +123,23 @@ def list_of(item: Callable, *, min_len: int = 1, unique: bool = False, sorted_: 
     return check
 
 
+def activity_table(v):
+    """An active liquid's self-propulsion: a table with f0 (ε/σ, ≥ 0), fraction (0, 1] and
+    tau_p (τ, > 0); see glassrs.md.Activity."""
+    if not isinstance(v, dict):
+        return "expected a table with f0, and optionally fraction and tau_p"
+    extra = set(v) - {"f0", "fraction", "tau_p"}
+    if extra:
+        return f"unknown key(s) {sorted(extra)}: expected f0, fraction, tau_p"
+    if "f0" not in v or not _is_num(v["f0"]) or v["f0"] < 0:
+        return "f0 (the propulsion force, ε/σ) must be a number ≥ 0"
+    if "fraction" in v and not (_is_num(v["fraction"]) and 0 < v["fraction"] <= 1):
+        return "fraction must be a number in (0, 1]"
+    if "tau_p" in v and not (_is_num(v["tau_p"]) and v["tau_p"] > 0):
+        return "tau_p (the persistence time, τ) must be a positive number"
+    return None
+
+
 # -- the plan's shape: key → (check, default); a nested dict is a table ---------------------------
 
 REQUIRED = object()
@@ -139,6 +156,8 @@ SYSTEM = {
     "dt": (pos_num, 0.005),
     "thermostat": (one_of("nvt", "nve"), "nvt"),
     "tdamp": (pos_num, 0.5),
+    # self-propulsion (active Kob–Andersen protocol); absent: a passive liquid
+    "activity": (activity_table, None),
     "equilibration": {
         "melt_T": (pos_num, 2.0),
         "melt_steps": (nonneg_int, 4000),

@@ -55,7 +55,7 @@ from glassrs.campaign.plan import model_of
 
 # -- seeds, paths, atomic writes --------------------------------------------------------------------
 
-STREAMS = {"pilot": 1, "equilibrate": 2, "production": 3, "isoconf": 4, "inherent": 5}
+STREAMS = {"pilot": 1, "equilibrate": 2, "production": 3, "isoconf": 4, "inherent": 5, "active": 6}
 
 
 def seed_for(campaign_seed: int, system: str, T: float, config: int, stream: str, run: int = 0) -> int:
@@ -192,6 +192,19 @@ def _thermo_rows(traj) -> pl.DataFrame:
     return th.select("stage", "step", "time", "temperature", "potential", "kinetic", "pressure", "conserved")
 
 
+def activity_of(spec: dict, config: int):
+    """The :class:`glassrs.md.Activity` of a system (None when passive): the active particles of
+    configuration ``config`` are chosen with their own seed, the same for all its stages and runs."""
+    from glassrs import md
+
+    s = spec["system"]
+    a = s.get("activity")
+    if not a or not a.get("f0"):
+        return None
+    return md.Activity(f0=float(a["f0"]), fraction=float(a.get("fraction", 0.1)), tau_p=float(a.get("tau_p", 1.0)),
+                       select_seed=seed_for(spec["seed"], s["name"], spec["T"], config, "active"))
+
+
 # -- the tasks ------------------------------------------------------------------------------------
 
 def pilot(spec: dict, root: str, upstream: dict) -> dict:
@@ -202,14 +215,16 @@ def pilot(spec: dict, root: str, upstream: dict) -> dict:
     seed = seed_for(spec["seed"], s["name"], T, 0, "pilot")
     traj = md.run(model, n=s["n"], T=T, steps=0, dt=dt, seed=seed, density=s["density"],
                   composition=s["composition"], melt_T=eq["melt_T"], melt_steps=eq["melt_steps"],
-                  equilibrate=p["equilibrate_steps"], tdamp=s["tdamp"], thermo_every=1000)
+                  equilibrate=p["equilibrate_steps"], tdamp=s["tdamp"], thermo_every=1000,
+                  activity=activity_of(spec, 0))
     frame = traj[0]
     frame.velocities = traj.last_velocities
     length, used = int(p["steps"]), 0
     while True:
         block = max(2, length // 4)
         run = md.run(model, T=T, steps=length, dt=dt, seed=seed, start=frame, ensemble=s["thermostat"],
-                     tdamp=s["tdamp"], log_block=block, log_base=1.4, every=block, thermo_every=length)
+                     tdamp=s["tdamp"], log_block=block, log_base=1.4, every=block, thermo_every=length,
+                     activity=activity_of(spec, 0))
         used += length
         corr = dynamics.correlations(run, kvectors=np.zeros((0, 3)), progress=False)
         tau = dynamics.tau_alpha(corr)
@@ -236,7 +251,8 @@ def equilibrate(spec: dict, root: str, upstream: dict) -> dict:
     steps = _steps(eq, "steps", tau, dt)
     traj = md.run(model, n=s["n"], T=T, steps=0, dt=dt, seed=seed_for(spec["seed"], s["name"], T, c, "equilibrate"),
                   density=s["density"], composition=s["composition"], melt_T=eq["melt_T"],
-                  melt_steps=eq["melt_steps"], equilibrate=steps, tdamp=s["tdamp"], thermo_every=100)
+                  melt_steps=eq["melt_steps"], equilibrate=steps, tdamp=s["tdamp"], thermo_every=100,
+                  activity=activity_of(spec, c))
     f = traj[0]
     st = {"positions": f.unwrapped_positions(), "velocities": np.asarray(traj.last_velocities, float),
           "types": f.types, "species": np.array(f.species), "box": f.box.native, "origin": f.box.origin}
@@ -272,7 +288,7 @@ def production(spec: dict, root: str, upstream: dict) -> dict:
     start = _frame_from_state(_configuration(root, spec, upstream))
     traj = md.run(model, T=T, steps=steps, dt=dt, seed=seed_for(spec["seed"], s["name"], T, c, "production"),
                   start=start, ensemble=s["thermostat"], tdamp=s["tdamp"], log_block=block, log_base=base,
-                  every=block, thermo_every=max(1, steps // 200))
+                  every=block, thermo_every=max(1, steps // 200), activity=activity_of(spec, c))
     name, task = s["name"], spec["task"]
     files = [write_table(root, "thermo", task, _thermo_rows(traj), name, T, c),
              save_state(root, state_rel(name, T, c, "production"), positions=traj.unwrapped(), steps=traj.steps,
@@ -394,7 +410,8 @@ def isoconf_batch(spec: dict, root: str, upstream: dict) -> dict:
     seeds = [seed_for(spec["seed"], s["name"], T, c, "isoconf", r) for r in range(lo, hi)]
     frame = _frame_from_state(_configuration(root, spec, upstream), velocities=False)
     ens = isoconf.ensemble(frame, model, T, n_runs=hi - lo, times=[t * tau for t in iso["times"]], seeds=seeds,
-                           dt=dt, thermostat=s["thermostat"], tdamp=s["tdamp"], a=iso["a"], progress=False)
+                           dt=dt, thermostat=s["thermostat"], tdamp=s["tdamp"], a=iso["a"], progress=False,
+                           activity=activity_of(spec, c))
     nf, n = ens.sum_disp.shape
     ids = np.arange(n, dtype=np.int64)
     df = pl.DataFrame({"batch": spec["batch"], "time": np.repeat(ens.times, n), "particle": np.tile(ids, nf),

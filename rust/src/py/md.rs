@@ -8,7 +8,7 @@ use pyo3::types::PyDict;
 use super::forces::to_array2;
 use super::models::PyModel;
 use super::{points, simbox, species, PyMonitor};
-use crate::md::{maxwell_boltzmann, Ensemble, Md, MdState, Rng, Thermo};
+use crate::md::{maxwell_boltzmann, Ensemble, Md, MdState, Propulsion, Rng, Thermo};
 use crate::simbox::Vec3;
 
 fn ensemble(kind: &str, t_start: f64, t_stop: f64, t_damp: f64, chain: usize) -> PyResult<Ensemble> {
@@ -32,10 +32,12 @@ pub struct PyMd {
 #[pymethods]
 impl PyMd {
     /// MdSim(model, positions, box, types, velocities, dt, ensemble, t_start, t_stop, t_damp,
-    ///       chain=3, skin=0.3, seed=0, state=None)
+    ///       chain=3, skin=0.3, seed=0, state=None, chunks=8, propulsion=None)
     /// `state` (from .state()) restores step, chain variables, RNG and the list build positions.
+    /// `propulsion` = (f0, active particle indices, persistence in steps, seed) makes the
+    /// system active (md.rs `Propulsion`); its signs and RNG are part of `state`.
     #[new]
-    #[pyo3(signature = (model, positions, box_matrix, types, velocities, dt, ensemble_kind, t_start, t_stop, t_damp, chain = 3, skin = 0.3, seed = 0, state = None, chunks = crate::md::DEFAULT_CHUNKS))]
+    #[pyo3(signature = (model, positions, box_matrix, types, velocities, dt, ensemble_kind, t_start, t_stop, t_damp, chain = 3, skin = 0.3, seed = 0, state = None, chunks = crate::md::DEFAULT_CHUNKS, propulsion = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -54,12 +56,14 @@ impl PyMd {
         seed: u64,
         state: Option<&Bound<'_, PyDict>>,
         chunks: usize,
+        propulsion: Option<(f64, Vec<usize>, u64, u64)>,
     ) -> PyResult<Self> {
         let pos = points(&positions, "positions")?;
         let vel = points(&velocities, "velocities")?;
         let b = simbox(&box_matrix)?;
         let t = species(&types, pos.len())?;
         let mut st = MdState::new(pos, vel, seed);
+        st.propulsion = propulsion.map(|(f0, particles, every, pseed)| Propulsion::new(f0, particles, every, pseed));
         if let Some(d) = state {
             let get = |k: &str| -> PyResult<Bound<'_, PyAny>> {
                 d.get_item(k)?.ok_or_else(|| PyValueError::new_err(format!("MD state is missing '{k}'")))
@@ -75,6 +79,15 @@ impl PyMd {
             st.rng = Rng { s: [r[0], r[1], r[2], r[3]] };
             let bp: Option<PyReadonlyArray2<'_, f64>> = get("build_pos")?.extract()?;
             st.build_pos = opt_points(bp, "build_pos")?;
+            if let Some(p) = st.propulsion.as_mut() {
+                let signs: Option<PyReadonlyArray2<'_, f64>> = get("propulsion_signs")?.extract()?;
+                let r: Vec<u64> = get("propulsion_rng")?.extract()?;
+                if r.len() != 4 {
+                    return Err(PyValueError::new_err("MD state 'propulsion_rng' must have 4 integers"));
+                }
+                p.signs = opt_points(signs, "propulsion_signs")?.unwrap_or_default();
+                p.rng = Rng { s: [r[0], r[1], r[2], r[3]] };
+            }
         }
         let ens = ensemble(ensemble_kind, t_start, t_stop, t_damp, chain)?;
         let m = &model.inner;
@@ -133,6 +146,15 @@ impl PyMd {
         to_array2(py, &self.inner.state.vel)
     }
 
+    /// The self-propulsion force on every particle now (N, 3), zeros for a passive system (ε/σ).
+    fn propulsion_forces<'py>(&self, py: Python<'py>) -> Bound<'py, numpy::PyArray2<f64>> {
+        let n = self.inner.types.len();
+        match &self.inner.state.propulsion {
+            Some(p) => to_array2(py, &p.forces(n)),
+            None => to_array2(py, &vec![[0.0; 3]; n]),
+        }
+    }
+
     /// Full state as a dict of plain values/arrays (for checkpoints).
     fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = &self.inner.state;
@@ -147,6 +169,10 @@ impl PyMd {
         match &s.build_pos {
             Some(bp) => d.set_item("build_pos", to_array2(py, bp))?,
             None => d.set_item("build_pos", py.None())?,
+        }
+        if let Some(p) = &s.propulsion {
+            d.set_item("propulsion_signs", to_array2(py, &p.signs))?;
+            d.set_item("propulsion_rng", p.rng.s.to_vec())?;
         }
         Ok(d)
     }

@@ -1,6 +1,6 @@
 //! Bindings for the structure kernels (docs: definitions §2). Heavy work runs with the GIL released.
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
+use numpy::{IntoPyArray, PyArray1, PyArray3, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -10,7 +10,7 @@ use super::models::PyModel;
 use super::{points, simbox, species, PyMonitor};
 use crate::simbox::SimBox;
 use crate::structure::local::{Closure, LocalParams, ModelMap};
-use crate::structure::{caging, coarse, local, rdf, sq, FrameData};
+use crate::structure::{caging, coarse, functions, local, rdf, sq, FrameData};
 
 type Arr<'py> = Bound<'py, PyArray1<f64>>;
 
@@ -191,6 +191,33 @@ fn coarse_grain<'py>(
     Ok(out.into_pyarray(py))
 }
 
+/// radial_structure_functions(positions (N,3), box (3,3), types, n_types, mus, width, r_max) -> (N, n_types, M)
+#[pyfunction]
+#[pyo3(signature = (positions, box_matrix, types, n_types, mus, width, r_max, n_threads = NThreads(None)))]
+#[allow(clippy::too_many_arguments)]
+fn radial_structure_functions<'py>(
+    py: Python<'py>,
+    positions: PyReadonlyArray2<'py, f64>,
+    box_matrix: PyReadonlyArray2<'py, f64>,
+    types: PyReadonlyArray1<'py, i64>,
+    n_types: usize,
+    mus: Vec<f64>,
+    width: f64,
+    r_max: f64,
+    n_threads: NThreads,
+) -> PyResult<Bound<'py, PyArray3<f64>>> {
+    let pos = points(&positions, "positions")?;
+    let b = simbox(&box_matrix)?;
+    let t = species(&types, pos.len())?;
+    let n = pos.len();
+    let m = mus.len();
+    let fr = FrameData { pos, sbox: b };
+    let g = py.detach(|| functions::radial_structure_functions(&fr, &t, n_types, &mus, width, r_max, n_threads.0))?;
+    let arr = numpy::ndarray::Array3::from_shape_vec((n, n_types, m), g)
+        .map_err(|e| PyValueError::new_err(format!("structure functions: {e}")))?;
+    Ok(arr.into_pyarray(py))
+}
+
 /// caging_potential(q, s flat (nq, ns, ns), x, rho, dr, paper_units=False) -> βΦ(Δr)
 #[pyfunction]
 #[pyo3(signature = (q, s, x, rho, dr, paper_units = false))]
@@ -217,6 +244,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sq_shells, m)?)?;
     m.add_function(wrap_pyfunction!(local_frame, m)?)?;
     m.add_function(wrap_pyfunction!(coarse_grain, m)?)?;
+    m.add_function(wrap_pyfunction!(radial_structure_functions, m)?)?;
     m.add_function(wrap_pyfunction!(caging_potential, m)?)?;
     m.add_function(wrap_pyfunction!(mfpt, m)?)?;
     Ok(())

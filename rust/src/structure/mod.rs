@@ -2,11 +2,13 @@
 //! g^i_uv(r) with the structural order parameter, two-body entropy and local energy, spatial
 //! coarse-graining of per-particle columns, and the q-space caging potential.
 //!
-//! One file per concept: [`rdf`], [`sq`], [`local`], [`coarse`], [`caging`]. Shared helpers
+//! One file per concept: [`rdf`], [`sq`], [`local`], [`coarse`], [`caging`], [`functions`]
+//! (the radial structure functions of the machine-learned softness). Shared helpers
 //! (cell-list iteration over neighbours, thread pools, species counts, trapezoid weights) live here.
 
 pub mod caging;
 pub mod coarse;
+pub mod functions;
 pub mod local;
 pub mod rdf;
 pub mod sq;
