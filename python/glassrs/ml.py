@@ -174,22 +174,8 @@ def structure_functions(frame_or_traj: Trajectory | Frame | Sequence[Frame], *, 
 
 
 def _kernel(positions, types, box, n_types, mus, width, r_max, n_threads):
-    core = getattr(_core, "radial_structure_functions", None)
-    if core is not None:
-        return core(positions, box, types, n_types, mus, width, r_max, n_threads)
-    return _numpy_kernel(positions, types, box, n_types, mus, width, r_max)
-
-
-def _numpy_kernel(positions, types, box, n_types, mus, width, r_max):  # development stand-in for the core
-    from glassrs.box import Box
-    from glassrs.neighbors import pairs_within
-    b = Box(box)
-    f = Frame(positions=positions, types=types.astype(np.int64), box=b, species=tuple(str(i) for i in range(n_types)))
-    i, j, r = pairs_within(f, r_max)
-    out = np.zeros((len(positions), n_types, len(mus)))
-    w = np.exp(-(r[:, None] - mus[None, :]) ** 2 / (2 * width * width))
-    np.add.at(out, (i, types[j].astype(np.int64)), w)
-    return out
+    """(N, n_types, M) structure functions of one frame from the Rust core."""
+    return _core.radial_structure_functions(positions, box, types, n_types, mus, width, r_max, n_threads)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,8 +190,10 @@ def training_labels(traj: Trajectory, *, window: float = 15.0, p_c: float | None
     * non-rearranging (``label`` = 0): p_hop(i, t′) < ``p_low`` at every frame t′ with
       |t′ − t| ≤ ``hard_duration``/2 where p_hop is defined, and that whole interval lies inside the
       range of frames with p_hop. ``p_low`` (σ²) defaults to p_c/2 and ``hard_duration`` (τ) to
-      ``window``, so a non-rearranging particle has no cage jump in the 2Δt of displacements
-      around t. The gap between p_low and p_c leaves out the ambiguous particles.
+      4·``window`` (60 τ for the default Δt = 15 τ, of the order of τ_α of Kob–Andersen at
+      T = 0.6; Schoenholz et al. ask for no rearrangement during about τ_α — pass τ_α of your
+      state point). The gap between p_low and p_c leaves out the ambiguous particles; a longer
+      duration and a lower p_low give cleaner non-rearranging examples and fewer of them.
 
     Everything else is unlabelled and not returned. ``rearrangements``: a precomputed table of
     :func:`glassrs.dynamics.rearrangements` (or :func:`glassrs.dynamics.phop`) of ``traj`` with the
@@ -239,7 +227,7 @@ def training_labels(traj: Trajectory, *, window: float = 15.0, p_c: float | None
     p_low = 0.5 * p_c if p_low is None else float(p_low)
     if not (np.isfinite(p_low) and 0 < p_low <= p_c):
         raise ValueError(f"p_low must be a finite threshold with 0 < p_low ≤ p_c = {p_c:g} (σ²), got {p_low!r}")
-    hard = float(window) if hard_duration is None else float(hard_duration)
+    hard = 4.0 * float(window) if hard_duration is None else float(hard_duration)
     if not (np.isfinite(hard) and hard >= 0):
         raise ValueError(f"hard_duration must be a finite time ≥ 0 (τ), got {hard_duration!r}")
 
@@ -372,7 +360,7 @@ def train_softness(traj: Trajectory, *, species: str | None = None, labels: pl.D
        or a precomputed ``labels`` table) for the particles of ``species`` (default: the first
        species, A — Schoenholz et al. train on the majority species A).
     2. Held-out split in time: the labelled frames are grouped into blocks of ``split_time`` τ
-       (default ``window``: neighbouring frames of one trajectory are nearly the same
+       (default 2·``window``: neighbouring frames of one trajectory are nearly the same
        configuration, so a random split of particle-frames would put near-copies on both sides)
        and a fraction ``test_fraction`` of the blocks, drawn with ``seed``, is held out.
     3. Balanced classes on each side: equally many rearranging and non-rearranging samples (the
@@ -414,7 +402,8 @@ def train_softness(traj: Trajectory, *, species: str | None = None, labels: pl.D
     rng = np.random.default_rng(seed)
     frames_all = np.asarray(traj.times, dtype=np.float64)
     t = frames_all[lab["frame"].to_numpy()]
-    block_len = float(window if split_time is None else split_time)
+    win = float(lp.get("window", window))
+    block_len = float(2.0 * win if split_time is None else split_time)
     if not (np.isfinite(block_len) and block_len > 0):
         raise ValueError(f"split_time must be a finite block length > 0 (τ), got {split_time!r}")
     block = np.floor((t - t.min()) / block_len).astype(np.int64)
@@ -455,7 +444,7 @@ def train_softness(traj: Trajectory, *, species: str | None = None, labels: pl.D
     n_ok = int((pred_te == (yte == 1)).sum())
     ci = binomtest(n_ok, len(yte)).proportion_ci(confidence_level=0.95, method="wilson")
     thresholds = {"p_c": float(lp.get("p_c", np.nan)), "p_low": float(lp.get("p_low", np.nan)),
-                  "hard_duration": float(lp.get("hard_duration", np.nan)), "window": float(lp.get("window", window))}
+                  "hard_duration": float(lp.get("hard_duration", np.nan)), "window": win}
     test_frames = np.unique(lab["frame"].to_numpy()[is_test]).astype(int).tolist()
     return SoftnessModel(
         species=species, neighbour_species=sp, mus=m.tolist(), width=L, truncation=trunc, features=feats,
