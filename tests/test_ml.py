@@ -73,6 +73,21 @@ def test_structure_functions_match_numpy(lengths, n_types):
         np.testing.assert_allclose(got, want.reshape(f.n_particles, -1), rtol=0, atol=1e-12)
 
 
+def test_structure_functions_triclinic_box_match_the_pair_list():
+    """A tilted box (no cKDTree oracle there): the same sums over the pairs of gr.neighbors."""
+    box = gr.Box.from_lammps([8.0, 8.5, 9.0], tilts=(1.1, -0.7, 0.6))
+    rng = np.random.default_rng(5)
+    pos = rng.random((350, 3)) @ box.matrix.T
+    f = gr.Frame(positions=pos, types=np.random.default_rng(1002).integers(0, 2, 350), box=box, species=("A", "B"))
+    mus = ml.mu_grid(0.5, 2.5, 0.1)
+    tab = ml.structure_functions(f, mus=mus, width=0.12)
+    nb = gr.neighbors(f, gr.params(tab)["r_max"])
+    i, j, r = nb["i"].to_numpy().astype(int), nb["j"].to_numpy().astype(int), nb["r"].to_numpy()
+    want = np.zeros((350, 2, len(mus)))
+    np.add.at(want, (i, f.types[j]), np.exp(-(r[:, None] - mus) ** 2 / (2 * 0.12 ** 2)))
+    np.testing.assert_allclose(_wide(tab, f.species, mus), want.reshape(350, -1), rtol=0, atol=1e-12)
+
+
 def test_structure_functions_columns_species_and_frames():
     frames = [_frame(200, (7.0, 7.0, 7.0), seed=s, time=float(s)) for s in range(3)]
     traj = gr.Trajectory.from_frames(frames)
