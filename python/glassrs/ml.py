@@ -490,7 +490,10 @@ def rearrangement_probability(model: SoftnessModel, traj: Trajectory, *, frames=
     of S_ML — :func:`softness` joined with p_hop by :func:`glassrs.isoconf.rearrangement_structure`,
     binned by :func:`glassrs.stats.rearrangement_probability`.
 
-    ``window`` (τ) and ``p_c`` (σ²) default to the model's thresholds. ``bins``: a count or explicit
+    ``window`` (τ) and ``p_c`` (σ²) default to the model's thresholds — those of its training
+    trajectory; at another temperature pass that temperature's p_c (or use
+    :func:`glassrs.isoconf.rearrangement_structure`, whose default is the MSD at the α2 peak of the
+    trajectory it is given). ``bins``: a count or explicit
     edges; with ``quantiles=True`` a count gives equal-population bins (quantiles of S_ML, e.g. 5 for
     quintiles). ``frames`` default to all; pass ``model.test_frames`` when ``traj`` is the training
     trajectory. Columns: bin, x_low, x_high, x_mid, n, p_r (:func:`glassrs.stats.rearrangement_probability`).
