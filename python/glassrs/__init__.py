@@ -9,7 +9,7 @@ the documentation (docs/definitions.md); "definitions §N" in a docstring points
 >>> gr.neighbors(traj[0], r_max=2.5)
 """
 
-from glassrs import campaign, datasets, dynamics, elastic, fits, isoconf, md, minimize, models, stats, structure
+from glassrs import campaign, datasets, dynamics, elastic, fits, isoconf, md, minimize, ml, models, stats, structure
 from glassrs import tables as _tables  # registers the ``df.glass`` namespace
 from glassrs._core import __version__
 from glassrs.box import Box
@@ -22,7 +22,8 @@ from glassrs.tables import params, read_parquet, write_parquet
 from glassrs.trajectory import Frame, Trajectory
 
 __all__ = [
-    "campaign", "datasets", "dynamics", "elastic", "fits", "forces", "isoconf", "md", "minimize", "models", "stats", "structure",
+    "campaign", "datasets", "dynamics", "elastic", "fits", "forces", "isoconf", "md", "minimize", "ml", "models", "stats",
+    "structure",
     "Box", "ConvergenceError", "FormatError", "Frame", "Trajectory", "__version__", "neighbors",
     "params", "read", "read_parquet", "write_parquet", "get_num_threads", "set_num_threads", "threads",
 ]
