@@ -117,6 +117,10 @@ def section(runs, figdir: str, *, x: str = X, bins: int = BINS, min_count: int =
         lines.append(f"| {r['bin']} | {r['x_low']:.4g}–{r['x_high']:.4g} | {r['n_T']} | {_f(r['delta_e'])} | "
                      f"{_f(r['delta_e_err'], 2)} | {_f(r['ln_p0'])} | {_f(r['ln_p0_err'], 2)} |")
     lines.append("")
+    loose = res.fits.filter(pl.col("delta_e_err") > pl.col("delta_e").abs())
+    if loose.height:
+        lines += _plot.warning(f"in {loose.height} of {res.fits.height} bins the standard error of ΔE exceeds ΔE: "
+                               "the temperatures do not determine those barriers (nor, then, the onset).")
     nT = len(data)
     if nT == 2:
         lines += _plot.warning("P_R Arrhenius fits through 2 temperatures have 0 degrees of freedom: no errors, "
