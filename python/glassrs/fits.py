@@ -300,10 +300,10 @@ class MacroscopicBarriers:
         Δ((βΦ)⁻¹) = sop − (βΦ0)⁻¹, inv_delta_sop, delta_e_ma (ε) with ci_low/ci_high, and the
         master-plot coordinates x_T = T_VFT/(K_VFT (T − T_VFT)), y_T = ln(τ_α/τ0) (Eq. 11) and
         x_sop = Δ_VFT/(K_sop (Δ − Δ_VFT)), y_sop = ln(τ_α/τ0,sop) (Eq. 17): on the master plot
-        y = x.
+        y = x; unit and level (the resampled unit and the interval's coverage).
     parameters : one row per parameter: parameter, value, stderr (of the fit that gives it; NaN
         for derived ratios), ci_low, ci_high (percentile bootstrap), n_temperatures, n_units,
-        unit, n_failed, warning.
+        unit, level, n_failed, warning.
     """
 
     barriers: pl.DataFrame
@@ -433,12 +433,13 @@ def macroscopic_barriers(data: pl.DataFrame, *, tau: str = "tau_alpha", sop: str
     ptab = pl.DataFrame({"parameter": list(_MACRO_NAMES), "value": [float(val[k]) for k in _MACRO_NAMES],
                          "stderr": [float(err[k]) for k in _MACRO_NAMES], "ci_low": lo[:len(_MACRO_NAMES)],
                          "ci_high": hi[:len(_MACRO_NAMES)], "n_temperatures": len(Ts), "n_units": n_units,
-                         "unit": unit_label, "n_failed": failed, "warning": w},
+                         "unit": unit_label, "level": float(level), "n_failed": failed, "warning": w},
                         schema_overrides={"warning": pl.String})
     btab = pl.DataFrame({"T": Ts, "n_units": [len(a) for a in tv], "tau_alpha": tau_m, "sop": sop_m, **per_t,
                          "ci_low": lo[len(_MACRO_NAMES):], "ci_high": hi[len(_MACRO_NAMES):]})
+    btab = btab.with_columns(pl.lit(unit_label).alias("unit"), pl.lit(float(level)).alias("level"))
     btab = btab.select("T", "n_units", "tau_alpha", "sop", "delta_sop", "inv_delta_sop", "delta_e_ma", "ci_low",
-                       "ci_high", "x_T", "y_T", "x_sop", "y_sop")
+                       "ci_high", "x_T", "y_T", "x_sop", "y_sop", "unit", "level")
     from glassrs.tables import make_table
 
     prm = {"kind": "macroscopic_barriers", "tau": tau, "sop": sop, "unit": unit_label, "n_boot": int(n_boot),

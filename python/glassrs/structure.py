@@ -844,3 +844,47 @@ def sop_temperature_fit(T: Sequence[float], sop: Sequence[float]) -> dict[str, f
     Returns gamma, gamma_err, sop0, sop0_err."""
     f = _linfit(T, sop)
     return {"gamma": f["slope"], "gamma_err": f["slope_err"], "sop0": f["intercept"], "sop0_err": f["intercept_err"]}
+
+
+def sop_blocks(traj: Trajectory, model=None, *, T: float | None = None, n_blocks: int = 4,
+               windows: Mapping | None = None, closure: str = "approx", stride: int = 1,
+               **local_kwargs) -> pl.DataFrame:
+    """The SOPs of each of ``n_blocks`` contiguous time blocks of frames of one trajectory — the
+    independent units behind intervals on γ and γ′ (:func:`glassrs.uncertainty.gamma`) when a
+    state point has a single trajectory.
+
+    Per block, :func:`local` on its frames (every ``stride``-th; ``local_kwargs`` passed on) gives
+    ``sop_macro`` (1/|βΦ| of the block's global g, dimensionless), ``sop_mean`` (⟨1/|βφ_i|⟩, the
+    γ′ convention of definitions §5.2) and ``sop_inv_mean_depth`` (1/⟨|βφ_i|⟩, the convention
+    that reproduces paper 000's γ′, see definitions §5.2). ``windows``: one set for every block
+    and, for a temperature series, for every temperature (default: :func:`trajectory_windows` of
+    all frames of ``traj``). Blocks of frames are far less correlated than the particles of one
+    frame, but only approximately independent: use blocks much longer than τ_α.
+
+    Returns columns: T (ε/k_B or null), block, n_frames, sop_macro, sop_mean,
+    sop_inv_mean_depth; parameters record the windows, closure and unit ``"time blocks"``.
+    """
+    traj = _as_traj(traj)
+    nb, st = int(n_blocks), int(stride)
+    if nb < 2:
+        raise ValueError(f"sop_blocks needs n_blocks ≥ 2 (one block has no scatter), got {n_blocks}")
+    if st < 1:
+        raise ValueError(f"stride must be a positive integer, got {stride}")
+    frames = np.arange(0, len(traj), st)
+    if len(frames) < nb:
+        raise ValueError(f"{len(frames)} frames (stride {st}) cannot make {nb} blocks of at least one frame")
+    if windows is None:
+        windows = trajectory_windows(traj, frames=frames)
+    blk = (np.arange(len(frames)) * nb) // len(frames)
+    rows = []
+    for b in range(nb):
+        idx = frames[blk == b]
+        loc = local(traj, model, T=T, closure=closure, windows=windows, frames=idx, **local_kwargs)
+        p = params(loc)
+        rows.append({"T": None if T is None else float(T), "block": b, "n_frames": len(idx),
+                     "sop_macro": float(p["sop_macro"]), "sop_mean": float(p["sop_mean"]),
+                     "sop_inv_mean_depth": float(1.0 / loc["beta_phi"].abs().mean())})
+    out = pl.DataFrame(rows, schema={"T": pl.Float64, "block": pl.Int64, "n_frames": pl.Int64, "sop_macro": pl.Float64,
+                                     "sop_mean": pl.Float64, "sop_inv_mean_depth": pl.Float64})
+    return make_table(out, {"kind": "sop_blocks", "n_blocks": nb, "stride": st, "closure": closure, "T": T,
+                            "windows": {k: list(v) for k, v in windows.items()}, "unit": "time blocks"})

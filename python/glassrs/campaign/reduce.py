@@ -219,11 +219,11 @@ def _dof_warning(n_T: int, n_params: int, model: str) -> list[str]:
     return []
 
 
-def _single_warning(T: np.ndarray, arrays: Sequence[np.ndarray]) -> list[str]:
+def _single_warning(T: np.ndarray, arrays: Sequence[np.ndarray], what: str = "configuration") -> list[str]:
     single = [f"{t:g}" for t, a in zip(T, arrays) if len(a) < 2]
     if not single:
         return []
-    return [f"a single configuration at T = {', '.join(single)}: no interval"]
+    return [f"a single {what} at T = {', '.join(single)}: no interval"]
 
 
 def _failed_warning(n_failed: int, n_boot: int) -> list[str]:
@@ -243,6 +243,8 @@ class _Fit:
     n_units: int
     means: np.ndarray  # per-T means that were fitted
     warning: list[str] = field(default_factory=list)
+    #: (n_ok, n_T) resampled per-T means behind each row of ``draws`` (ΔE^ma(T) needs them)
+    boot_means: np.ndarray | None = None
 
     def rows(self, key: dict, level: float, unit: str, names: Sequence[str] | None = None) -> list[dict]:
         lo, hi = _quantiles(self.draws, level, len(self.names))
@@ -259,8 +261,8 @@ def _nan_fit(names, T, arrays, means, warning) -> _Fit:
 
 
 def _vft_fit(T: np.ndarray, arrays: list[np.ndarray], n_boot: int, rng: np.random.Generator,
-             p0: Sequence[float] | None) -> _Fit:
-    """fits.vft on the per-T means; bootstrap refits on means of configurations resampled per T."""
+             p0: Sequence[float] | None, what: str = "configuration") -> _Fit:
+    """fits.vft on the per-T means; bootstrap refits on means of units (``what``) resampled per T."""
     means = np.array([a.mean() for a in arrays])
     warn = _dof_warning(len(T), 3, "VFT")
     try:
@@ -271,10 +273,10 @@ def _vft_fit(T: np.ndarray, arrays: list[np.ndarray], n_boot: int, rng: np.rando
         return _nan_fit(_VFT_NAMES, T, arrays, means, [*warn, f"VFT fit failed: {e}"])
     value = np.array([r.params[k] for k in _VFT_NAMES])
     stderr = np.array([r.stderr[k] for k in _VFT_NAMES])
-    single = _single_warning(T, arrays)
-    draws, n_failed = None, 0
+    single = _single_warning(T, arrays, what)
+    draws, n_failed, kept = None, 0, None
     if not single:
-        ok = []
+        ok, rows = [], []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for row in _boot_T_means(arrays, n_boot, rng):  # one nonlinear refit per resample
@@ -284,13 +286,15 @@ def _vft_fit(T: np.ndarray, arrays: list[np.ndarray], n_boot: int, rng: np.rando
                     n_failed += 1
                     continue
                 ok.append([rb.params[k] for k in _VFT_NAMES])
+                rows.append(row)
         draws = np.array(ok, float).reshape(-1, 3)
+        kept = np.array(rows, float).reshape(-1, len(T))
     return _Fit(_VFT_NAMES, value, stderr, draws, n_failed, len(T), int(sum(map(len, arrays))), means,
-                [*warn, *single, *_failed_warning(n_failed, n_boot)])
+                [*warn, *single, *_failed_warning(n_failed, n_boot)], kept)
 
 
 def _lin_fit(kind: str, T: np.ndarray, arrays: list[np.ndarray], n_boot: int,
-             rng: np.random.Generator) -> _Fit:
+             rng: np.random.Generator, what: str = "configuration") -> _Fit:
     """fits.linear (y vs T) or fits.arrhenius (ln y vs 1/T) on the per-T means.
 
     The refits of the bootstrap are the same least-squares problem with the same design matrix,
@@ -305,7 +309,7 @@ def _lin_fit(kind: str, T: np.ndarray, arrays: list[np.ndarray], n_boot: int,
         return _nan_fit(names, T, arrays, means, [*warn, f"{kind} fit failed: {e}"])
     value = np.array([r.params[k] for k in names])
     stderr = np.array([r.stderr[k] for k in names])
-    single = _single_warning(T, arrays)
+    single = _single_warning(T, arrays, what)
     draws, n_failed = None, 0
     if not single:
         M = _boot_T_means(arrays, n_boot, rng)

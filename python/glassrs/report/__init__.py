@@ -23,7 +23,7 @@ from glassrs.trajectory import Trajectory
 if TYPE_CHECKING:
     from glassrs.models import Model
 
-SECTIONS = ["summary", "structure", "dynamics", "elastic", "campaign"]
+SECTIONS = ["summary", "structure", "dynamics", "elastic", "landscape", "rearrangements", "campaign"]
 #: sections that run extra simulations; enabled per call (``extra=``, CLI ``--isoconf``)
 OPTIONAL_SECTIONS = ["correlations"]
 

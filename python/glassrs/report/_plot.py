@@ -44,6 +44,18 @@ def log_axis(ax, which: str = "x") -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
+def sub_decade_labels(ax, which: str = "y") -> None:
+    """On a log axis (:func:`log_axis`) spanning less than about a decade and a half, also label
+    2, 3 and 5 × 10ⁿ — otherwise the axis carries one label or none. Call after plotting."""
+    from matplotlib.ticker import FormatStrFormatter, LogLocator
+
+    lo, hi = ax.get_ylim() if which == "y" else ax.get_xlim()
+    if lo > 0 and hi / lo < 40:
+        axis = ax.yaxis if which == "y" else ax.xaxis
+        axis.set_minor_locator(LogLocator(base=10.0, subs=(2.0, 3.0, 5.0), numticks=12))
+        axis.set_minor_formatter(FormatStrFormatter("%g"))
+
+
 def legend(ax, handles: Sequence | None = None, **kw) -> None:
     """A legend for this panel (only if it has labelled artists)."""
     if handles is not None:
