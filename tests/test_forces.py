@@ -11,6 +11,7 @@ from lammps_oracle import jittered_lattice, lammps_forces
 NATIVE = {
     "kob_andersen": models.kob_andersen, "ka_wca": models.ka_wca, "qp(12,6)": lambda: models.qp(12, 6),
     "qp(18,6)": lambda: models.qp(18, 6), "wahnstrom": models.wahnstrom, "ipl10": models.ipl10,
+    "sticky_spheres": models.sticky_spheres,
     "lj_none": lambda: models.lj_mixture(epsilon={"AA": 1, "AB": 1.5, "BB": .5}, sigma={"AA": 1, "AB": .8, "BB": .88}, shift="none"),
     "lj_force": lambda: models.lj_mixture(epsilon={"AA": 1, "AB": 1.5, "BB": .5}, sigma={"AA": 1, "AB": .8, "BB": .88}, shift="force"),
 }

@@ -85,7 +85,7 @@ class Model:
         return np.array([self.index(s) for s in species], dtype=np.int64)
 
     def pair_params(self, a: str | int, b: str | int) -> dict:
-        """Parameters of the (a, b) pair: ``kind`` (lj, nm, ipl, table) and its numbers."""
+        """Parameters of the (a, b) pair: ``kind`` (lj, nm, ipl, sticky, sw, table) and its numbers."""
         return self.native.pair_params(self.index(a), self.index(b))
 
     def pair_table(self, r=None, n: int = 500):
@@ -152,7 +152,7 @@ class Model:
         kinds = {p["kind"] for _, _, p in pp}
         if kinds == {"sw"}:
             raise ValueError(f"model '{self.name}' has three-body terms: use write_lammps_sw(path) for pair_style sw")
-        if kinds != {"lj"} and kinds - {"nm", "ipl"}:
+        if kinds != {"lj"} and kinds - {"nm", "ipl", "sticky"}:
             raise ValueError(f"model '{self.name}' has {sorted(kinds)} pairs; no exact native LAMMPS style, use to_lammps_table()")
         g = f"{self.max_cutoff:.17g}"
         if kinds == {"lj"}:
@@ -169,7 +169,15 @@ class Model:
             return cmds
         cmds = [f"pair_style lepton {g}"]
         for i, j, p in pp:
-            if p["kind"] == "nm":
+            if p["kind"] == "sticky":
+                sg = f"{p['sigma']:.17g}"
+                rm = f"{2 ** (1 / 6) * p['sigma']:.17g}"
+                c = p["c"]
+                inner = f"4*(({sg}/r)^12-({sg}/r)^6)"
+                outer = (f"({p['a']:.17g})*({sg}/r)^12-({p['b']:.17g})*({sg}/r)^6+({c[0]:.17g})+({c[1]:.17g})*(r/{sg})^2"
+                         f"+({c[2]:.17g})*(r/{sg})^4+({c[3]:.17g})*(r/{sg})^6")
+                e = f"{p['eps']:.17g}*((1-step(r-{rm}))*({inner})+step(r-{rm})*({outer}))"
+            elif p["kind"] == "nm":
                 e = (f"{p['eps']:.17g}/({p['q']:.17g}-{p['p']:.17g})*({p['p']:.17g}*({p['rm']:.17g}/r)^{p['q']:.17g}"
                      f"-{p['q']:.17g}*({p['rm']:.17g}/r)^{p['p']:.17g})+({p['c1']:.17g})*r^2+({p['c2']:.17g})")
             else:
@@ -248,6 +256,25 @@ def ipl10() -> Model:
     """50:50 inverse-power-law mixture ε[(λ/r)^10 + Σ_l c_2l (r/λ)^2l], λ_AB 1.18, λ_BB 1.4,
     r_c = 1.48λ with U and its first three derivatives zero at r_c; ρ = 0.82."""
     return Model(_core.Model.ipl10())
+
+
+def sticky_spheres(x_c: float = 1.2 * 2 ** (1 / 6)) -> Model:
+    """Sticky spheres (González-López, Shivam, Zheng, Pica Ciamarra & Lerner, 2021), the "CSS"
+    glass former of Kapteijns et al. 2021 with the default ``x_c`` = 1.2·2^{1/6}: a 50:50 mixture,
+    masses 1, ε = 1, ρ = 0.6, with x = r/σ_uv
+
+    U = 4ε[x⁻¹² − x⁻⁶] for x < x_min = 2^{1/6} (Lennard-Jones repulsion, well depth −ε at x_min),
+    U = ε[a x⁻¹² − b x⁻⁶ + c0 + c2 x² + c4 x⁴ + c6 x⁶] for x_min ≤ x < x_c, 0 beyond,
+
+    the six constants fixed by U, U′, U″ continuous at x_min and zero at x_c (for the default x_c
+    they reproduce the published a = −106.991613526652, b = −304.918469059567,
+    c0 = −939.388037994211, c2 = 1190.70962256002, c4 = −541.300131587551,
+    c6 = 85.8684936914713 — the attraction is much stiffer and shorter than Lennard-Jones').
+    Sizes σ_AA = 1, σ_AB = 1.18, σ_BB = 1.4, those of the same group's IPL mixture (the stored
+    text of the papers does not list them; the first S(q) peak of the large species, ≈ 5.5 σ⁻¹
+    at ρ = 0.6, agrees with the published q_max = 5.47 — see the tests). Raises ``ValueError``
+    unless x_c > 2^{1/6}."""
+    return Model(_core.Model.sticky_spheres(float(x_c)))
 
 
 def stillinger_weber(lam: float = 18.75) -> Model:
@@ -442,28 +469,36 @@ _SEED003 = "Kapteijns et al., J. Chem. Phys. 155, 074502 (2021), Table I"
 #: Table I rows are kept so the refusal can say what is missing.
 _SEED003_MISSING = {
     "seed003-mblj": "the modified Kob–Andersen mixture (mBLJ) of Schrøder & Dyre, J. Chem. Phys. 152, 141101 (2020)",
-    "seed003-ss-0.6": "the sticky-sphere (CSS) mixture", "seed003-ss-0.7": "the sticky-sphere (CSS) mixture",
-    "seed003-ss-0.95": "the sticky-sphere (CSS) mixture",
 }
+
+#: the sticky-sphere state points of seed 003 (Table III): density, N, dt, τ_NH, q_max
+_SEED003_SS = {"0.6": (0.6, 3000, 0.005, 0.2, 5.47), "0.7": (0.7, 4000, 0.003, 0.2, 5.87),
+               "0.95": (0.95, 4000, 0.002, 0.2, 6.40)}
 
 
 def presets() -> list[str]:
     """Names accepted by :func:`preset`."""
-    return ["seed003-ipl", "seed003-sw"]
+    return ["seed003-ipl", "seed003-sw"] + [f"seed003-ss-{k}" for k in _SEED003_SS]
 
 
 def preset(name: str) -> Preset:
     """A published protocol by name: ``"seed003-ipl"`` (3D IPL: ρ = 0.82, N = 2000, dt = 0.005,
     τ_NH = 0.2, q_max = 6.35) or ``"seed003-sw"`` (Stillinger–Weber λ = 18.75: ρ = 0.52,
-    N = 8000, dt = 0.065, τ_NH = 6.5, q_max = 6.28), both from Kapteijns et al. 2021, Table I.
-    The mBLJ and sticky-sphere systems of that paper raise ``ValueError``: their published
-    potentials are not in glassrs (their functional forms could not be obtained to the last
-    digit; glassrs does not guess them)."""
+    N = 8000, dt = 0.065, τ_NH = 6.5, q_max = 6.28), both from Kapteijns et al. 2021, Table I,
+    and the sticky spheres (:func:`sticky_spheres`) at their three densities of Table III:
+    ``"seed003-ss-0.6"`` (N = 3000, dt = 0.005, q_max = 5.47), ``"seed003-ss-0.7"`` (N = 4000,
+    dt = 0.003, q_max = 5.87) and ``"seed003-ss-0.95"`` (N = 4000, dt = 0.002, q_max = 6.40), all
+    with τ_NH = 0.2. The mBLJ system of that paper raises ``ValueError``: its published potential
+    is not in glassrs (its functional form could not be obtained to the last digit; glassrs does
+    not guess it)."""
     key = name.strip().lower()
     if key == "seed003-ipl":
         return Preset(key, ipl10(), 0.82, 2000, 0.005, 0.2, 6.35, 3, _SEED003)
     if key == "seed003-sw":
         return Preset(key, stillinger_weber(18.75), 0.52, 8000, 0.065, 6.5, 6.28, 3, _SEED003)
+    if key.startswith("seed003-ss-") and key[len("seed003-ss-"):] in _SEED003_SS:
+        rho, n, dt, tau_nh, q_max = _SEED003_SS[key[len("seed003-ss-"):]]
+        return Preset(key, sticky_spheres(), rho, n, dt, tau_nh, q_max, 3, _SEED003.replace("Table I", "Tables I and III"))
     if key in _SEED003_MISSING:
         raise ValueError(f"preset '{name}' needs {_SEED003_MISSING[key]}, which glassrs does not provide: its "
                          "published functional form is not available to it; use gr.models.table(...) with the "
@@ -472,10 +507,11 @@ def preset(name: str) -> Preset:
 
 
 BUILTIN = {"kob_andersen": kob_andersen, "kob_andersen_2d": kob_andersen_2d, "ka_wca": ka_wca, "qp": qp, "wahnstrom": wahnstrom, "ipl10": ipl10,
-           "stillinger_weber": stillinger_weber}
+           "sticky_spheres": sticky_spheres, "stillinger_weber": stillinger_weber}
 
 
-ALIASES = {"ka": "kob_andersen", "ka2d": "kob_andersen_2d", "kob-andersen": "kob_andersen", "sw": "stillinger_weber"}
+ALIASES = {"ka": "kob_andersen", "ka2d": "kob_andersen_2d", "kob-andersen": "kob_andersen", "sw": "stillinger_weber",
+           "ss": "sticky_spheres", "css": "sticky_spheres"}
 
 
 def _model_number(text: str) -> int | float:
@@ -500,7 +536,8 @@ def get(name: str) -> Model:
     """A built-in model from a name with optional parameters: ``NAME[:k=v,...]``.
 
     Names: ``kob_andersen`` (alias ``ka``), ``ka_wca``, ``wahnstrom``, ``ipl10``, ``qp``,
-    ``stillinger_weber`` (alias ``sw``; ``sw:lam=21`` is silicon).
+    ``sticky_spheres`` (alias ``ss``; ``ss:x_c=1.5``), ``stillinger_weber`` (alias ``sw``;
+    ``sw:lam=21`` is silicon).
     Parameters are passed to the factory as numbers, e.g. ``qp:q=18,p=6`` = ``qp(18, 6)``
     (``qp(18,6)`` is accepted too). Raises ``ValueError`` listing the available models for an
     unknown name, and the factory's parameters for an unknown or malformed one.

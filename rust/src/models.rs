@@ -50,6 +50,12 @@ pub enum PairPot {
     /// interpolation (U and U′ exact at the nodes, C¹). U = 0 for r ≥ rc = last node.
     /// Below the first node the first cubic is extrapolated.
     Table { r: Vec<f64>, u: Vec<f64>, du: Vec<f64> },
+    /// Sticky spheres (González-López, Shivam, Zheng, Pica Ciamarra & Lerner 2021), x = r/σ:
+    /// 4ε[x⁻¹² − x⁻⁶] for x < x_min = 2^{1/6} (the Lennard-Jones repulsion and well bottom), and
+    /// ε[a x⁻¹² − b x⁻⁶ + c0 + c2 x² + c4 x⁴ + c6 x⁶] for x_min ≤ x < x_c, with a, b, c0…c6 such
+    /// that U, U′ and U″ are continuous at x_min and vanish at x_c (a short-ranged, stiff
+    /// attraction).
+    Sticky { eps: f64, sigma: f64, rc: f64, ab: [f64; 2], c: [f64; 4] },
     /// The two-body term of Stillinger–Weber (LAMMPS `pair_style sw` parameters):
     /// Aε [B (σ/r)^p − (σ/r)^q] exp(σ/(r − aσ)) for r < aσ; every derivative vanishes at aσ.
     Sw2 { eps: f64, sigma: f64, a: f64, big_a: f64, big_b: f64, p: f64, q: f64 },
@@ -155,6 +161,34 @@ impl PairPot {
         Ok(PairPot::Ipl { eps, lambda, n, rc: xc * lambda, c })
     }
 
+    /// Sticky-sphere potential of width σ cut at r_c = x_c·σ (x_c > 2^{1/6}): the six constants
+    /// of the attractive branch from the six join conditions (U, U′, U″ equal to Lennard-Jones
+    /// at x_min, zero at x_c). For x_c = 1.2·2^{1/6} (the "CSS" model) they are the published
+    /// a = −106.991613526652, b = −304.918469059567, c0 = −939.388037994211,
+    /// c2 = 1190.70962256002, c4 = −541.300131587551, c6 = 85.8684936914713 (to ~1e-12).
+    pub fn sticky_spheres(eps: f64, sigma: f64, xc: f64) -> Result<Self> {
+        let xm = 2f64.powf(1.0 / 6.0);
+        if !(eps.is_finite() && sigma > 0.0 && sigma.is_finite() && xc.is_finite() && xc > xm * (1.0 + 1e-6)) {
+            return Err(invalid!(
+                "sticky spheres need finite ε, σ > 0 and a cutoff x_c = r_c/σ above x_min = 2^(1/6) ≈ {xm:.6}; got ε={eps}, σ={sigma}, x_c={xc}"
+            ));
+        }
+        // unknowns (a, b, c0, c2, c4, c6) of a x⁻¹² − b x⁻⁶ + c0 + c2 x² + c4 x⁴ + c6 x⁶
+        let rows = |x: f64| {
+            [
+                [x.powi(-12), -x.powi(-6), 1.0, x * x, x.powi(4), x.powi(6)],
+                [-12.0 * x.powi(-13), 6.0 * x.powi(-7), 0.0, 2.0 * x, 4.0 * x.powi(3), 6.0 * x.powi(5)],
+                [156.0 * x.powi(-14), -42.0 * x.powi(-8), 0.0, 2.0, 12.0 * x * x, 30.0 * x.powi(4)],
+            ]
+        };
+        let (rm, rc) = (rows(xm), rows(xc));
+        let a = [rm[0], rm[1], rm[2], rc[0], rc[1], rc[2]];
+        let lj = |x: f64| [4.0 * (x.powi(-12) - x.powi(-6)), 4.0 * (-12.0 * x.powi(-13) + 6.0 * x.powi(-7)), 4.0 * (156.0 * x.powi(-14) - 42.0 * x.powi(-8))];
+        let l = lj(xm);
+        let k = solve_dense(a, [l[0], l[1], l[2], 0.0, 0.0, 0.0])?;
+        Ok(PairPot::Sticky { eps, sigma, rc: xc * sigma, ab: [k[0], k[1]], c: [k[2], k[3], k[4], k[5]] })
+    }
+
     /// Tabulated potential: nodes `r` (strictly increasing, > 0), energies `u` and
     /// derivatives `du` = dU/dr (i.e. −force). The cutoff is the last node.
     pub fn table(r: Vec<f64>, u: Vec<f64>, du: Vec<f64>) -> Result<Self> {
@@ -242,6 +276,24 @@ impl PairPot {
                 let d2u = nf * (nf + 1.0) * xn * ix * ix + 2.0 * c[1] + x2 * (12.0 * c[2] + x2 * 30.0 * c[3]);
                 [eps * u, eps * du * il, eps * d2u * il * il]
             }
+            PairPot::Sticky { eps, sigma, ab, c, .. } => {
+                let is = 1.0 / sigma;
+                let x = r * is;
+                let ix = 1.0 / x;
+                let x6 = ix.powi(6);
+                let x12 = x6 * x6;
+                let (u, du, d2u) = if x * x < 2f64.powf(1.0 / 3.0) {
+                    (4.0 * (x12 - x6), 4.0 * (-12.0 * x12 + 6.0 * x6) * ix, 4.0 * (156.0 * x12 - 42.0 * x6) * ix * ix)
+                } else {
+                    let x2 = x * x;
+                    (
+                        ab[0] * x12 - ab[1] * x6 + c[0] + x2 * (c[1] + x2 * (c[2] + x2 * c[3])),
+                        (-12.0 * ab[0] * x12 + 6.0 * ab[1] * x6) * ix + x * (2.0 * c[1] + x2 * (4.0 * c[2] + x2 * 6.0 * c[3])),
+                        (156.0 * ab[0] * x12 - 42.0 * ab[1] * x6) * ix * ix + 2.0 * c[1] + x2 * (12.0 * c[2] + x2 * 30.0 * c[3]),
+                    )
+                };
+                [eps * u, eps * du * is, eps * d2u * is * is]
+            }
             PairPot::Sw2 { eps, sigma, a, big_a, big_b, p, q } => {
                 let ir = 1.0 / r;
                 let sp = (sigma * ir).powf(*p);
@@ -312,7 +364,7 @@ impl PairPot {
     #[inline]
     pub fn cutoff(&self) -> f64 {
         match self {
-            PairPot::LennardJones { rc, .. } | PairPot::Nm { rc, .. } | PairPot::Ipl { rc, .. } => *rc,
+            PairPot::LennardJones { rc, .. } | PairPot::Nm { rc, .. } | PairPot::Ipl { rc, .. } | PairPot::Sticky { rc, .. } => *rc,
             PairPot::Table { r, .. } => r[r.len() - 1],
             PairPot::Sw2 { sigma, a, .. } => a * sigma,
         }
@@ -427,6 +479,14 @@ impl Model {
         let l = [1.0, 1.18, 1.4];
         let p = |k: usize| PairPot::ipl_smoothed(1.0, l[k], 10, 1.48).expect("valid IPL parameters");
         Model::new("ipl10", Self::ab(), vec![1.0, 1.0], vec![p(0), p(1), p(2)], 0.82, vec![0.5, 0.5]).expect("valid IPL model")
+    }
+
+    /// Sticky spheres, 50:50, σ_AA 1, σ_AB 1.18, σ_BB 1.4, ε 1, masses 1, cut at x_c·σ_uv;
+    /// ρ = 0.6 (the CSS state point of seed 003 Table I).
+    pub fn sticky_spheres(xc: f64) -> Result<Self> {
+        let s = [1.0, 1.18, 1.4];
+        let p = |k: usize| PairPot::sticky_spheres(1.0, s[k], xc);
+        Model::new(&format!("sticky_spheres({xc})"), Self::ab(), vec![1.0, 1.0], vec![p(0)?, p(1)?, p(2)?], 0.6, vec![0.5, 0.5])
     }
 
     /// Stillinger–Weber (one species "A", mass 1, ρ = 0.52 as in seed 003): the silicon
@@ -649,6 +709,32 @@ mod tests {
         let w = ka.eval(0, 0, x);
         assert!((e[0] - w[0]).abs() < 1e-9 && (e[1] - w[1]).abs() < 1e-6, "{e:?} {w:?}");
         assert!(PairPot::table(vec![1.0, 0.5], vec![0.0, 0.0], vec![0.0, 0.0]).is_err());
+    }
+
+    #[test]
+    fn sticky_spheres_constants_joins_and_derivatives() {
+        let xm = 2f64.powf(1.0 / 6.0);
+        let PairPot::Sticky { ab, c, rc, .. } = PairPot::sticky_spheres(1.0, 1.0, 1.2 * xm).unwrap() else { panic!() };
+        // the published constants of the CSS model (x_c = 1.2·2^{1/6})
+        let published = [-106.991613526652, -304.918469059567, -939.388037994211, 1190.70962256002, -541.300131587551, 85.8684936914713];
+        for (got, want) in [ab[0], ab[1], c[0], c[1], c[2], c[3]].iter().zip(published) {
+            assert!((got / want - 1.0).abs() < 1e-11, "{got} vs {want}");
+        }
+        assert!((rc - 1.2 * xm).abs() < 1e-15);
+        let m = Model::sticky_spheres(1.2 * xm).unwrap();
+        for (a, b, s) in [(0u32, 0u32, 1.0), (0, 1, 1.18), (1, 1, 1.4)] {
+            // U, U′, U″ continuous at x_min (one ulp either side), zero at x_c
+            let (lo, hi) = (m.eval(a, b, xm * s * (1.0 - 1e-13)), m.eval(a, b, xm * s * (1.0 + 1e-13)));
+            for k in 0..3 {
+                assert!((lo[k] - hi[k]).abs() < 1e-9 * lo[k].abs().max(1.0), "{a}{b} derivative {k}: {lo:?} {hi:?}");
+            }
+            assert!((lo[0] + 1.0).abs() < 1e-9 && lo[1].abs() < 1e-9);
+            let end = m.eval(a, b, 1.2 * xm * s * (1.0 - 1e-12));
+            assert!(end.iter().all(|v| v.abs() < 1e-8), "{a}{b} at r_c: {end:?}");
+            assert_eq!(m.eval(a, b, 1.2 * xm * s), [0.0; 3]);
+        }
+        fd_check(&m, &[0.6, 0.8, 0.9, 0.95, 0.99]);
+        assert!(PairPot::sticky_spheres(1.0, 1.0, 1.1).is_err());
     }
 
     #[test]

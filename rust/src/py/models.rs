@@ -46,6 +46,10 @@ impl PyModel {
         PyModel { inner: Model::ipl10() }
     }
     #[staticmethod]
+    fn sticky_spheres(xc: f64) -> PyResult<Self> {
+        Ok(PyModel { inner: Model::sticky_spheres(xc)? })
+    }
+    #[staticmethod]
     fn stillinger_weber(lam: f64) -> PyResult<Self> {
         Ok(PyModel { inner: Model::stillinger_weber(lam)? })
     }
@@ -123,6 +127,15 @@ impl PyModel {
                 d.set_item("lambda", lambda)?;
                 d.set_item("n", n)?;
                 d.set_item("rc", rc)?;
+                d.set_item("c", c.to_vec())?;
+            }
+            PairPot::Sticky { eps, sigma, rc, ab, c } => {
+                d.set_item("kind", "sticky")?;
+                d.set_item("eps", eps)?;
+                d.set_item("sigma", sigma)?;
+                d.set_item("rc", rc)?;
+                d.set_item("a", ab[0])?;
+                d.set_item("b", ab[1])?;
                 d.set_item("c", c.to_vec())?;
             }
             PairPot::Sw2 { eps, sigma, a, big_a, big_b, p, q } => {
