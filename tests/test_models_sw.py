@@ -142,7 +142,7 @@ def test_seed003_presets_and_reduced_units():
     assert p.t_ballistic(0.05) == pytest.approx(0.1 * p.t0(0.05))
     ipl = gr.models.preset("seed003-ipl")
     assert ipl.model.name == "ipl10" and (ipl.density, ipl.n, ipl.q_max) == (0.82, 2000, 6.35)
-    for missing in ("seed003-mblj", "seed003-ss-0.6", "seed003-ss-0.95"):
+    for missing in ("seed003-mblj",):   # the sticky spheres exist now (test_models_sticky.py)
         with pytest.raises(ValueError, match="does not provide"):
             gr.models.preset(missing)
     with pytest.raises(ValueError, match="available"):
