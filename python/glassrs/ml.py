@@ -33,7 +33,7 @@ import polars as pl
 
 from glassrs import _core
 from glassrs.tables import make_table, params as table_params
-from glassrs.trajectory import Frame, Trajectory, species_params
+from glassrs.trajectory import Frame, Trajectory, as_trajectory, frame_indices, particle_ids, species_params
 
 __all__ = [
     "DEFAULT_MUS", "DEFAULT_WIDTH", "DEFAULT_TRUNCATION", "mu_grid", "feature_names", "structure_functions",
@@ -72,24 +72,6 @@ def feature_names(species: Sequence[str], mus: Sequence[float]) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # structure functions
-def _as_traj(x: Trajectory | Frame | Sequence[Frame]) -> Trajectory:
-    if isinstance(x, Trajectory):
-        return x
-    if isinstance(x, Frame):
-        return Trajectory.from_frames([x])
-    return Trajectory.from_frames(list(x))
-
-
-def _frame_indices(traj: Trajectory, frames) -> np.ndarray:
-    if frames is None:
-        return np.arange(len(traj))
-    if isinstance(frames, slice):
-        return np.arange(len(traj))[frames]
-    idx = np.atleast_1d(np.asarray(frames, dtype=np.int64))
-    bad = idx[(idx < -len(traj)) | (idx >= len(traj))]
-    if bad.size:
-        raise ValueError(f"frames: frame {int(bad[0])} out of range for a trajectory of {len(traj)} frames")
-    return idx % len(traj)
 
 
 def _check_grid(mus, width: float, truncation: float) -> tuple[np.ndarray, float, float]:
@@ -101,10 +83,6 @@ def _check_grid(mus, width: float, truncation: float) -> tuple[np.ndarray, float
     if not (np.isfinite(truncation) and truncation > 0):
         raise ValueError(f"truncation must be a finite number of widths > 0, got {truncation!r}")
     return np.ascontiguousarray(m), float(width), float(truncation)
-
-
-def _particle_ids(f: Frame) -> np.ndarray:
-    return np.arange(f.n_particles, dtype=np.int64) if f.ids is None else np.asarray(f.ids, dtype=np.int64)
 
 
 def structure_functions(frame_or_traj: Trajectory | Frame | Sequence[Frame], *, mus: Sequence[float] | None = None,
@@ -137,8 +115,8 @@ def structure_functions(frame_or_traj: Trajectory | Frame | Sequence[Frame], *, 
     column per (X, μ) named ``G_{X}_{μ:g}`` (e.g. ``G_A_1.05``; order: :func:`feature_names`).
     Parameters record mus, width, truncation, r_max and the error bound.
     """
-    traj = _as_traj(frame_or_traj)
-    idx = _frame_indices(traj, frames)
+    traj = as_trajectory(frame_or_traj)
+    idx = frame_indices(traj, frames)
     m, L, trunc = _check_grid(mus, width, truncation)
     sp = list(traj.species)
     keep_sp = None
@@ -161,7 +139,7 @@ def structure_functions(frame_or_traj: Trajectory | Frame | Sequence[Frame], *, 
         sel = np.arange(f.n_particles) if keep_sp is None else np.flatnonzero(
             np.isin(np.asarray(sp, dtype=object)[f.types], keep_sp))
         cols: dict[str, Any] = {
-            "frame": np.full(len(sel), int(k), dtype=np.int64), "particle": _particle_ids(f)[sel],
+            "frame": np.full(len(sel), int(k), dtype=np.int64), "particle": particle_ids(f)[sel],
             "species": pl.Series(np.asarray(sp, dtype=object)[f.types[sel]], dtype=pl.String)}
         block = pl.DataFrame(g[sel], schema=names, orient="row") if len(sel) else pl.DataFrame(
             schema={n: pl.Float64 for n in names})
@@ -467,7 +445,7 @@ def softness(model: SoftnessModel, frame_or_traj: Trajectory | Frame | Sequence[
     """
     if not isinstance(model, SoftnessModel):
         raise ValueError(f"model must be a SoftnessModel from glassrs.ml.train_softness, got {type(model).__name__}")
-    traj = _as_traj(frame_or_traj)
+    traj = as_trajectory(frame_or_traj)
     if list(traj.species) != list(model.neighbour_species):
         raise ValueError(f"frame_or_traj: species {list(traj.species)} differ from the model's "
                          f"{model.neighbour_species} (same names in the same order needed)")

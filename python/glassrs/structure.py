@@ -19,7 +19,7 @@ import polars as pl
 
 from glassrs import _core
 from glassrs.tables import make_table, params
-from glassrs.trajectory import Frame, Trajectory, species_params
+from glassrs.trajectory import Frame, Trajectory, as_trajectory, frame_indices, particle_ids, species_params
 
 Progress = Callable[[int, int], None] | None
 
@@ -34,24 +34,6 @@ _CHUNK = 16
 
 # ---------------------------------------------------------------------------------------------
 # helpers
-def _as_traj(traj: Trajectory | Frame | Sequence[Frame]) -> Trajectory:
-    if isinstance(traj, Trajectory):
-        return traj
-    if isinstance(traj, Frame):
-        return Trajectory.from_frames([traj])
-    return Trajectory.from_frames(list(traj))
-
-
-def _frame_indices(traj: Trajectory, frames) -> np.ndarray:
-    if frames is None:
-        return np.arange(len(traj))
-    if isinstance(frames, slice):
-        return np.arange(len(traj))[frames]
-    idx = np.atleast_1d(np.asarray(frames, dtype=np.int64))
-    bad = idx[(idx < -len(traj)) | (idx >= len(traj))]
-    if bad.size:
-        raise ValueError(f"frame {int(bad[0])} out of range for a trajectory of {len(traj)} frames")
-    return idx % len(traj)
 
 
 def _check_species(traj: Trajectory, what: str, min_count: int = 1) -> np.ndarray:
@@ -77,10 +59,6 @@ def _chunks(traj: Trajectory, idx: np.ndarray, size: int = _CHUNK) -> Iterable[t
                np.ascontiguousarray(np.stack([f.box.native for f in fr])), [f.box.volume for f in fr])
 
 
-def _particle_ids(f: Frame) -> np.ndarray:
-    return np.arange(f.n_particles, dtype=np.int64) if f.ids is None else np.asarray(f.ids, dtype=np.int64)
-
-
 # ---------------------------------------------------------------------------------------------
 # 2.1 g_uv(r)
 # Allocation limits checked before a kernel runs (a Rust allocation failure would abort the process)
@@ -99,8 +77,8 @@ def rdf(traj: Trajectory | Frame, r_max: float | None = None, dr: float = 0.01, 
     centre, σ) and ``g``. Parameters record r_max, dr, the number of frames, species counts and
     the mean density.
     """
-    traj = _as_traj(traj)
-    idx = _frame_indices(traj, frames)
+    traj = as_trajectory(traj)
+    idx = frame_indices(traj, frames)
     counts = _check_species(traj, "the partial g_uv(r)", 2)
     half = min(traj[int(k)].box.max_cutoff for k in idx[:1])
     if r_max is None:
@@ -161,8 +139,8 @@ def sq(traj: Trajectory | Frame, q_max: float = 12.0, dq: float = 0.1, *, frames
     S(−q) = S(q)*). Empty shells are dropped. ``stride`` > 1 keeps every stride-th vector of
     each shell (cheaper at large q_max). Cost ∝ N × (q_max L / 2π)³ / 2 per frame.
     """
-    traj = _as_traj(traj)
-    idx = _frame_indices(traj, frames)
+    traj = as_trajectory(traj)
+    idx = frame_indices(traj, frames)
     counts = _check_species(traj, "the partial S_uv(q)")
     if not (q_max > 0 and np.isfinite(q_max) and dq > 0 and np.isfinite(dq)):
         raise ValueError(f"S(q) needs finite q_max > 0 and dq > 0, got q_max={q_max}, dq={dq}")
@@ -214,7 +192,7 @@ def first_peak(traj: Trajectory | Frame, species: str | None = None, *, frames: 
     refined to the vertex of the parabola through it and its two neighbours (mean |q| of each
     shell) when that vertex lies between them. Returns (k, info) with the source, stride and
     frames used (record it in result tables)."""
-    traj = _as_traj(traj)
+    traj = as_trajectory(traj)
     sp = traj.species[0] if species is None else species
     if sp not in traj.species:
         raise ValueError(f"unknown species {sp!r}; the trajectory has {list(traj.species)}")
@@ -468,8 +446,8 @@ def trajectory_windows(traj: Trajectory | Frame | Sequence[Frame], *, frames=Non
     global g_uv of every frame (or of ``frames``), histogram step ``dr``, up to ``r_max`` (or half
     the box height). Pass its result as ``windows=`` to compute the SOP of a single frame of that
     trajectory — one frame rarely resolves the first minimum of a minority pair."""
-    traj = _as_traj(traj)
-    idx = _frame_indices(traj, frames)
+    traj = as_trajectory(traj)
+    idx = frame_indices(traj, frames)
     half = traj[int(idx[0])].box.max_cutoff
     return find_windows(rdf(traj, r_max=min(half, r_max), dr=dr, frames=idx, n_threads=n_threads), **kwargs)
 
@@ -579,8 +557,8 @@ def local(traj: Trajectory | Frame, model=None, *, T: float | None = None, closu
     ``closure="hnc"`` needs ``T`` and ``model``. The table parameters record closure, T, windows,
     δ, dr, r_s, the macroscopic SOP (``beta_Phi_macro``, ``sop_macro``) and ⟨sop⟩.
     """
-    traj = _as_traj(traj)
-    idx = _frame_indices(traj, frames)
+    traj = as_trajectory(traj)
+    idx = frame_indices(traj, frames)
     _check_species(traj, "the local g^i_uv(r) (normalised by ρ_v)")
     native, smap = _model_setup(traj, model, closure, T)
     species = traj.species
@@ -603,7 +581,7 @@ def local(traj: Trajectory | Frame, model=None, *, T: float | None = None, closu
         bp, s2, el, _, _ = _core.local_frame(f.positions, f.box.native, f.types, ns, wm_grid,
                                              float(delta), float(dr), float(r_s), closure, temp, native, smap, None,
                                              n_threads)
-        cols = {"frame": np.full(f.n_particles, int(k), dtype=np.int64), "particle": _particle_ids(f),
+        cols = {"frame": np.full(f.n_particles, int(k), dtype=np.int64), "particle": particle_ids(f),
                 "species": pl.Series(np.asarray(species, dtype=object)[f.types], dtype=pl.String),
                 "beta_phi": bp, "sop": 1.0 / np.abs(bp), "s2": s2}
         if model is not None:
@@ -635,7 +613,7 @@ def local_g(traj: Trajectory | Frame, particles: Sequence[int], *, frame: int = 
 
     Columns ``particle`` (index), ``species`` (of i), ``pair`` ("u-v", v the neighbour species),
     ``r`` (grid r_k = k·dr up to r_max), ``g``."""
-    traj = _as_traj(traj)
+    traj = as_trajectory(traj)
     _check_species(traj, "the local g^i_uv(r) (normalised by ρ_v)")
     f = traj[int(frame)]
     species = traj.species
@@ -672,7 +650,7 @@ def coarse_grain(traj: Trajectory | Frame, table: pl.DataFrame, column: str,
     table with columns ``{column}_L{L:g}`` added (or, with ``long=True``, the long table
     frame, particle, species, L, ``{column}``).
     """
-    traj = _as_traj(traj)
+    traj = as_trajectory(traj)
     for c in ("frame", "particle", column):
         if c not in table.columns:
             raise ValueError(f"table has no column '{c}' (columns: {table.columns})")
@@ -693,7 +671,7 @@ def coarse_grain(traj: Trajectory | Frame, table: pl.DataFrame, column: str,
         if not 0 <= fk < len(traj):
             raise ValueError(f"table refers to frame {fk}, but the trajectory has {len(traj)} frames")
         f = traj[fk]
-        ids = _particle_ids(f)
+        ids = particle_ids(f)
         order = np.argsort(ids, kind="stable")
         pid = sub["particle"].to_numpy()
         pos_in = np.searchsorted(ids[order], pid)
@@ -864,7 +842,7 @@ def sop_blocks(traj: Trajectory, model=None, *, T: float | None = None, n_blocks
     Returns columns: T (ε/k_B or null), block, n_frames, sop_macro, sop_mean,
     sop_inv_mean_depth; parameters record the windows, closure and unit ``"time blocks"``.
     """
-    traj = _as_traj(traj)
+    traj = as_trajectory(traj)
     nb, st = int(n_blocks), int(stride)
     if nb < 2:
         raise ValueError(f"sop_blocks needs n_blocks ≥ 2 (one block has no scatter), got {n_blocks}")

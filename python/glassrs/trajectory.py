@@ -493,3 +493,32 @@ def species_params(data) -> dict:
     if src is None or src == "file":
         return {}
     return {"species_mapping": data.species_mapping, "species_source": src}
+
+
+def as_trajectory(x: "Trajectory | Frame | Sequence[Frame]") -> "Trajectory":
+    """A Trajectory from a Trajectory (itself), one Frame or a sequence of Frames."""
+    if isinstance(x, Trajectory):
+        return x
+    if isinstance(x, Frame):
+        return Trajectory.from_frames([x])
+    return Trajectory.from_frames(list(x))
+
+
+def frame_indices(traj: "Trajectory", frames) -> np.ndarray:
+    """Frame indices (int64, non-negative) selected by ``frames``: None (all), a slice, an index
+    or a sequence of indices (negative ones count from the end); ``ValueError`` naming the first
+    index out of range."""
+    if frames is None:
+        return np.arange(len(traj))
+    if isinstance(frames, slice):
+        return np.arange(len(traj))[frames]
+    idx = np.atleast_1d(np.asarray(frames, dtype=np.int64))
+    bad = idx[(idx < -len(traj)) | (idx >= len(traj))]
+    if bad.size:
+        raise ValueError(f"frame {int(bad[0])} out of range for a trajectory of {len(traj)} frames")
+    return idx % len(traj)
+
+
+def particle_ids(f: Frame) -> np.ndarray:
+    """The particle ids of a frame (its ``ids``, else 0…N−1), int64."""
+    return np.arange(f.n_particles, dtype=np.int64) if f.ids is None else np.asarray(f.ids, dtype=np.int64)
