@@ -382,3 +382,29 @@ def test_concurrent_replicas_are_bitwise_the_sequential_runs():
         np.testing.assert_array_equal(a.unwrapped(), b.unwrapped())
     with pytest.raises(ValueError, match="replicas must be"):
         gr.isoconf.ensemble(f, m, replicas=0, **kw)
+
+
+def test_correlate_ci_is_the_bootstrap_over_configurations(rng):
+    """The mean of per-configuration Spearman C_R (scipy) and its percentile interval from a
+    hand-written bootstrap over configurations with the reduction's seeding."""
+    from glassrs.campaign.reduce import _rng
+
+    s, m = _tables(rng, n=200, n_cfg=5)
+    ci = I.correlate_ci(s, m, ["sop"], L=[0], n_boot=400, seed=3)
+    assert ci["unit"].unique().to_list() == ["configurations"] and set(ci["n_units"].to_list()) == {5}
+    j = s.rename({"frame": "config"}).join(m.drop("species"), on=["config", "particle"])
+    for row in ci.iter_rows(named=True):
+        sub = j.filter(pl.col("time") == row["time"])
+        if row["species"] != "all":
+            sub = sub.filter(pl.col("species") == row["species"])
+        per = np.array([sps.spearmanr(g["sop"].to_numpy(), g["mobility"].to_numpy()).statistic
+                        for _, g in sub.group_by("config", maintain_order=True)])
+        assert row["mean"] == pytest.approx(per.mean(), abs=1e-12)
+        key = (row["species"], row["L"], row["quantity"], row["time"], row["t_over_tau_alpha"])
+        r = _rng(3, key)
+        boot = np.array([per[r.integers(0, len(per), len(per))].mean() for _ in range(400)])
+        lo, hi = np.quantile(boot, [0.025, 0.975])
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), abs=1e-12)
+        assert per.min() <= row["ci_low"] <= row["mean"] <= row["ci_high"] <= per.max()
+    with pytest.raises(ValueError, match="several configurations"):
+        I.correlate_ci(s.filter(pl.col("frame") == 0), m.filter(pl.col("config") == 0).drop("config"))

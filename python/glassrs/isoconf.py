@@ -39,7 +39,7 @@ from glassrs.tables import make_table, params as table_params
 from glassrs.trajectory import Frame, Trajectory
 
 __all__ = [
-    "Ensemble", "ensemble", "mobility", "tau_alpha", "correlate", "rearrangement_structure",
+    "Ensemble", "ensemble", "mobility", "tau_alpha", "correlate", "correlate_ci", "rearrangement_structure",
     "pr_arrhenius", "onset_temperature", "PRArrhenius", "chi4", "histogram",
     "autocorrelation", "propagator", "Propagator", "conditional_distribution",
     "microscopic_barriers", "MicroscopicBarriers", "displacement_field",
@@ -1212,6 +1212,62 @@ def correlate(structure: pl.DataFrame, mobility_table: pl.DataFrame, columns: Se
 # ---------------------------------------------------------------------------------------------
 # P_R(X), Arrhenius per bin, onset temperature
 # ---------------------------------------------------------------------------------------------
+def correlate_ci(structure: pl.DataFrame, mobility_table: pl.DataFrame, columns: Sequence[str] = ("sop",),
+                 L: Sequence[float] = (0.0,), *, frames: Trajectory | Sequence[Frame] | None = None,
+                 y: str = "mobility", tau_alpha: float | None = None, n_boot: int = 1000, level: float = 0.95,
+                 seed: int = 0, r_cg: float | None = None, cg_species: Sequence[str] | None = None,
+                 n_threads: int | None = None) -> pl.DataFrame:
+    """C_R(X, Y) with an interval over independent configurations (definitions §4.4).
+
+    The ensembles of several initial configurations (a mobility table with a ``config`` column,
+    :func:`mobility` of a list of ensembles; ``structure`` with one ``frame`` per configuration,
+    frame k ↔ config k) give one C_R per configuration, species, L, quantity and time
+    (:func:`correlate` of that configuration alone, ranks within it). The result is their mean
+    with a percentile bootstrap interval over the configurations
+    (:func:`glassrs.campaign.reduce.bootstrap_mean`, ``n_boot``, ``level``, ``seed``) — the
+    reduction campaigns use — never over the particles of one configuration. ``frames`` (for
+    coarse-graining, L > 0): the initial configurations, one per config. ``tau_alpha``: the t/τ_α
+    scale shared by all configurations (default: the mobility table's, the mean of the
+    configurations' τ_α).
+
+    Returns: species, L, quantity, time, t_over_tau_alpha, mean (the mean C_R), ci_low, ci_high,
+    n_units, unit ("configurations"). :func:`correlate` gives the pooled-rank C_R instead.
+    """
+    from glassrs.campaign.reduce import bootstrap_mean
+
+    if "config" not in mobility_table.columns:
+        raise ValueError("correlate_ci needs the ensembles of several configurations (a 'config' column: "
+                         "mobility() of a list of ensembles); for one configuration use correlate()")
+    configs = mobility_table["config"].unique().sort().to_list()
+    if len(configs) < 2:
+        raise ValueError(f"correlate_ci: an interval over configurations needs at least 2, got {len(configs)}")
+    static = "time" not in mobility_table.columns
+    if tau_alpha is None and not static:
+        tau_alpha = (table_params(mobility_table).get("tau_alpha") or {}).get("all")
+        if tau_alpha is None or not np.isfinite(tau_alpha):
+            raise ValueError("the ensemble overlap never reached 1/e (τ_α unknown): run longer or pass tau_alpha=")
+    if frames is not None and len(frames) != len(configs):
+        raise ValueError(f"frames: {len(frames)} initial configurations for {len(configs)} configs")
+    parts = []
+    for k, c in enumerate(configs):
+        st = structure.filter(pl.col("frame") == c)
+        if st.height == 0:
+            raise ValueError(f"structure table has no frame {c} (the initial configuration of config {c})")
+        mob = mobility_table.filter(pl.col("config") == c).drop("config")
+        part = correlate(st, mob, columns, L, frames=None if frames is None else [frames[k]], y=y,
+                         tau_alpha=tau_alpha, r_cg=r_cg, cg_species=cg_species, n_threads=n_threads)
+        parts.append(part.with_columns(pl.lit(c, dtype=pl.Int64).alias("config")))
+    per = pl.concat(parts)
+    by = ["species", "L", "quantity"] + ([] if static else ["time", "t_over_tau_alpha"])
+    out = bootstrap_mean(per, "c_r", by, unit="config", n_boot=n_boot, level=level, seed=seed)
+    order = {s: k for k, s in enumerate(per["species"].unique(maintain_order=True).to_list())}
+    out = out.sort(pl.col("species").replace_strict(order, return_dtype=pl.Int64), *by[1:])
+    return make_table(out, {"kind": "correlation_ci", "y": y, "columns": list(columns), "L": [float(x) for x in L],
+                            "tau_alpha": tau_alpha, "n_configs": len(configs), "n_boot": int(n_boot),
+                            "level": level, "seed": int(seed), "unit": "configurations",
+                            "interval": "percentile bootstrap of the mean over configurations"})
+
+
 def rearrangement_structure(traj: Trajectory, structure: pl.DataFrame, *, window: float = 15.0,
                             p_c: float | None = None, **kwargs) -> pl.DataFrame:
     """Join a per-particle structure table (``frame``, ``particle``, …) of ``traj`` with its
