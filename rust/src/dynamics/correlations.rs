@@ -62,39 +62,47 @@ const BLOCK: usize = 512;
 /// Σ |Δr|², Σ |Δr|⁴ and the overlap count over particles `r` of the structure-of-arrays
 /// coordinates of an origin (`o`) and a target (`t`) frame; four lanes in a fixed order, so
 /// the loop vectorises and the result is deterministic.
-#[inline]
-fn displacement_sums(o: [&[f64]; 3], t: [&[f64]; 3], a2: f64) -> [f64; 3] {
+#[inline(always)]
+fn displacement_sums_body(o: [&[f64]; 3], t: [&[f64]; 3], a2: f64) -> [f64; 3] {
     let n = o[0].len();
-    let (xo, yo, zo) = (&o[0][..n], &o[1][..n], &o[2][..n]);
-    let (xt, yt, zt) = (&t[0][..n], &t[1][..n], &t[2][..n]);
+    let m = n / 4 * 4;
     let mut s2 = [0.0f64; 4];
     let mut s4 = [0.0f64; 4];
     let mut ov = [0.0f64; 4];
-    let m = n / 4 * 4;
-    let mut i = 0;
-    while i < m {
+    let lanes = o[0][..m]
+        .chunks_exact(4)
+        .zip(o[1][..m].chunks_exact(4))
+        .zip(o[2][..m].chunks_exact(4))
+        .zip(t[0][..m].chunks_exact(4).zip(t[1][..m].chunks_exact(4)).zip(t[2][..m].chunks_exact(4)));
+    for (((xo, yo), zo), ((xt, yt), zt)) in lanes {
         for l in 0..4 {
-            let dx = xt[i + l] - xo[i + l];
-            let dy = yt[i + l] - yo[i + l];
-            let dz = zt[i + l] - zo[i + l];
+            let dx = xt[l] - xo[l];
+            let dy = yt[l] - yo[l];
+            let dz = zt[l] - zo[l];
             let r2 = dx * dx + dy * dy + dz * dz;
             s2[l] += r2;
             s4[l] += r2 * r2;
             ov[l] += if r2 <= a2 { 1.0 } else { 0.0 };
         }
-        i += 4;
     }
     let mut out = [(s2[0] + s2[1]) + (s2[2] + s2[3]), (s4[0] + s4[1]) + (s4[2] + s4[3]), (ov[0] + ov[1]) + (ov[2] + ov[3])];
     for k in m..n {
-        let dx = xt[k] - xo[k];
-        let dy = yt[k] - yo[k];
-        let dz = zt[k] - zo[k];
+        let dx = t[0][k] - o[0][k];
+        let dy = t[1][k] - o[1][k];
+        let dz = t[2][k] - o[2][k];
         let r2 = dx * dx + dy * dy + dz * dz;
         out[0] += r2;
         out[1] += r2 * r2;
         out[2] += if r2 <= a2 { 1.0 } else { 0.0 };
     }
     out
+}
+
+/// [`displacement_sums_body`], also compiled for AVX2 and chosen at run time (via `multiversion`);
+/// the lanes and their order are the same (no fused multiply-add), so both paths give the same bits.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
+fn displacement_sums(o: [&[f64]; 3], t: [&[f64]; 3], a2: f64) -> [f64; 3] {
+    displacement_sums_body(o, t, a2)
 }
 
 /// Per-pair sums over the particles of a chunk (see the module docs for the layout).
