@@ -189,7 +189,7 @@ def test_macroscopic_barriers_record_unit_and_level():
                          "sop_macro": 0.01 + 0.045 * T + rng.normal(0, 5e-4)})
     res = gr.fits.macroscopic_barriers(pl.DataFrame(rows), unit="block", n_boot=100, level=0.9)
     for t in (res.parameters, res.barriers):
-        assert set(t["unit"]) == {"block"} and (t["level"] == 0.9).all()
+        assert set(t["unit"]) == {"time blocks"} and (t["level"] == 0.9).all()
     ap = res.parameters.filter(pl.col("parameter") == "A_prime").row(0, named=True)
     assert ap["ci_low"] <= ap["value"] <= ap["ci_high"]
 

@@ -38,7 +38,7 @@ __all__ = ["unit_values", "gamma", "vft", "apparent_barriers", "elastic"]
 Data = Union[pl.DataFrame, Mapping[float, pl.DataFrame]]
 
 #: unit columns looked for, in order, when ``unit`` is not given, and their labels
-UNIT_LABELS = {"config": "configurations", "run": "runs", "block": "time blocks", "structure": "inherent structures"}
+UNIT_LABELS = _R.UNIT_LABELS
 #: γ (macroscopic SOP) and γ′ (both conventions of the particle SOP, definitions §5.2)
 GAMMA_COLUMNS = {"sop_macro": "gamma", "sop_mean": "gamma_prime", "sop_inv_mean_depth": "gamma_prime_inv_mean_depth"}
 
@@ -76,9 +76,7 @@ def _unit(df: pl.DataFrame, unit: str | Sequence[str] | None, unit_label: str | 
     missing = [c for c in ucols if c not in df.columns]
     if missing:
         raise ValueError(f"{what}: unit column(s) {missing} not in the table (columns: {df.columns})")
-    label = unit_label if unit_label is not None else (
-        UNIT_LABELS.get(ucols[0], ucols[0]) if len(ucols) == 1 else "+".join(ucols))
-    return ucols, label
+    return ucols, _R._label(ucols, unit_label)
 
 
 def _species(df: pl.DataFrame, species: str | None, what: str) -> pl.DataFrame:
