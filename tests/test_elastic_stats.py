@@ -23,6 +23,30 @@ def test_bootstrap_ci_brackets_the_mean_and_shrinks():
     assert hi2 - lo2 > hi - lo
 
 
+def test_bootstrap_ci_is_the_shared_bootstrap_mean():
+    """The same resamples as a hand-written numpy bootstrap with the documented seed rule (one
+    generator from the seed and the empty group key, (n_boot, n) indices), for the mean and for
+    another statistic; and within Monte-Carlo error of scipy.stats.bootstrap."""
+    from scipy import stats
+    from glassrs.campaign import reduce as R
+
+    v = np.random.default_rng(5).gamma(2.0, 1.5, 60)
+    m, lo, hi = gr.elastic.bootstrap_ci(v, n_boot=3000, ci=0.8, seed=7)
+    idx = R._rng(7, ()).integers(0, v.size, (3000, v.size))
+    ref = np.quantile(v[idx].mean(axis=1), [0.1, 0.9])
+    assert m == pytest.approx(v.mean(), rel=1e-12)
+    np.testing.assert_allclose([lo, hi], ref, rtol=1e-12)
+    med = gr.elastic.bootstrap_ci(v, n_boot=3000, ci=0.8, seed=7, stat=np.median)
+    np.testing.assert_allclose(med, [np.median(v), *np.quantile(np.median(v[idx], axis=1), [0.1, 0.9])], rtol=1e-12)
+    sp = stats.bootstrap((v,), np.mean, confidence_level=0.8, n_resamples=3000, method="percentile",
+                         random_state=np.random.default_rng(1)).confidence_interval
+    w = sp.high - sp.low
+    assert abs(lo - sp.low) < 0.05 * w and abs(hi - sp.high) < 0.05 * w
+    # one value: no interval (not a zero-width one); non-finite values are not units
+    assert np.isnan(gr.elastic.bootstrap_ci([2.0])[1:]).all()
+    assert gr.elastic.bootstrap_ci([*v, np.nan], n_boot=3000, ci=0.8, seed=7) == (m, lo, hi)
+
+
 def test_kappa_ensemble(ka_is, ka):
     # two "structures": the IS and its mirror image (x → −x), which has the same statistics
     mirror = gr.Frame(positions=-ka_is.positions, types=ka_is.types, box=ka_is.box, species=ka_is.species)
@@ -35,6 +59,14 @@ def test_kappa_ensemble(ka_is, ka):
     ref = gr.elastic.dipole_stiffness(ka_is, ka, pairs=40, seed=0)["kappa"].mean()
     assert per["kappa_mean"][0] == pytest.approx(ref, rel=1e-12)
     assert gr.params(summ)["T_p"] == 0.8
+    # the summary is glassrs.uncertainty.elastic over the structures, checked against numpy
+    assert s["unit"] == "inherent structures"
+    from glassrs import uncertainty
+    iv = uncertainty.elastic(per.with_columns(pl.lit(0.8).alias("T")), unit="structure", n_boot=200, level=0.9)
+    for q, col in (("kappa", "kappa_mean"), ("G", "G")):
+        r = iv.filter(pl.col("quantity") == q).row(0, named=True)
+        assert (s[q], s[f"{q}_lo"], s[f"{q}_hi"]) == (r["mean"], r["ci_low"], r["ci_high"])
+        assert s[q] == pytest.approx(per[col].mean(), rel=1e-12)
 
 
 def test_rank_distribution_per_species():
@@ -122,6 +154,26 @@ def test_report_section_only_on_request(ka_is, tmp_path):
     md_text = rep.section(runs, str(tmp_path), inherent_structures=True, n_structures=1, n_pairs=20)
     assert "## Elasticity of inherent structures" in md_text and "| IS | 0.8 | 1 | 20 |" in md_text
     assert (tmp_path / "elastic_p_kappa.png").exists()
+
+
+def test_report_intervals_are_over_inherent_structures(ka_is, ka, tmp_path):
+    """The report's κ(T_p), G(T_p) intervals: glassrs.uncertainty.elastic over the structures of a
+    run, here against a hand-written numpy bootstrap of the per-structure means (the documented
+    seed rule: the generator of the group key (T_p,), (n_boot, n) indices)."""
+    from glassrs.campaign import reduce as R
+    from glassrs.report import Run
+    from glassrs.report import elastic as rep
+
+    mirror = gr.Frame(positions=-ka_is.positions, types=ka_is.types, box=ka_is.box, species=ka_is.species)
+    runs = [Run("IS", 0.8, gr.Trajectory.from_frames([ka_is, mirror]))]
+    md_text = rep.section(runs, str(tmp_path), inherent_structures=True, n_structures=2, n_pairs=20)
+    per, _ = gr.elastic.kappa_ensemble([ka_is, mirror], ka, n_pairs=20, n_boot=1)
+    assert "| IS | 0.8 | 2 | 40 |" in md_text and "bootstrap over the inherent structures" in md_text
+    idx = R._rng(0, (0.8,)).integers(0, 2, (rep.N_BOOT, 2))
+    for col in ("kappa_mean", "G"):
+        v = per[col].to_numpy()
+        lo, hi = np.quantile(v[idx].mean(axis=1), [(1 - rep.LEVEL) / 2, (1 + rep.LEVEL) / 2])
+        assert f"| {rep._fmt(v.mean())} | {rep._fmt(lo)}–{rep._fmt(hi)} |" in md_text
 
 
 def test_lammps_numeric_types_map_to_model_species(ka_is, ka):

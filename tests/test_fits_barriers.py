@@ -74,10 +74,50 @@ def test_noisy_data_vs_scipy_and_intervals():
     assert (bt["ci_low"] < bt["delta_e_ma"]).all() and (bt["delta_e_ma"] < bt["ci_high"]).all()
 
 
+def test_intervals_match_a_hand_written_joint_bootstrap():
+    """The documented resampling: one generator from the seed and the τ_α column, per T in
+    ascending order n_boot resamples of its configurations, the same indices for τ_α and the SOP.
+    γ (a line) is compared to 1e-9, K_VFT (a nonlinear refit) to 1 % of the interval; and the τ_α
+    resamples are those of glassrs.uncertainty.vft / apparent_barriers with the same seed."""
+    from glassrs import uncertainty as U
+    from glassrs.campaign import reduce as R
+
+    d = _data(noise=0.15, seed=3)
+    n_boot, level = 200, 0.9
+    res = gr.fits.macroscopic_barriers(d, n_boot=n_boot, level=level, seed=4)
+    assert (res.parameters["n_failed"] == 0).all()
+    rng = R._rng(4, ("vft", "tau_alpha"))
+    tau_b, sop_b = [], []
+    for T in TS:
+        sub = d.filter(pl.col("T") == T).sort("config")
+        t, s = sub["tau_alpha"].to_numpy(), sub["sop_macro"].to_numpy()
+        idx = rng.integers(0, len(t), (n_boot, len(t)))
+        tau_b.append(t[idx].mean(axis=1))
+        sop_b.append(s[idx].mean(axis=1))
+    tau_b, sop_b = np.column_stack(tau_b), np.column_stack(sop_b)
+    q = [(1 - level) / 2, (1 + level) / 2]
+    g = np.array([np.polyfit(TS, y, 1)[0] for y in sop_b])
+    row = res.parameters.filter(pl.col("parameter") == "gamma").row(0, named=True)
+    np.testing.assert_allclose([row["ci_low"], row["ci_high"]], np.quantile(g, q), rtol=1e-9)
+    f = lambda T, a, k, t0: a + t0 / (k * (T - t0))  # noqa: E731
+    p = [_p(res)[k] for k in ("ln_tau0", "K_VFT", "T_VFT")]
+    kv = np.array([curve_fit(f, TS, np.log(y), p0=p, maxfev=20000)[0][1] for y in tau_b])
+    lo, hi = np.quantile(kv, q)
+    row = res.parameters.filter(pl.col("parameter") == "K_VFT").row(0, named=True)
+    assert abs(row["ci_low"] - lo) < 0.01 * (hi - lo) and abs(row["ci_high"] - hi) < 0.01 * (hi - lo)
+    v = U.vft(d, n_boot=n_boot, level=level, seed=4).filter(pl.col("parameter") == "K_VFT").row(0, named=True)
+    assert v["n_failed"] == 0
+    assert v["ci_low"] == pytest.approx(row["ci_low"], rel=1e-6) and v["ci_high"] == pytest.approx(row["ci_high"], rel=1e-6)
+    ab = U.apparent_barriers(d, n_boot=n_boot, level=level, seed=4)
+    np.testing.assert_allclose(ab["ci_low"].to_numpy(), res.barriers["ci_low"].to_numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ab["ci_high"].to_numpy(), res.barriers["ci_high"].to_numpy(), rtol=1e-6)
+    assert set(res.barriers["unit"]) == {"configurations"}
+
+
 def test_single_unit_has_no_interval():
     res = gr.fits.macroscopic_barriers(_data(n_cfg=1), n_boot=50)
     assert res.parameters["ci_low"].is_nan().all()
-    assert "single unit" in res.parameters["warning"][0]
+    assert "single configuration" in res.parameters["warning"][0]
 
 
 def _micro_data(A=1.0, B=0.02, s0=0.01, P0=3.0, n=120_000, seed=0):

@@ -169,3 +169,46 @@ def test_rearrangements_numbers_match_a_direct_computation(ka, tmp_path):
     for row in _table_rows(md, "| T | p_c"):
         T = float(row[0])
         assert float(row[3]) == pytest.approx(data[T]["rearranging"].mean(), rel=1e-3)
+
+
+def test_dynamics_vft_intervals_are_over_time_blocks():
+    """The dynamics section's VFT table and band: the per-T mean of the block τ_α fitted, the
+    blocks resampled within each T and refitted — against scipy refits of hand-drawn resamples
+    (the documented seed rule: seed 0 and the column, per T ascending, (n_boot, n) indices of the
+    units in (run, block) order)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy.optimize import curve_fit
+
+    from glassrs.campaign import reduce as R
+    from glassrs.report import dynamics as dyn_rep
+
+    rng = np.random.default_rng(2)
+    law = lambda T, a, K, T0: a + T0 / (K * (T - T0))  # noqa: E731
+    temps = [1.0, 0.8, 0.7, 0.6, 0.55]
+    results, blocks = [], {}
+    for T in temps:
+        tau = np.exp(law(T, -0.4, 0.3, 0.3) + rng.normal(0, 0.1, dyn_rep.N_BLOCKS))
+        blocks[T] = tau
+        rt = [pl.DataFrame({"species": ["all", "A"], "tau_q": [t, 2 * t]}) for t in tau]
+        results.append({"run": Run(f"T{T}", T, None), "rt": rt[0], "block_rt": rt})
+    fig, ax = plt.subplots()
+    md = "\n".join(dyn_rep._vft_fit(ax, results))
+    rows = {r[0]: r for r in _table_rows(md, "| parameter | value")}
+    T = np.array(sorted(temps))
+    arrays = [blocks[t] for t in T]
+    p, _ = curve_fit(law, T, np.log([a.mean() for a in arrays]), p0=[0, 0.3, 0.3], maxfev=20000)
+    r = R._rng(0, ("vft", "tau_alpha"))
+    M = np.column_stack([a[r.integers(0, len(a), (dyn_rep.VFT_BOOT, len(a)))].mean(axis=1) for a in arrays])
+    draws = np.array([curve_fit(law, T, np.log(m), p0=p, maxfev=20000)[0] for m in M])
+    draws = draws[draws[:, 2] < T.min()]
+    q = [(1 - dyn_rep.VFT_LEVEL) / 2, (1 + dyn_rep.VFT_LEVEL) / 2]
+    for k, name in enumerate(("ln τ0", "K_VFT", "T_VFT")):
+        assert float(rows[name][1]) == pytest.approx(p[k], rel=1e-3)
+        lo, hi = np.quantile(draws[:, k], q)
+        got = [float(x) for x in re.findall(r"-?\d+\.?\d*(?:e-?\d+)?", rows[name][3])]
+        assert got == pytest.approx([lo, hi], abs=0.01 * (hi - lo) + 5e-4 * max(abs(lo), abs(hi))), (name, got, lo, hi)
+    assert "bootstrap over the time blocks of origins" in md
+    assert "VFT 90 % band (bootstrap over time blocks of origins)" in ax.get_legend_handles_labels()[1]
+    plt.close(fig)

@@ -153,6 +153,24 @@ def test_vft_propagates_the_scatter_of_tau_like_scipy():
     assert w1 > 2 * w0
 
 
+def test_vft_curve_band_is_that_of_the_hand_written_refits():
+    data = _tau_table(seed=1)
+    res = U.vft_fit(data, n_boot=200, level=0.9, seed=5)
+    assert res.parameters.equals(U.vft(data, n_boot=200, level=0.9, seed=5))
+    temps, arrays, p, draws, _ = _hand_vft(data, 200, 5)
+    Tg = np.linspace(temps.min(), temps.max(), 7)
+    c = res.curve(Tg)
+    assert set(c["unit"]) == {"time blocks"} and (c["level"] == 0.9).all()
+    ln = lambda q, T: q[..., :1] + q[..., 2:] / (q[..., 1:2] * (T - q[..., 2:]))  # noqa: E731
+    np.testing.assert_allclose(np.log(c["tau"].to_numpy()), ln(p[None, :], Tg)[0], rtol=1e-5, atol=1e-6)
+    lo, hi = np.quantile(ln(draws, Tg[None, :]), [0.05, 0.95], axis=0)
+    w = hi - lo
+    assert np.all(np.abs(np.log(c["ci_low"].to_numpy()) - lo) < 0.01 * w)
+    assert np.all(np.abs(np.log(c["ci_high"].to_numpy()) - hi) < 0.01 * w)
+    assert (c["ci_low"] < c["tau"]).all() and (c["tau"] < c["ci_high"]).all()
+    assert res.curve().height == 100
+
+
 def test_apparent_barriers_follow_the_same_resamples():
     data = _tau_table(seed=2)
     got = U.apparent_barriers(data, n_boot=200, level=0.9, seed=7)
@@ -189,7 +207,7 @@ def test_macroscopic_barriers_record_unit_and_level():
                          "sop_macro": 0.01 + 0.045 * T + rng.normal(0, 5e-4)})
     res = gr.fits.macroscopic_barriers(pl.DataFrame(rows), unit="block", n_boot=100, level=0.9)
     for t in (res.parameters, res.barriers):
-        assert set(t["unit"]) == {"block"} and (t["level"] == 0.9).all()
+        assert set(t["unit"]) == {"time blocks"} and (t["level"] == 0.9).all()
     ap = res.parameters.filter(pl.col("parameter") == "A_prime").row(0, named=True)
     assert ap["ci_low"] <= ap["value"] <= ap["ci_high"]
 

@@ -365,15 +365,34 @@ def local_kappa(kappa: pl.DataFrame, frame: Frame) -> pl.DataFrame:
 
 def bootstrap_ci(values: Sequence[float], *, n_boot: int = 2000, ci: float = 0.9, seed: int | None = 0,
                  stat: Callable[[np.ndarray], float] = np.mean) -> tuple[float, float, float]:
-    """(statistic, low, high): percentile bootstrap confidence interval (default 90 %, as the paper)."""
-    v = np.asarray(values, dtype=np.float64)
+    """(statistic, low, high): percentile bootstrap interval (default 90 %, as the paper) over
+    independent values — one per unit (structure, configuration), in the units of ``values``.
+
+    The mean (the default ``stat``) is :func:`glassrs.campaign.reduce.bootstrap_mean` over the
+    values as units (same resamples, same seed rule: the result equals ``bootstrap_mean`` of a
+    table with one row per value and ``by=None``); another ``stat`` is applied to the same
+    resamples. Non-finite values are dropped; with a single value the bounds are NaN (one unit
+    says nothing about the scatter). ``seed=None`` draws a fresh seed (not reproducible).
+    """
+    from glassrs.campaign import reduce as _R
+
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
     if v.size == 0:
-        raise ValueError("bootstrap of an empty sample")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, v.size, size=(n_boot, v.size))
-    boots = np.array([stat(v[r]) for r in idx]) if stat is not np.mean else v[idx].mean(axis=1)
-    a = (1.0 - ci) / 2.0
-    return float(stat(v)), float(np.quantile(boots, a)), float(np.quantile(boots, 1.0 - a))
+        raise ValueError("bootstrap of an empty sample (no finite value)")
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy)
+    if stat is np.mean:
+        r = _R.bootstrap_mean(pl.DataFrame({"unit": np.arange(v.size), "v": v}), "v", None, unit="unit",
+                              n_boot=n_boot, level=ci, seed=seed).row(0, named=True)
+        return float(r["mean"]), float(r["ci_low"]), float(r["ci_high"])
+    _R._check(n_boot, ci, seed)
+    if v.size < 2:
+        return float(stat(v)), float("nan"), float("nan")
+    draws = np.concatenate([[stat(v[i]) for i in idx] for idx in _R._boot_indices(v.size, int(n_boot),
+                                                                                     _R._rng(seed, ()))])
+    lo, hi = _R._quantiles(draws, ci, 1)
+    return float(stat(v)), float(lo[0]), float(hi[0])
 
 
 def kappa_ensemble(structures: Iterable[Frame], model: Model, *, parent_temperature: float | None = None,
@@ -382,11 +401,18 @@ def kappa_ensemble(structures: Iterable[Frame], model: Model, *, parent_temperat
                    n_threads: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """κ(T_p) (and G) over an ensemble of inherent structures quenched from ``parent_temperature``.
 
-    Samples ``n_pairs`` interacting pairs per structure (``None``: all). Returns
-    ``(per_structure, summary)``: per-structure mean κ and G, and one summary row with the
-    ensemble means and percentile bootstrap intervals obtained by resampling *structures*
-    (pairs of one structure are correlated, so they are not resampled independently).
+    Samples ``n_pairs`` interacting pairs per structure (``None``: all; pair sample k uses seed
+    ``seed + k``). Returns ``(per_structure, summary)``: per structure (column ``structure``)
+    the mean κ over its dipoles (``kappa_mean``, ε/σ²) and G (ε/σ³); one summary row with the
+    ensemble means (``kappa``, ``G``) and percentile bootstrap intervals at level ``ci``
+    (``kappa_lo``/``kappa_hi``, ``G_lo``/``G_hi``) obtained by resampling *structures* (pairs of
+    one structure are correlated, so they are never resampled independently), and ``unit``.
+    The summary is :func:`glassrs.uncertainty.elastic` of ``per_structure`` at
+    T = ``parent_temperature`` (``n_boot`` resamples, ``seed``): the same numbers. With one
+    structure the bounds are NaN.
     """
+    from glassrs import uncertainty
+
     rows = []
     for k, fr in enumerate(structures):
         h = hessian(fr, model, force_tol=force_tol, n_threads=n_threads)
@@ -400,14 +426,17 @@ def kappa_ensemble(structures: Iterable[Frame], model: Model, *, parent_temperat
     if not rows:
         raise ValueError("kappa_ensemble needs at least one structure")
     per = pl.DataFrame(rows)
-    km, klo, khi = bootstrap_ci(per["kappa_mean"].to_numpy(), n_boot=n_boot, ci=ci, seed=seed)
-    summ = {"T_p": parent_temperature, "n_structures": len(rows), "n_dipoles": int(per["n_pairs"].sum()),
-            "kappa": km, "kappa_lo": klo, "kappa_hi": khi}
-    if shear:
-        gm, glo, ghi = bootstrap_ci(per["G"].to_numpy(), n_boot=n_boot, ci=ci, seed=seed)
-        summ.update({"G": gm, "G_lo": glo, "G_hi": ghi})
+    qs = ("kappa", "G") if shear else ("kappa",)
+    Tp = float("nan") if parent_temperature is None else float(parent_temperature)
+    iv = uncertainty.elastic(per.with_columns(pl.lit(Tp, pl.Float64).alias("T")), quantities=qs, unit="structure",
+                             n_boot=n_boot, level=ci, seed=seed)
+    summ = {"T_p": parent_temperature, "n_structures": len(rows), "n_dipoles": int(per["n_pairs"].sum())}
+    by_q = {r["quantity"]: r for r in iv.iter_rows(named=True)}
+    for q in qs:
+        summ.update({q: by_q[q]["mean"], f"{q}_lo": by_q[q]["ci_low"], f"{q}_hi": by_q[q]["ci_high"]})
+    summ["unit"] = iv["unit"][0]
     params = {"kind": "kappa_ensemble", "model": model.name, "T_p": parent_temperature, "n_pairs": n_pairs,
-              "ci": ci, "n_boot": n_boot, "seed": seed}
+              "ci": ci, "n_boot": n_boot, "seed": seed, "unit": summ["unit"]}
     return make_table(per, params), make_table(pl.DataFrame([summ]), params)
 
 

@@ -13,7 +13,7 @@ are done on ln τ (relative errors matter, τ spans decades).
 * :func:`ornstein_zernike` — S4(k) = χ4(0)/(1 + (kξ4)²), the dynamic length ξ4.
 * :func:`macroscopic_barriers` — paper 000's chain from τ_α(T) and (βΦ)⁻¹(T): VFT, γ, ΔE^ma(T),
   A′, B′ (and A, B), the check −B′/A′ = γT_VFT, VFT in terms of Δ((βΦ)⁻¹) and its master plot,
-  with bootstrap intervals over configurations.
+  with bootstrap intervals over independent units (configurations, runs, time blocks).
 """
 
 from __future__ import annotations
@@ -371,77 +371,68 @@ def macroscopic_barriers(data: pl.DataFrame, *, tau: str = "tau_alpha", sop: str
        ``K_VFT_sop``, ``delta_sop_VFT`` (Δ((βΦ)⁻¹)_VFT) and ``ln_tau0_sop``; equal to K_VFT and
        γT_VFT when Δ = γT exactly.
 
-    Intervals: percentile bootstrap over the units (configurations), resampled within each
-    temperature with τ_α and the SOP of a unit kept together, the whole chain refitted on each
-    resample (``n_failed`` counts failed refits). With a single unit at some T there is no interval.
+    Intervals: percentile bootstrap over the units, resampled within each temperature with
+    τ_α and the SOP of a unit kept together (the same unit indices for both columns), the whole
+    chain refitted on each resample (``n_failed`` counts failed refits). The resamples are drawn
+    as in :mod:`glassrs.campaign.reduce` (one generator from ``seed`` and the τ_α column; per T
+    in ascending order, ``n_boot`` resamples of its units), so the τ_α resamples are those of
+    :func:`glassrs.uncertainty.vft` and :func:`glassrs.uncertainty.apparent_barriers` with the
+    same ``tau``, ``unit`` and ``seed``. With a single unit at some T there is no interval.
+    ``unit`` is recorded by name as elsewhere (``"configurations"``, ``"time blocks"``,
+    ``"runs"``, ``"inherent structures"``; another column by its name). ``warning``: ≤ 2
+    degrees of freedom of the VFT fit, single units, > 10 % failed refits.
     """
+    from glassrs.campaign import reduce as _R
+    from glassrs.tables import make_table
+
     for c in ("T", tau, sop):
         if c not in data.columns:
             raise ValueError(f"macroscopic_barriers needs column '{c}' (columns: {data.columns})")
-    if int(n_boot) < 0 or not 0.0 < level < 1.0:
-        raise ValueError(f"n_boot must be ≥ 0 and level in (0, 1), got {n_boot}, {level}")
+    if int(n_boot) != n_boot or n_boot < 0:
+        raise ValueError(f"n_boot must be a non-negative integer, got {n_boot!r}")
+    _R._check(max(int(n_boot), 1), level, seed)
     ucol = unit if unit in data.columns else None
-    d = data.select("T", *( [ucol] if ucol else []), pl.col(tau).cast(pl.Float64).alias("_tau"),
-                    pl.col(sop).cast(pl.Float64).alias("_sop"))
-    d = d.filter(pl.col("_tau").is_finite() & pl.col("_sop").is_finite())
-    if ucol:
-        d = d.group_by("T", ucol).agg(pl.col("_tau").mean(), pl.col("_sop").mean()).sort("T", ucol)
-    else:
-        d = d.group_by("T").agg(pl.col("_tau").mean(), pl.col("_sop").mean()).sort("T")
-    Ts = np.unique(d["T"].cast(pl.Float64).to_numpy())
+    d = data.select(pl.col("T").cast(pl.Float64), (pl.col(ucol) if ucol else pl.lit(0).alias("_unit")),
+                    pl.col(tau).alias("_tau"), pl.col(sop).alias("_sop"))
+    keydf, arrays = _R._unit_values(d.lazy(), ["_tau", "_sop"], ["T"], [ucol or "_unit"])
+    Ts = keydf["T"].to_numpy() if arrays else np.empty(0)
     if len(Ts) < 4:
         raise ValueError(f"the barrier analysis needs at least 4 temperatures (VFT has 3 parameters), got {len(Ts)}")
-    tv = [d.filter(pl.col("T") == t)["_tau"].to_numpy() for t in Ts]
-    sv = [d.filter(pl.col("T") == t)["_sop"].to_numpy() for t in Ts]
-    tau_m = np.array([a.mean() for a in tv])
-    sop_m = np.array([a.mean() for a in sv])
+    tau_m, sop_m = np.array([a.mean(axis=0) for a in arrays]).T
     val, err, per_t = _macro_chain(Ts, tau_m, sop_m, p0=p0)
-    warn = []
-    if len(Ts) - 3 <= 2:
-        warn.append(f"{len(Ts)} temperatures: the VFT fit has {len(Ts) - 3} degree(s) of freedom")
-    single = [f"{t:g}" for t, a in zip(Ts, tv) if len(a) < 2]
+    unit_label = _R._label([ucol], None) if ucol else "none (one value per T)"
+    what = unit_label[:-1] if unit_label.endswith("s") else unit_label
+    warn = [f"VFT: {w}" for w in _R._dof_warning(len(Ts), 3, "VFT")]
+    single = _R._single_warning(Ts, arrays, what if ucol else "value")
     draws, failed = [], 0
-    if single:
-        warn.append(f"a single unit at T = {', '.join(single)}: no interval")
-    elif n_boot:
-        rng = np.random.default_rng(int(seed))
+    if not single and n_boot:
         p0b = [val["ln_tau0"], val["K_VFT"], val["T_VFT"]]
         p0s = [val["ln_tau0_sop"], val["K_VFT_sop"], val["delta_sop_VFT"]]
+        M = _R._boot_T_means(arrays, int(n_boot), _R._rng(seed, ("vft", tau)))  # (n_boot, n_T, [τ, sop])
         import warnings as _w
         with _w.catch_warnings():
             _w.simplefilter("ignore")
-            for _ in range(int(n_boot)):
-                idx = [rng.integers(0, len(a), len(a)) for a in tv]
-                tb = np.array([a[i].mean() for a, i in zip(tv, idx)])
-                sb = np.array([a[i].mean() for a, i in zip(sv, idx)])
+            for m in M:
                 try:
-                    vb, _, pb = _macro_chain(Ts, tb, sb, p0=p0b, p0_sop=p0s)
-                except (ValueError, RuntimeError, TypeError, ArithmeticError, np.linalg.LinAlgError):
+                    vb, _, pb = _macro_chain(Ts, m[:, 0], m[:, 1], p0=p0b, p0_sop=p0s)
+                except _R._FIT_ERRORS:
                     failed += 1
                     continue
                 draws.append([vb[k] for k in _MACRO_NAMES] + list(pb["delta_e_ma"]))
-        if failed > 0.1 * n_boot:
-            warn.append(f"{failed} of {n_boot} bootstrap refits failed")
-    n_units = int(sum(len(a) for a in tv))
-    unit_label = ("configurations" if unit == "config" else unit) if ucol else "none (one value per T)"
-    if draws:
-        D = np.array(draws)
-        lo, hi = np.quantile(D, [(1 - level) / 2, (1 + level) / 2], axis=0)
-    else:
-        lo = hi = np.full(len(_MACRO_NAMES) + len(Ts), np.nan)
+    warn += [*single, *_R._failed_warning(failed, int(n_boot))]
+    n_units = int(sum(len(a) for a in arrays))
+    lo, hi = _R._quantiles(np.array(draws) if draws else None, level, len(_MACRO_NAMES) + len(Ts))
     w = "; ".join(warn) or None
     ptab = pl.DataFrame({"parameter": list(_MACRO_NAMES), "value": [float(val[k]) for k in _MACRO_NAMES],
                          "stderr": [float(err[k]) for k in _MACRO_NAMES], "ci_low": lo[:len(_MACRO_NAMES)],
                          "ci_high": hi[:len(_MACRO_NAMES)], "n_temperatures": len(Ts), "n_units": n_units,
                          "unit": unit_label, "level": float(level), "n_failed": failed, "warning": w},
                         schema_overrides={"warning": pl.String})
-    btab = pl.DataFrame({"T": Ts, "n_units": [len(a) for a in tv], "tau_alpha": tau_m, "sop": sop_m, **per_t,
+    btab = pl.DataFrame({"T": Ts, "n_units": [len(a) for a in arrays], "tau_alpha": tau_m, "sop": sop_m, **per_t,
                          "ci_low": lo[len(_MACRO_NAMES):], "ci_high": hi[len(_MACRO_NAMES):]})
     btab = btab.with_columns(pl.lit(unit_label).alias("unit"), pl.lit(float(level)).alias("level"))
     btab = btab.select("T", "n_units", "tau_alpha", "sop", "delta_sop", "inv_delta_sop", "delta_e_ma", "ci_low",
                        "ci_high", "x_T", "y_T", "x_sop", "y_sop", "unit", "level")
-    from glassrs.tables import make_table
-
     prm = {"kind": "macroscopic_barriers", "tau": tau, "sop": sop, "unit": unit_label, "n_boot": int(n_boot),
            "level": level, "seed": int(seed), "interval": "percentile bootstrap over units within each T",
            "sign": "B_prime kept as fitted (negative); the check is -B'/A' = gamma T_VFT", "warning": w}

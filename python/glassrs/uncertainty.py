@@ -25,6 +25,8 @@ and ``warning`` (few degrees of freedom, single units, failed refits).
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence, Union
 
 import numpy as np
@@ -33,12 +35,12 @@ import polars as pl
 from glassrs.campaign import reduce as _R
 from glassrs.tables import make_table
 
-__all__ = ["unit_values", "gamma", "vft", "apparent_barriers", "elastic"]
+__all__ = ["unit_values", "gamma", "vft", "vft_fit", "VFTFit", "apparent_barriers", "elastic"]
 
 Data = Union[pl.DataFrame, Mapping[float, pl.DataFrame]]
 
 #: unit columns looked for, in order, when ``unit`` is not given, and their labels
-UNIT_LABELS = {"config": "configurations", "run": "runs", "block": "time blocks", "structure": "inherent structures"}
+UNIT_LABELS = _R.UNIT_LABELS
 #: γ (macroscopic SOP) and γ′ (both conventions of the particle SOP, definitions §5.2)
 GAMMA_COLUMNS = {"sop_macro": "gamma", "sop_mean": "gamma_prime", "sop_inv_mean_depth": "gamma_prime_inv_mean_depth"}
 
@@ -76,9 +78,7 @@ def _unit(df: pl.DataFrame, unit: str | Sequence[str] | None, unit_label: str | 
     missing = [c for c in ucols if c not in df.columns]
     if missing:
         raise ValueError(f"{what}: unit column(s) {missing} not in the table (columns: {df.columns})")
-    label = unit_label if unit_label is not None else (
-        UNIT_LABELS.get(ucols[0], ucols[0]) if len(ucols) == 1 else "+".join(ucols))
-    return ucols, label
+    return ucols, _R._label(ucols, unit_label)
 
 
 def _species(df: pl.DataFrame, species: str | None, what: str) -> pl.DataFrame:
@@ -104,15 +104,21 @@ def unit_values(data: Data, value: str, *, unit: str | Sequence[str] | None = No
     unit column(s) used. ``species`` selects rows when the table has a ``species`` column
     (None: all rows, pooled per unit).
     """
-    df = _species(_table(data, "unit_values"), species, "unit_values")
-    ucols, _ = _unit(df, unit, None, "unit_values")
+    T, arrays, ucols, _ = _values(data, value, unit, None, species, "unit_values")
+    return T, arrays, ucols
+
+
+def _values(data: Data, value: str, unit, unit_label, species, what: str):
+    """(T, per-T unit arrays, unit columns, unit label) of column ``value``, or a ValueError."""
+    df = _species(_table(data, what), species, what)
+    ucols, label = _unit(df, unit, unit_label, what)
     if value not in df.columns:
-        raise ValueError(f"unit_values: no column {value!r} in the table (columns: {df.columns})")
+        raise ValueError(f"{what}: no column {value!r} in the table (columns: {df.columns})")
     groups = _R._fit_groups(df.lazy(), value, [], ucols)
     if not groups:
-        raise ValueError(f"unit_values: no finite {value!r} at any temperature")
+        raise ValueError(f"{what}: no finite {value!r} at any temperature")
     _, T, arrays = groups[0]
-    return T, arrays, ucols
+    return T, arrays, ucols, label
 
 
 def _check(n_boot: int, level: float, seed: int) -> None:
@@ -163,15 +169,66 @@ def gamma(data: Data, *, columns: Sequence[str] | None = None, unit: str | Seque
 
 def _vft(data: Data, tau: str, unit, unit_label, species, n_boot, level, seed, p0, what):
     _check(n_boot, level, seed)
-    df = _species(_table(data, what), species, what)
-    ucols, label = _unit(df, unit, unit_label, what)
-    if tau not in df.columns:
-        raise ValueError(f"{what}: no column {tau!r} in the table (columns: {df.columns})")
-    groups = _R._fit_groups(df.lazy(), tau, [], ucols)
-    if not groups:
-        raise ValueError(f"{what}: no finite {tau!r} at any temperature")
-    _, T, arrays = groups[0]
+    T, arrays, _, label = _values(data, tau, unit, unit_label, species, what)
     return T, arrays, label, _R._vft_fit(T, arrays, n_boot, _R._rng(seed, ("vft", tau)), p0, _singular(label))
+
+
+@dataclass
+class VFTFit:
+    """Result of :func:`vft_fit`: the parameter table of :func:`vft` and the fitted curve.
+
+    parameters : the table :func:`vft` returns (same resamples and refits).
+    T : the temperatures (ε/k_B, ascending) of the data; tau : the per-T unit means (time units).
+    unit, level : what was resampled and the intervals' nominal coverage.
+    """
+
+    parameters: pl.DataFrame
+    T: np.ndarray
+    tau: np.ndarray
+    unit: str
+    level: float
+    _fit: _R._Fit = field(repr=False)
+
+    def curve(self, T=None, *, n_points: int = 100) -> pl.DataFrame:
+        """τ_VFT(T) of the fit of the means with a pointwise percentile band over the refits.
+
+        ``T``: temperatures (ε/k_B; default ``n_points`` from min to max of the data). Per
+        bootstrap refit (the resamples of :attr:`parameters`) ln τ_b(T) = ln τ0,b + T_VFT,b /
+        (K_VFT,b (T − T_VFT,b)); ``ci_low``/``ci_high`` are the (1 ∓ level)/2 quantiles of τ_b(T)
+        (time units; NaN without an interval). Below a refit's T_VFT its τ_b is undefined and
+        that refit is left out at that T. Columns: T, tau, ci_low, ci_high, unit, level.
+        """
+        Tg = np.linspace(self.T.min(), self.T.max(), int(n_points)) if T is None else np.asarray(T, float).ravel()
+        f = self._fit
+
+        def ln_tau(p):
+            p = np.atleast_2d(p)[:, :, None]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y = p[:, 0] + p[:, 2] / (p[:, 1] * (Tg[None, :] - p[:, 2]))
+            return np.where(Tg[None, :] > p[:, 2], y, np.nan)
+
+        y = np.exp(ln_tau(f.value)[0])
+        lo = hi = np.full(len(Tg), np.nan)
+        if f.draws is not None and len(f.draws):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns below every T_VFT,b
+                lo, hi = np.exp(np.nanquantile(ln_tau(f.draws), [(1 - self.level) / 2, (1 + self.level) / 2], axis=0))
+        return make_table(pl.DataFrame({"T": Tg, "tau": y, "ci_low": lo, "ci_high": hi, "unit": self.unit,
+                                        "level": float(self.level)}),
+                          {"kind": "vft_curve", "unit": self.unit, "level": self.level,
+                           "interval": "pointwise percentile over the bootstrap refits"})
+
+
+def vft_fit(data: Data, *, tau: str = "tau_alpha", unit: str | Sequence[str] | None = None,
+            unit_label: str | None = None, species: str | None = "all", n_boot: int = 1000, level: float = 0.95,
+            seed: int = 0, p0: Sequence[float] | None = None) -> VFTFit:
+    """:func:`vft` that also keeps the bootstrap refits, for the fitted τ_α(T) with its band
+    (:meth:`VFTFit.curve`). Arguments and ``parameters`` as :func:`vft` (the same numbers)."""
+    T, arrays, label, fit = _vft(data, tau, unit, unit_label, species, n_boot, level, seed, p0, "vft")
+    table = make_table(_frame(fit.rows({}, level, label), level),
+                       {"kind": "vft", "tau": tau, "unit": label, "n_boot": int(n_boot), "level": level,
+                        "seed": int(seed), "interval": "percentile bootstrap over units within each T"})
+    return VFTFit(table, T, fit.means, label, float(level), fit)
 
 
 def vft(data: Data, *, tau: str = "tau_alpha", unit: str | Sequence[str] | None = None,
@@ -185,15 +242,14 @@ def vft(data: Data, *, tau: str = "tau_alpha", unit: str | Sequence[str] | None 
     configuration or run. The fit (:func:`glassrs.fits.vft`, on ln τ) is to the per-T unit
     means; the interval resamples the units within each T, recomputes the means and refits
     (refits that fail — no convergence, T_VFT ≥ min T — are skipped and counted in
-    ``n_failed``). ``p0``: starting (ln_tau0, K_VFT, T_VFT).
+    ``n_failed``). ``p0``: starting (ln_tau0, K_VFT, T_VFT). The fitted curve with its band:
+    :func:`vft_fit`.
 
     Returns columns: parameter (``ln_tau0``, ``K_VFT``, ``T_VFT`` in ε/k_B), value, stderr,
     ci_low, ci_high, n_temperatures, n_units, unit, n_failed, warning, level.
     """
-    _, _, label, fit = _vft(data, tau, unit, unit_label, species, n_boot, level, seed, p0, "vft")
-    return make_table(_frame(fit.rows({}, level, label), level),
-                      {"kind": "vft", "tau": tau, "unit": label, "n_boot": int(n_boot), "level": level,
-                       "seed": int(seed), "interval": "percentile bootstrap over units within each T"})
+    return vft_fit(data, tau=tau, unit=unit, unit_label=unit_label, species=species, n_boot=n_boot, level=level,
+                   seed=seed, p0=p0).parameters
 
 
 def apparent_barriers(data: Data, *, tau: str = "tau_alpha", unit: str | Sequence[str] | None = None,

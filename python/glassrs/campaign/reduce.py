@@ -63,7 +63,10 @@ Frame = Union[pl.LazyFrame, pl.DataFrame]
 CONFIG_UNIT: tuple[str, ...] = ("config",)
 #: the columns identifying one inherent structure (the unit of :func:`elastic`)
 INHERENT_UNIT: tuple[str, ...] = ("config", "batch", "index")
-_LABELS = {CONFIG_UNIT: "configurations", INHERENT_UNIT: "inherent structures"}
+#: unit columns and how a table names them in its ``unit`` column (in the order
+#: :mod:`glassrs.uncertainty` looks for them)
+UNIT_LABELS = {"config": "configurations", "run": "runs", "block": "time blocks", "structure": "inherent structures"}
+_LABELS = {**{(c,): lab for c, lab in UNIT_LABELS.items()}, INHERENT_UNIT: "inherent structures"}
 
 #: errors a fit may raise on unusable data (TypeError: minpack on too few points)
 _FIT_ERRORS = (ValueError, RuntimeError, TypeError, ArithmeticError, np.linalg.LinAlgError)
@@ -128,36 +131,55 @@ def _quantiles(draws: np.ndarray | None, level: float, width: int) -> tuple[np.n
     return np.atleast_1d(lo), np.atleast_1d(hi)
 
 
-def _boot_means(v: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Means of ``n_boot`` resamples (with replacement) of the units ``v``: shape (n_boot,)."""
-    n = len(v)
-    out = np.empty(n_boot)
+def _boot_indices(n: int, n_boot: int, rng: np.random.Generator):
+    """``n_boot`` resamples with replacement of ``n`` units, as blocks of (b, n) unit indices.
+
+    The one place where bootstrap indices are drawn: row r of the blocks, in order, is resample
+    r; the draws are those of ``rng.integers(0, n, (n_boot, n))`` whatever the block size."""
     block = max(1, _BLOCK // n)
     for s in range(0, n_boot, block):
-        b = min(block, n_boot - s)
-        out[s:s + b] = v[rng.integers(0, n, (b, n))].mean(axis=1)
+        yield rng.integers(0, n, (min(block, n_boot - s), n))
+
+
+def _boot_means(v: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Means of ``n_boot`` resamples (with replacement) of the units ``v``.
+
+    ``v``: (n,) — one value per unit — or (n, k) — k columns of the same units, all resampled
+    with the same unit indices (a unit's values stay together). Returns (n_boot,) or
+    (n_boot, k); column j equals what ``v[:, j]`` alone gives with the same generator state."""
+    v = np.asarray(v, float)
+    out = np.empty((n_boot, *v.shape[1:]))
+    s = 0
+    for idx in _boot_indices(len(v), n_boot, rng):
+        out[s:s + len(idx)] = v[idx].mean(axis=1)
+        s += len(idx)
     return out
 
 
 def _boot_T_means(arrays: Sequence[np.ndarray], n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Resample the units within each temperature: (n_boot, n_T) matrix of resampled means."""
-    return np.column_stack([_boot_means(a, n_boot, rng) for a in arrays])
+    """Resample the units within each temperature (ascending T, all resamples of one T drawn
+    before the next): (n_boot, n_T) matrix of resampled means, or (n_boot, n_T, k) when each
+    array is (n_units, k) — k columns of one unit resampled together (:func:`_boot_means`)."""
+    return np.stack([_boot_means(a, n_boot, rng) for a in arrays], axis=1)
 
 
-def _unit_values(lf: pl.LazyFrame, value: str, by: list[str],
+def _unit_values(lf: pl.LazyFrame, value: str | Sequence[str], by: list[str],
                  ucols: list[str]) -> tuple[pl.DataFrame, list[np.ndarray]]:
     """Per ``by`` group (sorted), the per-unit means of ``value`` (units sorted by key).
 
     Rows with a null or non-finite ``value`` are dropped; a unit with several rows in a group
-    is represented by the mean of its rows. Returns the groups' keys and one array per group.
+    is represented by the mean of its rows. Returns the groups' keys and one array per group:
+    (n_units,) for one column, (n_units, k) for a list of k columns (then a row is kept only
+    when all k values are finite, so the columns describe the same rows of each unit).
     """
+    vals = _cols(value)
     keys = list(dict.fromkeys([*by, *ucols]))
-    df = (lf.select(*[pl.col(c) for c in keys], pl.col(value).cast(pl.Float64))
-          .filter(pl.col(value).is_finite()).collect())
+    df = (lf.select(*[pl.col(c) for c in keys], *[pl.col(c).cast(pl.Float64) for c in vals])
+          .filter(pl.all_horizontal([pl.col(c).is_finite() for c in vals])).collect())
     if df.height == 0:
         return df.select(by), []
-    df = df.sort([*keys, value], nulls_last=True)  # canonical order: same rows → same bits
-    v = df[value].to_numpy()
+    df = df.sort([*keys, *vals], nulls_last=True)  # canonical order: same rows → same bits
+    v = df[value].to_numpy() if isinstance(value, str) else df.select(vals).to_numpy()
 
     def starts(cols: list[str]) -> np.ndarray:
         if not cols:
@@ -169,7 +191,8 @@ def _unit_values(lf: pl.LazyFrame, value: str, by: list[str],
 
     us = starts(keys)  # first row of each unit
     gs = starts(by)    # first row of each group (always a unit start: rows are sorted by `by` first)
-    umeans = np.add.reduceat(v, us) / np.diff(np.r_[us, len(v)])
+    counts = np.diff(np.r_[us, len(v)])
+    umeans = np.add.reduceat(v, us, axis=0) / (counts if v.ndim == 1 else counts[:, None])
     bounds = np.r_[np.searchsorted(us, gs), len(us)]
     arrays = [umeans[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
     return (df.select(by)[gs.tolist()] if by else pl.DataFrame()), arrays

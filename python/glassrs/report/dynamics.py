@@ -5,13 +5,13 @@ and run on log-binned lags (:func:`glassrs.report.logbin.log_bin`) with error ba
 Error bands and τ_α error bars: the standard error over ``N_BLOCKS`` contiguous blocks of time
 origins (each block's table from :func:`glassrs.dynamics.correlations` with those origins,
 log-binned on the grid of the whole run). Blocks share targets at long lags, so the bands are a
-lower bound on the uncertainty there."""
+lower bound on the uncertainty there. The VFT fit and its band: :func:`glassrs.uncertainty.vft_fit`
+over the same blocks (the unit: time blocks of origins), at ``VFT_LEVEL``."""
 
 from __future__ import annotations
 
 import math
 import os
-import warnings
 
 import numpy as np
 import polars as pl
@@ -21,6 +21,9 @@ from glassrs.report.logbin import PER_DECADE, log_bin, log_edges
 
 #: blocks of time origins for the error bands (fewer frames than 2 per block: no bands)
 N_BLOCKS = 4
+
+#: the VFT fit's intervals: bootstrap resamples, nominal coverage, and the unit (time blocks of one run)
+VFT_BOOT, VFT_LEVEL, VFT_UNIT = 400, 0.9, "time blocks of origins"
 
 #: (column, y label, log y, panel title)
 QUANTITIES = [("msd", "MSD ⟨Δr²⟩ (σ²)", True, "mean squared displacement"),
@@ -120,67 +123,76 @@ def _curves(plt, results, figdir: str) -> list[str]:
     return _plot.save(fig, figdir, "dynamics.png", "MSD, q, F_s, χ4 and α2 against t (log-binned lags, ±1 s.e. bands)")
 
 
-def _vft_band(f, Tg: np.ndarray) -> np.ndarray | None:
-    """1σ band of ln τ(T) from the fit covariance (linear propagation); None if not finite."""
-    cov = np.asarray(f.cov, dtype=float)
-    if cov.shape != (3, 3) or not np.all(np.isfinite(cov)):
-        return None
-    p = np.array(list(f.params.values()), dtype=float)
-    J = np.empty((len(Tg), 3))
-    for j in range(3):
-        h = 1e-6 * max(abs(p[j]), 1e-3)
-        up, dn = p.copy(), p.copy()
-        up[j] += h
-        dn[j] -= h
-        J[:, j] = (f.func(Tg, *up) - f.func(Tg, *dn)) / (2 * h)
-    var = np.einsum("ij,jk,ik->i", J, cov, J)
-    return np.sqrt(np.clip(var, 0, None))
+def _vft_data(results) -> pl.DataFrame:
+    """One row per time block of origins (the unit) and run with a temperature: T, run, block,
+    tau_alpha (q = 1/e, all particles). A run too short for blocks gives its whole-run τ_α as one
+    unit (then there is no interval)."""
+    rows = []
+    for k, res in enumerate(results):
+        T = res["run"].temperature
+        if not T:
+            continue
+        taus = res["block_rt"] or [res["rt"]]
+        for b, rt in enumerate(taus):
+            v = rt.filter(pl.col("species") == "all")["tau_q"]
+            rows.append({"T": float(T), "run": k, "block": b, "tau_alpha": v[0] if len(v) else None})
+    return pl.DataFrame(rows, schema={"T": pl.Float64, "run": pl.Int64, "block": pl.Int64, "tau_alpha": pl.Float64})
 
 
-def _vft_fit(ax, with_t) -> list[str]:
-    """VFT fit (docs: definitions §5.1) of τ_α(T) for all particles, drawn on ``ax`` with its 1σ band;
-    returns the Markdown lines (a sentence, a parameter table, warnings)."""
-    from glassrs import fits
+def _vft_fit(ax, results) -> list[str]:
+    """VFT fit (docs: definitions §5.1) of τ_α(T) for all particles with its band
+    (:func:`glassrs.uncertainty.vft_fit`: the per-T mean over time blocks of origins is fitted;
+    intervals resample the blocks within each T and refit), drawn on ``ax``; returns the Markdown
+    lines (a sentence, a parameter table, warnings)."""
+    from glassrs import uncertainty
 
-    pts = [(T, rt.filter(rt["species"] == "all")["tau_q"][0]) for T, rt in with_t]
-    pts = [(T, t) for T, t in pts if t is not None and math.isfinite(t)]
-    n_T = len({T for T, _ in pts})
+    data = _vft_data(results).filter(pl.col("tau_alpha").is_finite())
+    n_T = data["T"].n_unique()
     if n_T < 3:
         return [f"VFT fit of τ_α(T) skipped: {n_T} temperature{'s' if n_T != 1 else ''} with a finite τ_α "
                 "(needs ≥ 3 for its three parameters).", ""]
-    T, tau = map(np.asarray, zip(*pts))
-    try:
-        with warnings.catch_warnings():  # 3 points: no covariance (reported as such below)
-            warnings.simplefilter("ignore")
-            f = fits.vft(T, tau)
-    except (RuntimeError, ValueError) as e:
-        return [f"VFT fit of τ_α(T) failed: {e}", ""]
-    Tg = np.linspace(T.min(), T.max(), 100)
-    ln = f(Tg)
-    band = _vft_band(f, Tg) if len(T) > 3 else None
-    ax.plot(1 / Tg, np.exp(ln), "k--", lw=1,
-            label=f"VFT (all): K = {f['K_VFT']:.3g}, T_VFT = {f['T_VFT']:.3g}")
-    if band is not None and np.all(np.isfinite(band)):
-        span = np.ptp(ln) + 5.0  # a band wider than the data's range of ln τ is clipped to it
-        band = np.minimum(band, span)
-        ax.fill_between(1 / Tg, np.exp(ln - band), np.exp(ln + band), color="0.5", alpha=0.25, lw=0,
-                        label="VFT ±1σ (fit covariance)")
+    res = uncertainty.vft_fit(data, unit=["run", "block"], unit_label=VFT_UNIT, n_boot=VFT_BOOT, level=VFT_LEVEL,
+                              seed=0)
+    par = {r["parameter"]: r for r in res.parameters.iter_rows(named=True)}
+    if not all(math.isfinite(par[k]["value"]) for k in par):
+        return [f"VFT fit of τ_α(T) failed: {par['K_VFT']['warning']}", ""]
+    f = {k: par[k]["value"] for k in par}
+    T = res.T
+    pct = f"{100 * VFT_LEVEL:g} %"
+    c = res.curve()
+    Tg, y = c["T"].to_numpy(), c["tau"].to_numpy()
+    ax.plot(1 / Tg, y, "k--", lw=1, label=f"VFT of the block-mean τ_α (all): K = {f['K_VFT']:.3g}, T_VFT = {f['T_VFT']:.3g}")
+    lo, hi = c["ci_low"].to_numpy(), c["ci_high"].to_numpy()
+    if np.isfinite(lo).any():
+        span = np.exp(np.ptp(np.log(y)) + 5.0)  # a band wider than the data's range of τ is clipped to it
+        ax.fill_between(1 / Tg, np.maximum(lo, y / span), np.minimum(hi, y * span), color="0.5", alpha=0.25, lw=0,
+                        label=f"VFT {pct} band (bootstrap over {res.unit})")
     dof = len(T) - 3
+    n_u = int(par["K_VFT"]["n_units"])
+
+    def ci(k):
+        return f"{_fmt(par[k]['ci_low'])} – {_fmt(par[k]['ci_high'])}"
+
+    what = (f"the mean τ_α over {res.unit} ({n_u} in all) at each temperature; {pct} intervals: percentile "
+            f"bootstrap over the {res.unit}, resampled within each temperature and refitted ({VFT_BOOT} resamples, "
+            f"{par['K_VFT']['n_failed']} failed)")
     out: list[str] = []
-    if n_T == 3 and len(T) == 3:
+    if len(T) == 3:
         out += [f"VFT fit (docs: definitions §5.1) of τ_α(T), all particles, through 3 temperatures (exactly "
-                f"determined: no residual, so no uncertainties; ≥ 4 temperatures give them): "
-                f"K_VFT = {f['K_VFT']:.3g}, T_VFT = {f['T_VFT']:.3g}, ln τ0 = {f['ln_tau0']:.3g}.", ""]
+                f"determined: no residual, so no fit standard errors; ≥ 4 temperatures give them) of {what}: "
+                f"K_VFT = {f['K_VFT']:.3g} ({ci('K_VFT')}), T_VFT = {f['T_VFT']:.3g} ({ci('T_VFT')}), "
+                f"ln τ0 = {f['ln_tau0']:.3g} ({ci('ln_tau0')}).", ""]
     else:
-        out += [f"VFT fit (docs: definitions §5.1) of τ_α(T), all particles, {len(T)} temperatures: "
-                f"K_VFT = {f['K_VFT']:.3g} ± {f.stderr['K_VFT']:.2g}, T_VFT = {f['T_VFT']:.3g} ± "
-                f"{f.stderr['T_VFT']:.2g}, ln τ0 = {f['ln_tau0']:.3g} ± {f.stderr['ln_tau0']:.2g}.", ""]
-    out += ["| parameter | value | std. error | unit |", "|---|---|---|---|"]
+        out += [f"VFT fit (docs: definitions §5.1) of τ_α(T), all particles, {len(T)} temperatures, of {what}: "
+                f"K_VFT = {f['K_VFT']:.3g} ± {par['K_VFT']['stderr']:.2g}, T_VFT = {f['T_VFT']:.3g} ± "
+                f"{par['T_VFT']['stderr']:.2g}, ln τ0 = {f['ln_tau0']:.3g} ± {par['ln_tau0']['stderr']:.2g} "
+                "(± the fit's standard error).", ""]
+    out += [f"| parameter | value | std. error | {pct} CI ({res.unit}) | unit |", "|---|---|---|---|---|"]
     for k, label, unit in (("ln_tau0", "ln τ0", "ln τ"), ("K_VFT", "K_VFT", "—"), ("T_VFT", "T_VFT", "ε/k_B")):
-        se = f.stderr.get(k, float("nan")) if dof > 0 else float("nan")
-        out.append(f"| {label} | {f[k]:.4g} | {_fmt(float(se))} | {unit} |")
+        se = par[k]["stderr"] if dof > 0 else float("nan")
+        out.append(f"| {label} | {f[k]:.4g} | {_fmt(float(se))} | {ci(k)} | {unit} |")
     out.append("")
-    se_t0 = f.stderr.get("T_VFT", float("nan"))
+    se_t0 = par["T_VFT"]["stderr"]
     if dof > 0 and math.isfinite(se_t0) and se_t0 > abs(f["T_VFT"]):
         out += _plot.warning(f"VFT: T_VFT = {f['T_VFT']:.3g} ± {se_t0:.2g} is not determined by these data (its "
                              "error exceeds its value): τ_α(T) is as well described by an Arrhenius law here.")
@@ -190,6 +202,11 @@ def _vft_fit(ax, with_t) -> list[str]:
                              + ("interpolates the points and says nothing about the quality of the VFT form"
                                 if dof == 0 else "cannot test the VFT form and its errors are unreliable")
                              + "; more temperatures are needed for a meaningful T_VFT.")
+    if "single" in (par["K_VFT"]["warning"] or ""):
+        out += _plot.warning(f"VFT: no interval — {par['K_VFT']['warning']} (runs too short for "
+                             f"{N_BLOCKS} blocks of origins).")
+    out += _plot.warning(f"VFT intervals from {N_BLOCKS} {res.unit} per temperature are percentile intervals "
+                         "from few units: narrower than their nominal coverage.") if n_u < 10 * len(T) else []
     return out
 
 
@@ -227,7 +244,7 @@ def section(runs, figdir: str) -> str:
     species = results[0]["table"]["species"].unique(maintain_order=True).to_list()
     for res in results:
         res["rt"] = dyn.relaxation_times(res["table"])
-        taus = [dyn.relaxation_times(b) for b in res["blocks"]]
+        taus = res["block_rt"] = [dyn.relaxation_times(b) for b in res["blocks"]]
         se = {}
         for s in species:
             v = np.array([t.filter(pl.col("species") == s)["tau_q"][0] for t in taus], dtype=float)
@@ -243,14 +260,16 @@ def section(runs, figdir: str) -> str:
             x, y, e = (np.array(v, dtype=float) for v in zip(*pts))
             ax.errorbar(x, y, yerr=np.where(np.isfinite(e), e, 0), fmt=mk, color=_plot.color(k), capsize=3,
                         label=f"τ_α, species {s}")
-        fit_lines = _vft_fit(ax, with_t)
+        fit_lines = _vft_fit(ax, results)
         _plot.log_axis(ax, "y")
         ax.set_xlabel("1/T (k_B/ε)")
         ax.set_ylabel("τ_α (τ), from q(τ_α) = 1/e")
         ax.set_title("τ_α against 1/T (error bars: ±1 s.e. over origin blocks)")
         _plot.legend(ax, loc="best")
         lines += ["### Relaxation time against temperature", ""]
-        lines += _plot.save(fig, figdir, "dynamics_tau.png", "τ_α against 1/T with the VFT fit")
+        lines += _plot.save(fig, figdir, "dynamics_tau.png",
+                            f"τ_α against 1/T with the VFT fit and its {100 * VFT_LEVEL:g} % band (bootstrap over "
+                            f"{VFT_UNIT})")
         lines += fit_lines
     else:
         lines += ["τ_α against 1/T: no temperatures known (give each run its temperature, e.g. FILE:T=0.6).", ""]

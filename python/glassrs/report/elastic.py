@@ -3,9 +3,11 @@
 Runs only when inherent structures are requested: ``section(runs, figdir,
 inherent_structures=True)`` or a run carrying ``inherent_structures = True`` (the report CLI
 sets it from its flag). For every run with a temperature it quenches a few frames with FIRE
-(parent temperature T_p = the run's T), then reports κ(T_p) and G(T_p) with 90 % bootstrap
-intervals over structures, P(κ_ij), their relative change with 1/T_p, and — when the dynamics
-module provides τ_α — the mesoelastic fit ln(τ_α/t0) = (ℓ̃a0)² κ/T + ln t̃.
+(parent temperature T_p = the run's T), then reports κ(T_p) and G(T_p) with ``LEVEL`` percentile
+bootstrap intervals over the inherent structures of the run (:func:`glassrs.uncertainty.elastic`,
+unit ``structure``; the dipoles of one structure are never resampled), P(κ_ij), their relative
+change with 1/T_p, and — when the dynamics module provides τ_α — the mesoelastic fit
+ln(τ_α/t0) = (ℓ̃a0)² κ/T + ln t̃.
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ import math
 import os
 
 import numpy as np
+import polars as pl
+
+
+#: nominal coverage and bootstrap resamples of the κ(T_p), G(T_p) intervals
+LEVEL, N_BOOT = 0.9, 2000
+PCT = f"{100 * LEVEL:g} %"
 
 
 def _fmt(x) -> str:
@@ -43,14 +51,16 @@ def section(runs, figdir: str, *, inherent_structures: bool | None = None, n_str
         getattr(r, "inherent_structures", False) for r in runs)
     if not flag:
         return ""
-    from glassrs import elastic
+    from glassrs import elastic, uncertainty
     from glassrs.minimize import fire_batch
 
     lines = ["## Elasticity of inherent structures", "",
              f"FIRE quenches of up to {n_structures} frames per run (parent temperature T_p = run temperature); "
              f"κ_ij of {n_pairs} sampled interacting pairs per structure (docs: definitions §6.4); G averaged over the six simple-shear "
-             "planes. Intervals: 90 % percentile bootstrap over structures.", "",
-             "| run | T_p | structures | dipoles | ⟨κ⟩ (ε/σ²) | κ 90 % CI | G (ε/σ³) | G 90 % CI | solver |",
+             f"planes. Intervals: {PCT} percentile bootstrap over the inherent structures of each run "
+             "(glassrs.uncertainty.elastic; a structure's dipoles are never resampled; with one structure there is "
+             "no interval).", "",
+             f"| run | T_p | structures | dipoles | ⟨κ⟩ (ε/σ²) | κ {PCT} CI | G (ε/σ³) | G {PCT} CI | solver |",
              "|---|---|---|---|---|---|---|---|---|"]
     results = []
     for r in runs:
@@ -60,12 +70,18 @@ def section(runs, figdir: str, *, inherent_structures: bool | None = None, n_str
         try:
             frames, _ = fire_batch([elastic.with_model_species(traj[int(k)], model) for k in idx], model)
             per, summ = elastic.kappa_ensemble(frames, model, parent_temperature=r.temperature, n_pairs=n_pairs,
-                                               seed=seed)
+                                               seed=seed, n_boot=N_BOOT, ci=LEVEL)
             kap = [elastic.dipole_stiffness(f, model, pairs=n_pairs, seed=seed + k) for k, f in enumerate(frames)]
+            Tp = float("nan") if r.temperature is None else float(r.temperature)
+            iv = uncertainty.elastic(per.with_columns(pl.lit(Tp, pl.Float64).alias("T")), unit="structure",
+                                     n_boot=N_BOOT, level=LEVEL, seed=seed)
         except Exception as e:  # a section never breaks the report
             lines.append(f"| {r.label} | {_fmt(r.temperature)} | — | — | {type(e).__name__}: {e} | | | | |")
             continue
         s = summ.row(0, named=True)
+        for q in iv.iter_rows(named=True):  # the intervals over structures
+            s.update({q["quantity"]: q["mean"], f"{q['quantity']}_lo": q["ci_low"], f"{q['quantity']}_hi": q["ci_high"],
+                      "unit": q["unit"]})
         results.append((r, s, np.concatenate([k["kappa"].to_numpy() for k in kap])))
         lines.append(f"| {r.label} | {_fmt(r.temperature)} | {s['n_structures']} | {s['n_dipoles']} | {_fmt(s['kappa'])} | "
                      f"{_fmt(s['kappa_lo'])}–{_fmt(s['kappa_hi'])} | {_fmt(s['G'])} | {_fmt(s['G_lo'])}–{_fmt(s['G_hi'])} | "
@@ -94,6 +110,7 @@ def section(runs, figdir: str, *, inherent_structures: bool | None = None, n_str
     if len(with_t) >= 2:
         with_t.sort(key=lambda x: -x[0])
         T = np.array([t for t, _ in with_t])
+        unit_name = with_t[0][1]["unit"]
         fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
         for c, (ax, q, unit, title) in enumerate(zip(axes, ("kappa", "G"), ("⟨κ⟩ (ε/σ²)", "G (ε/σ³)"),
                                                      ("mean dipole stiffness", "athermal shear modulus"))):
@@ -101,13 +118,15 @@ def section(runs, figdir: str, *, inherent_structures: bool | None = None, n_str
             lo = np.array([s[f"{q}_lo"] for _, s in with_t], dtype=float)
             hi = np.array([s[f"{q}_hi"] for _, s in with_t], dtype=float)
             err = np.vstack([y - np.where(np.isfinite(lo), lo, y), np.where(np.isfinite(hi), hi, y) - y])
-            ax.errorbar(1 / T, y, yerr=err, fmt="o-", color=_plot.color(c), capsize=3, label=f"{q}, 90 % CI")
+            n_u = sorted({int(s["n_structures"]) for _, s in with_t})
+            ax.errorbar(1 / T, y, yerr=err, fmt="o-", color=_plot.color(c), capsize=3,
+                        label=f"{q}, {PCT} CI over {unit_name} ({'/'.join(map(str, n_u))} per T_p)")
             ax.set_xlabel("1/T_p (k_B/ε)")
             ax.set_ylabel(unit)
             ax.set_title(f"{title} of inherent structures")
             _plot.legend(ax, loc="best")
-        lines += _plot.save(fig, figdir, "elastic_kappa_G_vs_Tp.png", "κ and G against 1/T_p (90 % bootstrap intervals)",
-                            dpi=120)
+        lines += _plot.save(fig, figdir, "elastic_kappa_G_vs_Tp.png",
+                            f"κ and G against 1/T_p ({PCT} percentile bootstrap intervals over {unit_name})", dpi=120)
         taus = [(r.temperature, _tau_alpha(r), s["kappa"], r.trajectory[0].density) for r, s, _ in results if r.temperature]
         taus = [t for t in taus if t[1] is not None]
         fits = None
