@@ -43,6 +43,35 @@ def numpy_structure_functions(positions: np.ndarray, types: np.ndarray, lengths:
     return out
 
 
+def numpy_angular_functions(positions: np.ndarray, types: np.ndarray, lengths: np.ndarray, n_types: int,
+                            xis, lambdas, zetas, r_max: float) -> np.ndarray:
+    """Ψ[i, pair{X,Y}, (ξ, λ, ζ)] by brute force over every triplet (j < k) of neighbours within r_max,
+    minimum-image vectors in an orthorhombic periodic box (2 or 3 edges)."""
+    d = len(lengths)
+    x = positions[:, :d]
+    n = len(x)
+    idx = {}
+    for a in range(n_types):
+        for b in range(a, n_types):
+            idx[(a, b)] = idx[(b, a)] = len({v for v in idx.values()})
+    combos = [(xi, lam, z) for xi in xis for lam in lambdas for z in zetas]
+    out = np.zeros((n, n_types * (n_types + 1) // 2, len(combos)))
+    for i in range(n):
+        dv = x - x[i]
+        dv -= lengths * np.round(dv / lengths)
+        r = np.sqrt((dv * dv).sum(axis=1))
+        nb = np.flatnonzero((r < r_max) & (np.arange(n) != i))
+        for a in range(len(nb)):
+            for b in range(a + 1, len(nb)):
+                j, k = nb[a], nb[b]
+                rjk2 = ((dv[k] - dv[j]) ** 2).sum()
+                cos = dv[j] @ dv[k] / (r[j] * r[k])
+                p = idx[(types[j], types[k])]
+                for c, (xi, lam, z) in enumerate(combos):
+                    out[i, p, c] += np.exp(-(r[j] ** 2 + r[k] ** 2 + rjk2) / xi ** 2) * (1 + lam * cos) ** z
+    return out
+
+
 def _frame(n: int, lengths, seed: int, n_types: int = 2, time: float | None = None) -> gr.Frame:
     rng = np.random.default_rng(seed)
     lengths = np.asarray(lengths, float)
@@ -55,6 +84,27 @@ def _frame(n: int, lengths, seed: int, n_types: int = 2, time: float | None = No
 
 def _wide(table: pl.DataFrame, species, mus) -> np.ndarray:
     return table.select(ml.feature_names(species, mus)).to_numpy()
+
+
+@pytest.mark.parametrize("lengths, n_types", [((5.3, 5.1, 5.6), 2), ((5.5, 5.7, 5.0), 3), ((7.0, 6.5), 2)],
+                         ids=["3d-2sp", "3d-3sp", "2d-2sp"])
+def test_angular_functions_match_brute_force(lengths, n_types):
+    f = _frame(120 if len(lengths) == 3 else 60, lengths, seed=5, n_types=n_types)
+    grid = {"xi": [0.8, 1.5], "lambda": [-1.0, 1.0], "zeta": [1.0, 2.0, 4.0], "r_max": 1.7}
+    tab = ml.structure_functions(f, mus=[1.0], angular=grid)
+    assert gr.params(tab)["angular"] == grid
+    names = ml.feature_names(list(f.species), [1.0], grid)
+    psi = tab.select([c for c in names if c.startswith("Psi_")]).to_numpy()
+    want = numpy_angular_functions(f.positions, f.types, np.asarray(lengths), n_types, grid["xi"], grid["lambda"],
+                                   grid["zeta"], grid["r_max"]).reshape(f.n_particles, -1)
+    assert np.abs(want).max() > 0.1
+    np.testing.assert_allclose(psi, want, rtol=1e-12, atol=1e-12)
+    default = ml.structure_functions(f, mus=[1.0], angular=True)
+    assert gr.params(default)["angular"] == ml.DEFAULT_ANGULAR
+    with pytest.raises(ValueError, match="zeta"):
+        ml.structure_functions(f, mus=[1.0], angular={"zeta": [0.5]})
+    with pytest.raises(ValueError, match="unknown key"):
+        ml.structure_functions(f, mus=[1.0], angular={"xsi": [1.0]})
 
 
 @pytest.mark.parametrize("lengths, n_types", [((7.3, 8.1, 9.4), 2), ((7.5, 7.7, 7.0), 3), ((11.0, 9.5), 2)],
@@ -193,6 +243,26 @@ def test_train_softness_recovers_a_planted_rule_and_is_deterministic():
     np.testing.assert_allclose(ml.softness(m1, traj, frames=[0])["S_ML"].to_numpy(), want, rtol=1e-12, atol=1e-12)
     # plain-data round trip
     back = ml.SoftnessModel.from_dict(m1.to_dict())
+    np.testing.assert_array_equal(ml.softness(back, traj, frames=[0])["S_ML"].to_numpy(),
+                                  ml.softness(m1, traj, frames=[0])["S_ML"].to_numpy())
+
+
+def test_train_softness_with_angular_functions():
+    """The angular grid travels with the model: features, deterministic training, application and
+    the plain-data round trip."""
+    traj, lab = _planted()
+    grid = {"xi": [1.0], "lambda": [-1.0, 1.0], "zeta": [1.0, 2.0], "r_max": 1.6}
+    kw = dict(species="A", labels=lab, mus=ml.mu_grid(0.5, 2.0, 0.1), split_time=4.0, angular=grid)
+    m1 = ml.train_softness(traj, seed=7, **kw)
+    m2 = ml.train_softness(traj, seed=7, **kw)
+    assert np.array_equal(m1.weights, m2.weights) and m1.angular == grid
+    assert len(m1.features) == 2 * 16 + 3 * 4 and m1.features[-1] == "Psi_BB_xi1_l+1_z2"
+    G = ml.structure_functions(traj, frames=[0], species="A", mus=m1.mus, angular=grid)
+    z = (G.select(m1.features).to_numpy() - m1.mean) / m1.scale
+    want = (z @ m1.weights + m1.intercept) / np.linalg.norm(m1.weights)
+    np.testing.assert_allclose(ml.softness(m1, traj, frames=[0])["S_ML"].to_numpy(), want, rtol=1e-12, atol=1e-12)
+    back = ml.SoftnessModel.from_dict(m1.to_dict())
+    assert back.angular == grid
     np.testing.assert_array_equal(ml.softness(back, traj, frames=[0])["S_ML"].to_numpy(),
                                   ml.softness(m1, traj, frames=[0])["S_ML"].to_numpy())
 

@@ -341,6 +341,19 @@ def radial_structure_functions(
 ) -> npt.NDArray[np.float64]:
     """G_X(i; μ) = Σ_j exp(−(r_ij − μ)²/(2 width²)) over j of species X within r_max, shape (N, n_types, M)."""
 
+def angular_structure_functions(
+    positions: npt.NDArray[np.float64],
+    box_matrix: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    n_types: int,
+    xis: list[float],
+    lambdas: list[float],
+    zetas: list[float],
+    r_max: float,
+    n_threads: int | None = None,
+) -> npt.NDArray[np.float64]:
+    """Ψ_XY(i; ξ, λ, ζ) per unordered species pair and grid combination, shape (N, n_types(n_types+1)/2, C)."""
+
 def caging_potential(q: list[float], s: list[float], x: list[float], rho: float, dr: list[float],
                      paper_units: bool = False) -> npt.NDArray[np.float64]:
     """βΦ(Δr) on the grid dr from S_uv(q) (flat (nq, ns, ns))."""

@@ -36,7 +36,7 @@ from glassrs.tables import make_table, params as table_params
 from glassrs.trajectory import Frame, Trajectory, as_trajectory, frame_indices, particle_ids, species_params
 
 __all__ = [
-    "DEFAULT_MUS", "DEFAULT_WIDTH", "DEFAULT_TRUNCATION", "mu_grid", "feature_names", "structure_functions",
+    "DEFAULT_MUS", "DEFAULT_WIDTH", "DEFAULT_TRUNCATION", "DEFAULT_ANGULAR", "mu_grid", "feature_names", "structure_functions",
     "training_labels", "SoftnessModel", "train_softness", "softness", "rearrangement_probability",
     "spearman_table",
 ]
@@ -61,12 +61,52 @@ def mu_grid(start: float = 0.5, stop: float = 3.0, step: float = 0.1) -> np.ndar
 DEFAULT_MUS = mu_grid()
 
 
-def feature_names(species: Sequence[str], mus: Sequence[float]) -> list[str]:
+#: the angular grid used with ``angular=True``: ξ (σ), λ, ζ and the neighbour range r_max (σ)
+DEFAULT_ANGULAR = {"xi": [1.0, 1.5], "lambda": [-1.0, 1.0], "zeta": [1.0, 2.0, 4.0], "r_max": 2.0}
+
+
+def _check_angular(angular) -> dict | None:
+    """The angular grid as a plain dict (xi, lambda, zeta as float lists; r_max), validated; None
+    when no angular functions are wanted."""
+    if angular is None or angular is False:
+        return None
+    a = dict(DEFAULT_ANGULAR) if angular is True else dict(angular)
+    unknown = set(a) - set(DEFAULT_ANGULAR)
+    if unknown:
+        raise ValueError(f"angular: unknown key(s) {sorted(unknown)}; expected {sorted(DEFAULT_ANGULAR)}")
+    a = {**DEFAULT_ANGULAR, **a}
+    out = {}
+    for k in ("xi", "lambda", "zeta"):
+        v = np.atleast_1d(np.asarray(a[k], dtype=np.float64))
+        if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)):
+            raise ValueError(f"angular['{k}'] must be a non-empty list of finite numbers, got {a[k]!r}")
+        out[k] = v.tolist()
+    if any(x <= 0 for x in out["xi"]):
+        raise ValueError(f"angular['xi'] must be positive lengths (σ), got {out['xi']}")
+    if any(abs(x) > 1 for x in out["lambda"]):
+        raise ValueError(f"angular['lambda'] must lie in [−1, 1] (usually ±1), got {out['lambda']}")
+    if any(x < 1 for x in out["zeta"]):
+        raise ValueError(f"angular['zeta'] must be exponents ≥ 1, got {out['zeta']}")
+    r = float(a["r_max"])
+    if not (np.isfinite(r) and r > 0):
+        raise ValueError(f"angular['r_max'] must be a positive neighbour range (σ), got {a['r_max']!r}")
+    out["r_max"] = r
+    return out
+
+
+def feature_names(species: Sequence[str], mus: Sequence[float], angular: Mapping | None = None) -> list[str]:
     """Column names ``G_{X}_{μ:g}`` (neighbour species X, shell centre μ in σ), species-major: all μ
-    of the first species, then of the second, … (the order of the feature vector)."""
+    of the first species, then of the second, … (the order of the feature vector); with an
+    ``angular`` grid then ``Psi_{X}{Y}_xi{ξ:g}_l{λ:+g}_z{ζ:g}`` for each unordered neighbour
+    species pair (X ≤ Y in species order) and each (ξ, λ, ζ), ξ-major."""
     names = [f"G_{s}_{float(m):g}" for s in species for m in mus]
+    if angular is not None:
+        pairs = [(species[a], species[b]) for a in range(len(species)) for b in range(a, len(species))]
+        names += [f"Psi_{x}{y}_xi{xi:g}_l{lam:+g}_z{z:g}" for x, y in pairs for xi in angular["xi"]
+                  for lam in angular["lambda"] for z in angular["zeta"]]
     if len(set(names)) != len(names):
-        raise ValueError(f"mus {list(mus)} give duplicate column names at 6 significant digits; use distinct values")
+        raise ValueError(f"mus {list(mus)} (or the angular grid) give duplicate column names at 6 significant digits; "
+                         "use distinct values")
     return names
 
 
@@ -87,7 +127,8 @@ def _check_grid(mus, width: float, truncation: float) -> tuple[np.ndarray, float
 
 def structure_functions(frame_or_traj: Trajectory | Frame | Sequence[Frame], *, mus: Sequence[float] | None = None,
                         width: float = DEFAULT_WIDTH, species: str | Sequence[str] | None = None, frames=None,
-                        truncation: float = DEFAULT_TRUNCATION, n_threads: int | None = None) -> pl.DataFrame:
+                        truncation: float = DEFAULT_TRUNCATION, angular: Mapping | bool | None = None,
+                        n_threads: int | None = None) -> pl.DataFrame:
     """Radial structure functions of every particle (Cubuk et al. 2015, Eq. 1):
 
     G_X(i; μ) = Σ_{j≠i, type j = X} exp[−(r_ij − μ)²/(2L²)]   (dimensionless; r_ij minimum image, σ)
@@ -111,9 +152,21 @@ def structure_functions(frame_or_traj: Trajectory | Frame | Sequence[Frame], *, 
     these central-particle species (default: all); the neighbour species X are always all of them.
     Computed by the Rust core on the shared neighbour layer (orthorhombic, triclinic and 2D boxes).
 
+    ``angular``: also the angular functions (Cubuk et al. 2015), for each unordered pair {X, Y} of
+    neighbour species and each (ξ, λ, ζ) of a grid,
+
+    Ψ_XY(i; ξ, λ, ζ) = Σ_{j<k} exp[−(r_ij² + r_ik² + r_jk²)/ξ²] (1 + λ cos θ_jik)^ζ
+
+    over the pairs of neighbours of i within ``r_max`` (each unordered pair once, θ_jik the angle
+    at i). ``angular=True`` uses :data:`DEFAULT_ANGULAR` (ξ = 1, 1.5 σ; λ = ±1; ζ = 1, 2, 4;
+    r_max = 2 σ, the first shell and the start of the second); a mapping overrides any of its keys.
+    The neighbour range is part of the definition (no smooth cutoff): a neighbour pair beyond it
+    would weigh at most exp(−r_max²/ξ²) relative to coinciding neighbours.
+
     Returns one row per particle and frame: ``frame``, ``particle`` (id), ``species`` and one Float64
-    column per (X, μ) named ``G_{X}_{μ:g}`` (e.g. ``G_A_1.05``; order: :func:`feature_names`).
-    Parameters record mus, width, truncation, r_max and the error bound.
+    column per (X, μ) named ``G_{X}_{μ:g}`` (e.g. ``G_A_1.05``; order: :func:`feature_names`), then
+    the angular columns. Parameters record mus, width, truncation, r_max, the error bound and the
+    angular grid.
     """
     traj = as_trajectory(frame_or_traj)
     idx = frame_indices(traj, frames)
@@ -125,7 +178,8 @@ def structure_functions(frame_or_traj: Trajectory | Frame | Sequence[Frame], *, 
         unknown = [s for s in keep_sp if s not in sp]
         if unknown:
             raise ValueError(f"species: unknown species {unknown}; the trajectory has {sp}")
-    names = feature_names(sp, m)
+    ang = _check_angular(angular)
+    names = feature_names(sp, m, ang)
     r_max = float(m.max() + trunc * L)
     ns = len(sp)
     parts = []
@@ -136,6 +190,13 @@ def structure_functions(frame_or_traj: Trajectory | Frame | Sequence[Frame], *, 
                              f"height ({f.box.max_cutoff:g} σ) of frame {k}; use a smaller μ grid or a larger box")
         g = _kernel(f.positions, f.types, f.box.native, ns, m, L, r_max, n_threads)
         g = np.asarray(g, dtype=np.float64).reshape(f.n_particles, ns * len(m))
+        if ang is not None:
+            if ang["r_max"] > f.box.max_cutoff:
+                raise ValueError(f"angular: r_max = {ang['r_max']:g} σ exceeds half the smallest box height "
+                                 f"({f.box.max_cutoff:g} σ) of frame {k}")
+            psi = _core.angular_structure_functions(f.positions, f.box.native, f.types, ns, ang["xi"], ang["lambda"],
+                                                    ang["zeta"], ang["r_max"], n_threads)
+            g = np.hstack([g, np.asarray(psi, dtype=np.float64).reshape(f.n_particles, -1)])
         sel = np.arange(f.n_particles) if keep_sp is None else np.flatnonzero(
             np.isin(np.asarray(sp, dtype=object)[f.types], keep_sp))
         cols: dict[str, Any] = {
@@ -147,7 +208,7 @@ def structure_functions(frame_or_traj: Trajectory | Frame | Sequence[Frame], *, 
     out = pl.concat(parts) if parts else pl.DataFrame()
     return make_table(out, {
         "kind": "structure_functions", "mus": m.tolist(), "width": L, "truncation": trunc, "r_max": r_max,
-        "truncation_error_bound": float(np.exp(-0.5 * trunc ** 2)), "neighbour_species": sp,
+        "truncation_error_bound": float(np.exp(-0.5 * trunc ** 2)), "neighbour_species": sp, "angular": ang,
         "species": keep_sp, "dim": traj.dim, "n_frames": len(idx), "features": names, **species_params(traj)})
 
 
@@ -245,7 +306,8 @@ class SoftnessModel:
 
     species : the central-particle species it was trained on and applies to.
     neighbour_species : species of the feature blocks (the trajectory's species, in order).
-    mus : shell centres μ (σ), shape (M,); width : L (σ); truncation : in units of L.
+    mus : shell centres μ (σ), shape (M,); width : L (σ); truncation : in units of L; angular : the
+    angular grid of the features (xi, lambda, zeta, r_max; None: radial functions only).
     features : the F = len(neighbour_species)·M column names (:func:`feature_names`).
     mean, scale : standardisation x̃ = (x − mean)/scale, shape (F,), from the training set.
     weights : w, shape (F,), in the standardised space; intercept : b.
@@ -280,6 +342,7 @@ class SoftnessModel:
     C: float = 1.0
     seed: int = 0
     solver: str = "sklearn.svm.LinearSVC(dual=False)"
+    angular: dict | None = None
 
     def decision(self, x: np.ndarray) -> np.ndarray:
         """S_ML of raw structure-function rows ``x`` (shape (n, F), columns in ``features`` order)."""
@@ -331,7 +394,7 @@ def train_softness(traj: Trajectory, *, species: str | None = None, labels: pl.D
                    hard_duration: float | None = None, mus: Sequence[float] | None = None,
                    width: float = DEFAULT_WIDTH, truncation: float = DEFAULT_TRUNCATION, C: float = 1.0,
                    test_fraction: float = 0.25, split_time: float | None = None, max_per_class: int | None = 5000,
-                   seed: int = 0, n_threads: int | None = None) -> SoftnessModel:
+                   angular: Mapping | bool | None = None, seed: int = 0, n_threads: int | None = None) -> SoftnessModel:
     """Train the softness hyperplane on one species of ``traj``.
 
     1. Labels from :func:`training_labels` (``window``, ``p_c``, ``p_low``, ``hard_duration``;
@@ -343,8 +406,9 @@ def train_softness(traj: Trajectory, *, species: str | None = None, labels: pl.D
        and a fraction ``test_fraction`` of the blocks, drawn with ``seed``, is held out.
     3. Balanced classes on each side: equally many rearranging and non-rearranging samples (the
        smaller class, at most ``max_per_class`` on the training side), drawn with ``seed``.
-    4. Features: :func:`structure_functions` (``mus``, ``width``, ``truncation``) at the sampled
-       frames, standardised with the training mean and standard deviation.
+    4. Features: :func:`structure_functions` (``mus``, ``width``, ``truncation``, and the angular
+       functions with ``angular``) at the sampled frames, standardised with the training mean and
+       standard deviation.
     5. ``sklearn.svm.LinearSVC(C=C, dual=False)``: the primal liblinear solver is deterministic (no
        random coordinate order, so ``seed`` alone fixes the model), scales linearly with the number
        of samples (``SVC(kernel="linear")`` scales quadratically or worse) and gives the same
@@ -401,9 +465,10 @@ def train_softness(traj: Trajectory, *, species: str | None = None, labels: pl.D
             raise ValueError(f"the {name} side of the split has no sample of one class (labels per class: "
                              f"{lp.get('counts')}); use a longer trajectory, other thresholds or another seed")
     need = np.unique(lab["frame"].to_numpy()[np.concatenate([tr, te])])
-    G = structure_functions(traj, mus=m, width=L, species=species, frames=need, truncation=trunc,
+    ang = _check_angular(angular)
+    G = structure_functions(traj, mus=m, width=L, species=species, frames=need, truncation=trunc, angular=ang,
                             n_threads=n_threads)
-    feats = feature_names(sp, m)
+    feats = feature_names(sp, m, ang)
     keyed = lab.with_row_index("_row").join(G, on=["frame", "particle"], how="inner").sort("_row")
     row_of = keyed["_row"].to_numpy()
     X_lab = keyed.select(feats).to_numpy()
@@ -431,7 +496,7 @@ def train_softness(traj: Trajectory, *, species: str | None = None, labels: pl.D
         train_accuracy=float((pred_tr == (ytr == 1)).mean()),
         n_train={"rearranging": int((ytr == 1).sum()), "non_rearranging": int((ytr == 0).sum())},
         n_test={"rearranging": int((yte == 1).sum()), "non_rearranging": int((yte == 0).sum())},
-        test_frames=test_frames, C=float(C), seed=int(seed))
+        test_frames=test_frames, C=float(C), seed=int(seed), angular=ang)
 
 
 def softness(model: SoftnessModel, frame_or_traj: Trajectory | Frame | Sequence[Frame], *, frames=None,
@@ -450,11 +515,11 @@ def softness(model: SoftnessModel, frame_or_traj: Trajectory | Frame | Sequence[
         raise ValueError(f"frame_or_traj: species {list(traj.species)} differ from the model's "
                          f"{model.neighbour_species} (same names in the same order needed)")
     G = structure_functions(traj, mus=model.mus, width=model.width, species=model.species, frames=frames,
-                            truncation=model.truncation, n_threads=n_threads)
+                            truncation=model.truncation, angular=model.angular, n_threads=n_threads)
     s = model.decision(G.select(model.features).to_numpy()) if G.height else np.zeros(0)
     out = G.select("frame", "particle", "species").with_columns(pl.Series("S_ML", s, dtype=pl.Float64))
     return make_table(out, {"kind": "ml_softness", "species": model.species, "mus": model.mus, "width": model.width,
-                            "truncation": model.truncation, "thresholds": model.thresholds,
+                            "truncation": model.truncation, "angular": model.angular, "thresholds": model.thresholds,
                             "accuracy": model.accuracy, "accuracy_ci": list(model.accuracy_ci),
                             **species_params(traj)})
 

@@ -218,6 +218,36 @@ fn radial_structure_functions<'py>(
     Ok(arr.into_pyarray(py))
 }
 
+/// angular_structure_functions(positions (N,3), box (3,3), types, n_types, xis, lambdas, zetas, r_max)
+///   -> (N, n_types(n_types+1)/2, len(xis)·len(lambdas)·len(zetas))
+#[pyfunction]
+#[pyo3(signature = (positions, box_matrix, types, n_types, xis, lambdas, zetas, r_max, n_threads = NThreads(None)))]
+#[allow(clippy::too_many_arguments)]
+fn angular_structure_functions<'py>(
+    py: Python<'py>,
+    positions: PyReadonlyArray2<'py, f64>,
+    box_matrix: PyReadonlyArray2<'py, f64>,
+    types: PyReadonlyArray1<'py, i64>,
+    n_types: usize,
+    xis: Vec<f64>,
+    lambdas: Vec<f64>,
+    zetas: Vec<f64>,
+    r_max: f64,
+    n_threads: NThreads,
+) -> PyResult<Bound<'py, PyArray3<f64>>> {
+    let pos = points(&positions, "positions")?;
+    let b = simbox(&box_matrix)?;
+    let t = species(&types, pos.len())?;
+    let n = pos.len();
+    let nc = xis.len() * lambdas.len() * zetas.len();
+    let grid = functions::AngularGrid { xis, lambdas, zetas };
+    let fr = FrameData { pos, sbox: b };
+    let g = py.detach(|| functions::angular_structure_functions(&fr, &t, n_types, &grid, r_max, n_threads.0))?;
+    let arr = numpy::ndarray::Array3::from_shape_vec((n, n_types * (n_types + 1) / 2, nc), g)
+        .map_err(|e| PyValueError::new_err(format!("angular structure functions: {e}")))?;
+    Ok(arr.into_pyarray(py))
+}
+
 /// caging_potential(q, s flat (nq, ns, ns), x, rho, dr, paper_units=False) -> βΦ(Δr)
 #[pyfunction]
 #[pyo3(signature = (q, s, x, rho, dr, paper_units = false))]
@@ -245,6 +275,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(local_frame, m)?)?;
     m.add_function(wrap_pyfunction!(coarse_grain, m)?)?;
     m.add_function(wrap_pyfunction!(radial_structure_functions, m)?)?;
+    m.add_function(wrap_pyfunction!(angular_structure_functions, m)?)?;
     m.add_function(wrap_pyfunction!(caging_potential, m)?)?;
     m.add_function(wrap_pyfunction!(mfpt, m)?)?;
     Ok(())

@@ -1,5 +1,5 @@
-//! Radial structure functions, the per-particle descriptors of the machine-learned softness
-//! (Cubuk, Schoenholz et al.; definitions §2.12):
+//! Radial and angular structure functions, the per-particle descriptors of the machine-learned
+//! softness (Cubuk, Schoenholz et al.; definitions §2.12). Radial:
 //!
 //! G_X(i; μ) = Σ_{j ≠ i, species(j) = X, r_ij < r_max} exp(−(r_ij − μ)² / (2L²)),
 //!
@@ -9,10 +9,19 @@
 //! most e^{−4.5} ≈ 0.011 to any μ of the grid). Minimum-image distances in 2D and 3D boxes,
 //! orthorhombic or triclinic; each particle's sum runs in the stencil order of the shared cell
 //! grid, so results do not depend on the thread count.
+//!
+//! Angular, for every unordered pair of neighbour species {X, Y} and every (ξ, λ, ζ) of a grid:
+//!
+//! Ψ_XY(i; ξ, λ, ζ) = Σ_{j<k (as listed), {species j, species k} = {X, Y}} exp(−(r_ij² + r_ik² + r_jk²)/ξ²)
+//!                    · (1 + λ cos θ_jik)^ζ,
+//!
+//! over the neighbours j, k of i within r_max (each unordered pair once), θ_jik the angle at i and
+//! r_jk = |r_ik − r_ij| from the minimum-image vectors of i's neighbourhood. Dimensionless.
 
 use rayon::prelude::*;
 
 use super::{Cells, FrameData};
+use crate::simbox::Vec3;
 use crate::error::Result;
 use crate::invalid;
 
@@ -68,6 +77,108 @@ pub fn radial_structure_functions(
     Ok(out)
 }
 
+/// Grid of the angular functions: every combination (ξ, λ, ζ), ξ-major then λ then ζ.
+#[derive(Debug, Clone)]
+pub struct AngularGrid {
+    /// Gaussian lengths ξ (σ), > 0.
+    pub xis: Vec<f64>,
+    /// λ = ±1 (any finite value in [−1, 1] is accepted).
+    pub lambdas: Vec<f64>,
+    /// Exponents ζ ≥ 1.
+    pub zetas: Vec<f64>,
+}
+
+/// Index of the unordered species pair {x, y} (x ≤ y) among n types: (0,0), (0,1), …, (1,1), …
+#[inline]
+pub fn pair_index(x: usize, y: usize, n: usize) -> usize {
+    let (a, b) = if x <= y { (x, y) } else { (y, x) };
+    a * n - a * (a + 1) / 2 + b
+}
+
+/// Ψ with layout `(i * n_pairs + p) * C + c`, n_pairs = n_types(n_types + 1)/2 and c the
+/// combination index of [`AngularGrid`].
+pub fn angular_structure_functions(
+    fr: &FrameData,
+    types: &[u32],
+    n_types: usize,
+    grid: &AngularGrid,
+    r_max: f64,
+    n_threads: Option<usize>,
+) -> Result<Vec<f64>> {
+    let n = fr.pos.len();
+    if types.len() != n {
+        return Err(invalid!("angular structure functions: frame has {n} particles but {} species entries", types.len()));
+    }
+    if n_types == 0 {
+        return Err(invalid!("angular structure functions: n_types must be at least 1"));
+    }
+    if let Some((i, t)) = types.iter().enumerate().find(|(_, &t)| t as usize >= n_types) {
+        return Err(invalid!("particle {i} has species index {t}, but n_types = {n_types}"));
+    }
+    if grid.xis.is_empty() || grid.lambdas.is_empty() || grid.zetas.is_empty() {
+        return Err(invalid!("angular structure functions: the ξ, λ and ζ grids must all be non-empty"));
+    }
+    if let Some(x) = grid.xis.iter().find(|x| !(**x > 0.0 && x.is_finite())) {
+        return Err(invalid!("angular structure functions: ξ must be positive (σ), got {x}"));
+    }
+    if let Some(l) = grid.lambdas.iter().find(|l| !(l.abs() <= 1.0)) {
+        return Err(invalid!("angular structure functions: λ must lie in [−1, 1] (usually ±1), got {l}"));
+    }
+    if let Some(z) = grid.zetas.iter().find(|z| !(**z >= 1.0 && z.is_finite())) {
+        return Err(invalid!("angular structure functions: ζ must be a finite exponent ≥ 1, got {z}"));
+    }
+    if !(r_max > 0.0 && r_max.is_finite()) {
+        return Err(invalid!("angular structure functions: the neighbour range r_max must be positive (σ), got {r_max}"));
+    }
+    let cells = Cells::new(&fr.pos, &fr.sbox, r_max, "angular structure-function neighbour range r_max")?;
+    let n_pairs = n_types * (n_types + 1) / 2;
+    let (nx, nl, nz) = (grid.xis.len(), grid.lambdas.len(), grid.zetas.len());
+    let nc = nx * nl * nz;
+    let row = n_pairs * nc;
+    let inv_xi2: Vec<f64> = grid.xis.iter().map(|x| 1.0 / (x * x)).collect();
+    let mut out = vec![0.0; n * row];
+    crate::threads::try_install(n_threads, || {
+        out.par_chunks_mut(row).with_min_len(8).enumerate().for_each_init(
+            || (Vec::<(u32, Vec3, f64)>::with_capacity(64), vec![0.0; nx], vec![0.0; nl * nz]),
+            |(nb, gauss, ang), (i, psi)| {
+                nb.clear();
+                let pi = fr.pos[i];
+                cells.for_each(i, false, |j, r| {
+                    let pj = fr.pos[j];
+                    let d = fr.sbox.min_image(&[pj[0] - pi[0], pj[1] - pi[1], pj[2] - pi[2]]);
+                    nb.push((types[j], d, r));
+                });
+                for a in 0..nb.len() {
+                    let (ta, da, ra) = nb[a];
+                    for b in a + 1..nb.len() {
+                        let (tb, db, rb) = nb[b];
+                        let djk = [db[0] - da[0], db[1] - da[1], db[2] - da[2]];
+                        let s2 = ra * ra + rb * rb + (djk[0] * djk[0] + djk[1] * djk[1] + djk[2] * djk[2]);
+                        let cos = (da[0] * db[0] + da[1] * db[1] + da[2] * db[2]) / (ra * rb);
+                        for (g, ix2) in gauss.iter_mut().zip(&inv_xi2) {
+                            *g = (-s2 * ix2).exp();
+                        }
+                        for (li, &lam) in grid.lambdas.iter().enumerate() {
+                            let base = 1.0 + lam * cos;
+                            for (zi, &z) in grid.zetas.iter().enumerate() {
+                                ang[li * nz + zi] = base.max(0.0).powf(z);
+                            }
+                        }
+                        let off = pair_index(ta as usize, tb as usize, n_types) * nc;
+                        for (xi, g) in gauss.iter().enumerate() {
+                            for (c, a_) in ang.iter().enumerate() {
+                                psi[off + xi * nl * nz + c] += g * a_;
+                            }
+                        }
+                    }
+                }
+            },
+        );
+        Ok(())
+    })?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +209,44 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Three particles: Ψ of each is the single triplet evaluated directly.
+    #[test]
+    fn angular_three_particles_direct() {
+        let b = SimBox::orthorhombic([8.0; 3]).unwrap();
+        let pos = vec![[1.0, 1.0, 1.0], [2.1, 1.0, 1.0], [1.3, 1.9, 1.2]];
+        let fr = FrameData { pos: pos.clone(), sbox: b };
+        let types = [0u32, 1, 1];
+        let grid = AngularGrid { xis: vec![1.0, 2.0], lambdas: vec![-1.0, 1.0], zetas: vec![1.0, 2.0] };
+        let g = angular_structure_functions(&fr, &types, 2, &grid, 3.0, Some(1)).unwrap();
+        let sub = |a: [f64; 3], c: [f64; 3]| [a[0] - c[0], a[1] - c[1], a[2] - c[2]];
+        let norm = |v: [f64; 3]| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+        for i in 0..3 {
+            let (j, k) = match i { 0 => (1, 2), 1 => (0, 2), _ => (0, 1) };
+            let (dj, dk) = (sub(pos[j], pos[i]), sub(pos[k], pos[i]));
+            let (rj, rk, rjk) = (norm(dj), norm(dk), norm(sub(pos[k], pos[j])));
+            let cos = (dj[0] * dk[0] + dj[1] * dk[1] + dj[2] * dk[2]) / (rj * rk);
+            let p = pair_index(types[j] as usize, types[k] as usize, 2);
+            for (xi_i, xi) in [1.0f64, 2.0].iter().enumerate() {
+                for (li, lam) in [-1.0f64, 1.0].iter().enumerate() {
+                    for (zi, z) in [1.0f64, 2.0].iter().enumerate() {
+                        let want = (-(rj * rj + rk * rk + rjk * rjk) / (xi * xi)).exp() * (1.0 + lam * cos).powf(*z);
+                        let c = xi_i * 4 + li * 2 + zi;
+                        let got = g[(i * 3 + p) * 8 + c];
+                        assert!((got - want).abs() <= 1e-14 * want.abs().max(1.0), "i={i} c={c}: {got} vs {want}");
+                        for q in 0..3 {
+                            if q != p {
+                                assert_eq!(g[(i * 3 + q) * 8 + c], 0.0);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(pair_index(1, 0, 2), 1);
+        assert_eq!(pair_index(1, 1, 2), 2);
+        assert!(angular_structure_functions(&fr, &types, 2, &AngularGrid { xis: vec![0.0], lambdas: vec![1.0], zetas: vec![1.0] }, 3.0, None).is_err());
     }
 
     #[test]
