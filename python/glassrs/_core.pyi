@@ -364,6 +364,14 @@ def mfpt(dr: list[float], beta_phi: list[float]) -> tuple[float, int]:
 # -- dynamics (rust/src/dynamics, rust/src/py/dynamics.rs) --------------------------------------
 # positions: C-contiguous (F, n, 3) unwrapped chunk; types: (n,) int64; pairs: (P, 2) int64 frame
 # indices (origin, target); selections are 0 = all, 1 + s = species s.
+def dynamics_phase_rows(
+    x: npt.NDArray[np.float64],
+    kvecs: npt.NDArray[np.float64],
+    out: npt.NDArray[np.float64],
+    n_threads: int | None = None,
+) -> None:
+    """Fill out (n, K, 2·nfft), a float64 view of a complex buffer, with cos/sin(k·r_i(t)) for t < T; x is (n, 3, T)."""
+
 def dynamics_pair_sums(
     positions: npt.NDArray[np.float64],
     types: npt.NDArray[np.int64],

@@ -212,12 +212,13 @@ def _fft_sums(x: np.ndarray, types: np.ndarray, n_sp: int, kv: np.ndarray, msd: 
             spec = sfft.rfft(xc, n=nfft, axis=-1, workers=workers)
             power = (spec.real ** 2 + spec.imag ** 2).sum(axis=1)     # (nc, nfft/2+1)
         if fs:
-            ph = np.einsum("iat,ka->ikt", xc, kv)                      # (nc, K, T)
-            z = np.empty(ph.shape, dtype=np.complex128)
-            z.real = np.cos(ph)
-            z.imag = np.sin(ph)
-            zs = sfft.fft(z, n=nfft, axis=-1, workers=workers)
-            pz = (zs.real ** 2 + zs.imag ** 2).sum(axis=1)             # (nc, nfft)
+            # e^{ik·r(t)} (the core, in parallel) written straight into the zero-padded FFT buffer
+            z = np.zeros((hi - lo, nk, nfft), dtype=np.complex128)
+            _core.dynamics_phase_rows(xc, kv, z.view(np.float64))
+            zs = sfft.fft(z, axis=-1, workers=workers, overwrite_x=True)
+            pw = np.square(zs.real)
+            pw += np.square(zs.imag)
+            pz = pw.sum(axis=1)                                        # (nc, nfft)
         for u in range(n_sp):
             sel = ty == u
             if not sel.any():
@@ -557,8 +558,9 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     method : ``"auto"`` (default), ``"direct"`` or ``"fft"``. The direct path sums over every
         (origin, target) pair; on a linear schedule with every frame an origin (``origins=None``,
         no cage-relative displacements) the MSD and F_s are FFT autocorrelations instead
-        (O(N T log T); equal to the direct sums to ~1e-13 relative), chosen by ``"auto"``. The
-        overlap, χ4 and α2 are always direct. The table parameters record the method of each
+        (O(N T log T); equal to the direct sums to ~1e-13 relative), chosen by ``"auto"`` — except
+        the MSD when another column needs the direct pass anyway (it sums |Δr|² at no extra cost).
+        The overlap, χ4 and α2 are always direct. The table parameters record the method of each
         column (``method``).
 
     Returns
@@ -621,6 +623,8 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     if "fs" in fft_cols and n_k == 0:
         fft_cols.discard("fs")
     direct_needed = bool((wanted - fft_cols) - {"n_origins"})
+    if method == "auto" and direct_needed and "msd" in fft_cols:
+        fft_cols.discard("msd")   # the direct pass that runs anyway sums |Δr|² exactly, at no extra cost
     if "fs" in fft_cols:
         kvectors_direct = np.zeros((0, 3))
     else:

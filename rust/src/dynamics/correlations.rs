@@ -47,6 +47,41 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
     s
 }
 
+/// The phase factors e^{i k·r_i(t)} of a particle chunk for the FFT path of F_s: `x` holds the
+/// trajectory as `x[(i * 3 + a) * n_t + t]` (particle, axis, time), and row (i, k) of `out`
+/// (length `row` ≥ 2·n_t) receives cos(k·r_i(t)) at 2t and sin(k·r_i(t)) at 2t + 1 for t < n_t
+/// (the interleaved layout of a complex array; the rest of the row, the zero padding, is left as
+/// it is). Rows are filled in parallel; each value depends on its inputs only.
+pub fn phase_rows(x: &[f64], n_t: usize, kvecs: &[Vec3], out: &mut [f64], row: usize) -> Result<()> {
+    let nk = kvecs.len();
+    if n_t == 0 || x.len() % (3 * n_t) != 0 {
+        return Err(invalid!("phase rows: {} coordinates are not whole (particle, 3, {n_t}) blocks", x.len()));
+    }
+    let n = x.len() / (3 * n_t);
+    if row < 2 * n_t || out.len() != n * nk * row {
+        let need = 2 * n_t;
+        return Err(invalid!("phase rows: the output holds {} values, expected {n} × {nk} rows of ≥ {need} (got rows of {row})",
+                            out.len()));
+    }
+    if let Some(k) = kvecs.iter().find(|k| !k.iter().all(|v| v.is_finite())) {
+        return Err(invalid!("wave vector {k:?} is not finite"));
+    }
+    if nk == 0 {
+        return Ok(());
+    }
+    out.par_chunks_mut(row).enumerate().with_min_len(16).for_each(|(r, o)| {
+        let (i, k) = (r / nk, &kvecs[r % nk]);
+        let b = i * 3 * n_t;
+        let (xs, ys, zs) = (&x[b..b + n_t], &x[b + n_t..b + 2 * n_t], &x[b + 2 * n_t..b + 3 * n_t]);
+        for t in 0..n_t {
+            let (s, c) = (k[0] * xs[t] + k[1] * ys[t] + k[2] * zs[t]).sin_cos();
+            o[2 * t] = c;
+            o[2 * t + 1] = s;
+        }
+    });
+    Ok(())
+}
+
 /// Parameters of [`pair_sums`].
 #[derive(Debug, Clone)]
 pub struct CorrParams {

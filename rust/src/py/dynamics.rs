@@ -1,7 +1,8 @@
 //! Bindings of the dynamics kernels (`crate::dynamics`). Positions arrive as a C-contiguous
 //! (F, n, 3) float64 array (a particle chunk of an unwrapped trajectory) and are used in place.
 
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3,
+            PyReadwriteArray3};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -124,7 +125,36 @@ fn dynamics_displacement_histogram<'py>(
     Ok(out.into_pyarray(py).reshape([1 + n_species, nb])?)
 }
 
+/// dynamics_phase_rows(x (n, 3, T), kvecs (K, 3), out (n, K, 2·nfft) float64 view of a complex
+/// buffer): fills cos/sin(k·r_i(t)) interleaved for t < T (the FFT path of F_s)
+#[pyfunction]
+#[pyo3(signature = (x, kvecs, out, n_threads = NThreads(None)))]
+fn dynamics_phase_rows<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray3<'py, f64>,
+    kvecs: PyReadonlyArray2<'py, f64>,
+    mut out: PyReadwriteArray3<'py, f64>,
+    n_threads: NThreads,
+) -> PyResult<()> {
+    let xs = x.as_array();
+    let (n, three, n_t) = xs.dim();
+    if three != 3 {
+        return Err(PyValueError::new_err(format!("x must have shape (n, 3, T), got {:?}", xs.shape())));
+    }
+    let xv: Vec<f64> = xs.iter().copied().collect();
+    let kv = super::points(&kvecs, "kvecs")?;
+    let mut o = out.as_array_mut();
+    let (on, ok, row) = o.dim();
+    if on != n || ok != kv.len() {
+        return Err(PyValueError::new_err(format!("out must have shape ({n}, {}, ≥ 2T), got {:?}", kv.len(), o.shape())));
+    }
+    let slice = o.as_slice_mut().ok_or_else(|| PyValueError::new_err("out must be C-contiguous"))?;
+    py.detach(|| crate::threads::try_install(n_threads.0, || correlations::phase_rows(&xv, n_t, &kv, slice, row)))?;
+    Ok(())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(dynamics_phase_rows, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_pair_sums, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_group_lags, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_max_displacement, m)?)?;
