@@ -191,6 +191,24 @@ fn coarse_grain<'py>(
     Ok(out.into_pyarray(py))
 }
 
+/// One frame's positions, box and species from the Python arrays (checked).
+fn one_frame(
+    positions: &PyReadonlyArray2<'_, f64>,
+    box_matrix: &PyReadonlyArray2<'_, f64>,
+    types: &PyReadonlyArray1<'_, i64>,
+) -> PyResult<(FrameData, Vec<u32>)> {
+    let pos = points(positions, "positions")?;
+    let sbox = simbox(box_matrix)?;
+    let t = species(types, pos.len())?;
+    Ok((FrameData { pos, sbox }, t))
+}
+
+/// A flat (n, a, b) result as a numpy array.
+fn array3<'py>(py: Python<'py>, v: Vec<f64>, shape: (usize, usize, usize), what: &str) -> PyResult<Bound<'py, PyArray3<f64>>> {
+    let arr = numpy::ndarray::Array3::from_shape_vec(shape, v).map_err(|e| PyValueError::new_err(format!("{what}: {e}")))?;
+    Ok(arr.into_pyarray(py))
+}
+
 /// radial_structure_functions(positions (N,3), box (3,3), types, n_types, mus, width, r_max) -> (N, n_types, M)
 #[pyfunction]
 #[pyo3(signature = (positions, box_matrix, types, n_types, mus, width, r_max, n_threads = NThreads(None)))]
@@ -206,16 +224,10 @@ fn radial_structure_functions<'py>(
     r_max: f64,
     n_threads: NThreads,
 ) -> PyResult<Bound<'py, PyArray3<f64>>> {
-    let pos = points(&positions, "positions")?;
-    let b = simbox(&box_matrix)?;
-    let t = species(&types, pos.len())?;
-    let n = pos.len();
-    let m = mus.len();
-    let fr = FrameData { pos, sbox: b };
+    let (fr, t) = one_frame(&positions, &box_matrix, &types)?;
+    let (n, m) = (fr.pos.len(), mus.len());
     let g = py.detach(|| functions::radial_structure_functions(&fr, &t, n_types, &mus, width, r_max, n_threads.0))?;
-    let arr = numpy::ndarray::Array3::from_shape_vec((n, n_types, m), g)
-        .map_err(|e| PyValueError::new_err(format!("structure functions: {e}")))?;
-    Ok(arr.into_pyarray(py))
+    array3(py, g, (n, n_types, m), "structure functions")
 }
 
 /// angular_structure_functions(positions (N,3), box (3,3), types, n_types, xis, lambdas, zetas, r_max)
@@ -235,17 +247,12 @@ fn angular_structure_functions<'py>(
     r_max: f64,
     n_threads: NThreads,
 ) -> PyResult<Bound<'py, PyArray3<f64>>> {
-    let pos = points(&positions, "positions")?;
-    let b = simbox(&box_matrix)?;
-    let t = species(&types, pos.len())?;
-    let n = pos.len();
+    let (fr, t) = one_frame(&positions, &box_matrix, &types)?;
+    let n = fr.pos.len();
     let nc = xis.len() * lambdas.len() * zetas.len();
     let grid = functions::AngularGrid { xis, lambdas, zetas };
-    let fr = FrameData { pos, sbox: b };
     let g = py.detach(|| functions::angular_structure_functions(&fr, &t, n_types, &grid, r_max, n_threads.0))?;
-    let arr = numpy::ndarray::Array3::from_shape_vec((n, n_types * (n_types + 1) / 2, nc), g)
-        .map_err(|e| PyValueError::new_err(format!("angular structure functions: {e}")))?;
-    Ok(arr.into_pyarray(py))
+    array3(py, g, (n, n_types * (n_types + 1) / 2, nc), "angular structure functions")
 }
 
 /// caging_potential(q, s flat (nq, ns, ns), x, rho, dr, paper_units=False) -> βΦ(Δr)
