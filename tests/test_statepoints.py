@@ -75,7 +75,8 @@ def _check_temperature_panels(md: str, labels):
         assert m, f"no τ_α row for {label}"
         assert 0 < float(m[1]) < 5
     # VFT fit with its three parameters
-    m = re.search(rf"VFT fit .* through 3 temperatures .*K_VFT = {NUM}, T_VFT = {NUM}, ln τ0 = {NUM}", md)
+    ci = r"(?: \([^)]*\))?"   # the parameter's interval, when the report gives one
+    m = re.search(rf"VFT fit .* through 3 temperatures .*K_VFT = {NUM}{ci}, T_VFT = {NUM}{ci}, ln τ0 = {NUM}", md)
     assert m, md
     K, T0 = float(m[1]), float(m[2])
     assert K > 0 and 0 < T0 < min(TEMPS)
