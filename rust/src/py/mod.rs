@@ -97,14 +97,34 @@ fn num_threads_setting() -> Option<usize> {
 pub struct PyMonitor {
     callback: Option<Py<PyAny>>,
     cancel: std::sync::atomic::AtomicBool,
+    /// When the Python callback last ran (None: not yet).
+    last_call: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// How often the waiting thread checks for Ctrl-C.
 pub const WATCH_MS: u64 = 20;
 
+/// The Python progress callback runs at most this often (plus the first and the last report):
+/// entering Python from a worker thread costs ~10–20 µs, which a kernel reporting every few
+/// hundred pieces of work would otherwise pay hundreds of times. Ctrl-C does not depend on it
+/// (the waiting thread of [`run_watched`] checks every [`WATCH_MS`] ms and sets the flag that
+/// every report reads).
+pub const CALLBACK_MS: u64 = 50;
+
 impl PyMonitor {
     pub fn new(callback: Option<Py<PyAny>>) -> Self {
-        PyMonitor { callback, cancel: std::sync::atomic::AtomicBool::new(false) }
+        PyMonitor { callback, cancel: std::sync::atomic::AtomicBool::new(false), last_call: std::sync::Mutex::new(None) }
+    }
+
+    /// Whether a report of `done` of `total` should enter Python now (and note it).
+    fn due(&self, done: usize, total: usize) -> bool {
+        let mut last = self.last_call.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        let due = done >= total || last.map_or(true, |t| now.duration_since(t).as_millis() as u64 >= CALLBACK_MS);
+        if due {
+            *last = Some(now);
+        }
+        due
     }
 
     fn set_cancelled(&self) {
@@ -116,6 +136,9 @@ impl Monitor for PyMonitor {
     fn progress(&self, done: usize, total: usize) -> crate::Result<()> {
         if self.cancelled() {
             return Err(Error::Interrupted);
+        }
+        if !self.due(done, total) {
+            return Ok(());
         }
         Python::attach(|py| {
             if py.check_signals().is_err() {
