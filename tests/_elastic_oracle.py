@@ -1,5 +1,5 @@
 """Independent numpy oracle for the elasticity tests: KA energy, forces and a dense Hessian from
-the SPEC §1 formulas, a scipy L-BFGS + Newton minimiser, and inherent-structure generation.
+the definitions §1 formulas, a scipy L-BFGS + Newton minimiser, and inherent-structure generation.
 Nothing here calls glassrs kernels."""
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ def random_frame(n: int, box: gr.Box, seed: int = 0, species=("A", "B"), fractio
 
 
 # Kob–Andersen 80:20 in LAMMPS: 20 % of type-1 atoms turned into type 2, unit masses, the
-# KA pair parameters with cutoffs 2.5 σ_uv, shifted to zero at the cutoff (SPEC's model)
+# KA pair parameters with cutoffs 2.5 σ_uv, shifted to zero at the cutoff (the definitions page's model)
 KA_LAMMPS = """set type 1 type/fraction 2 0.2 999
 mass * 1.0
 pair_style lj/cut 2.5

@@ -1,4 +1,4 @@
-"""Straightforward float64 numpy/scipy implementations of SPEC §2, written independently of the
+"""Straightforward float64 numpy/scipy implementations of definitions §2, written independently of the
 Rust kernels (full distance matrices, explicit loops), used as oracles by test_structure_*.py
 and benchmarks/bench_structure.py."""
 
@@ -89,7 +89,7 @@ def trap(f: np.ndarray, r: np.ndarray, lo: float, hi: float) -> float:
 
 def local_quantities(frame: gr.Frame, windows: dict, *, delta=0.09, dr=0.005, r_s=3.0, closure="approx",
                      T=None, model=None):
-    """(beta_phi, s2, e_loc) per particle, SPEC 2.3–2.8, from the numpy g^i."""
+    """(beta_phi, s2, e_loc) per particle, definitions §2.3–2.8, from the numpy g^i."""
     species = frame.species
     ns = 2
     need = max([r_s] + [w[1] for w in windows.values()] + ([model.max_cutoff] if model is not None else []))

@@ -2,10 +2,10 @@
 origins (every origin × every lag, passed to atooms-pp as explicit ``tpairs``).
 
 Convention differences, each tested explicitly below:
-- overlap: atooms-pp counts |Δr|² < a² (strict), glassrs |Δr| ≤ a (inclusive, SPEC §3); they
+- overlap: atooms-pp counts |Δr|² < a² (strict), glassrs |Δr| ≤ a (inclusive, definitions §3); they
   differ only for displacements exactly equal to a.
 - α2: atooms-pp averages the per-origin ratio 3⟨Δr⁴⟩/(5⟨Δr²⟩²) − 1; glassrs pools the moments
-  over particles and origins before the ratio (SPEC). ``alpha2_average="origin"`` reproduces
+  over particles and origins before the ratio (definitions §3.7). ``alpha2_average="origin"`` reproduces
   atooms-pp; the pooled value is checked against a direct numpy computation.
 - F_s: both average cos(k·Δr) over a given set of wave vectors; atooms-pp picks its own random
   subset of a shell, so the same vectors (``kvectors``) are passed to both. glassrs keeps one of

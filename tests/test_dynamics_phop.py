@@ -1,4 +1,4 @@
-"""p_hop cage jumps (SPEC §3), the rearrangement threshold, van Hove and P(log10 δr)."""
+"""p_hop cage jumps (definitions §3), the rearrangement threshold, van Hove and P(log10 δr)."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_rearrangement_threshold_logic():
     assert set(hot["particle"].to_list()) == {0}
     assert 20 in hot["frame"].to_list()
     assert gr.params(tab)["p_c"] == 0.3
-    # p_c = MSD(t*) from a correlation table (SPEC: t* = argmax α2)
+    # p_c = MSD(t*) from a correlation table (definitions §3.9: t* = argmax α2)
     corr = pl.DataFrame({"species": ["all"] * 3, "lag": [0.0, 1.0, 2.0], "msd": [0.0, 0.05, 0.2],
                          "alpha2": [np.nan, 2.0, 1.0], "overlap": [1.0, 0.9, 0.8], "fs": [1.0, 0.9, 0.8]})
     tab2 = D.rearrangements(traj, window=4.0, table=corr, progress=False)

@@ -1,4 +1,4 @@
-"""Dipole stiffness κ_ij (SPEC §6): CG vs factorisation vs scipy on the pinned numpy Hessian,
+"""Dipole stiffness κ_ij (definitions §6): CG vs factorisation vs scipy on the pinned numpy Hessian,
 linear response to a small dipole force, local κ, and the errors for bad input."""
 
 from __future__ import annotations

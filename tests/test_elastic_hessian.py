@@ -1,4 +1,4 @@
-"""Sparse Hessian (SPEC §6): finite differences of forces, translation zero modes, an
+"""Sparse Hessian (definitions §6): finite differences of forces, translation zero modes, an
 independent numpy Hessian, and the phonons of a perfect fcc crystal vs the analytic
 dynamical matrix."""
 

@@ -1,4 +1,4 @@
-"""Athermal shear modulus (SPEC §6) vs the relaxed finite-strain modulus of a KA inherent
+"""Athermal shear modulus (definitions §6) vs the relaxed finite-strain modulus of a KA inherent
 structure (box sheared through its xy tilt, relaxed with an independent scipy/numpy minimiser)."""
 
 from __future__ import annotations

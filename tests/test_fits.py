@@ -1,4 +1,4 @@
-"""SPEC §5 fits vs scipy.stats.linregress and exact synthetic data."""
+"""definitions §5 fits vs scipy.stats.linregress and exact synthetic data."""
 
 import numpy as np
 import pytest

@@ -113,7 +113,7 @@ def test_matches_lammps_memory(tmp_path, region, cols):
 
 @pytest.mark.parametrize("region", [ORTHO, TRICLINIC], ids=["orthogonal", "triclinic"])
 def test_unwrapping_matches_xu(tmp_path, region):
-    """SPEC §3: unwrapped positions from x + image flags and from accumulated minimum-image
+    """definitions §3: unwrapped positions from x + image flags and from accumulated minimum-image
     steps both equal LAMMPS' own xu columns."""
     path, _ = lammps_run(tmp_path, region, "id type x y z ix iy iz xu yu zu", segments=6, every=20)
     traj = gr.read(path)

@@ -1,4 +1,4 @@
-"""Isoconfigurational ensembles (SPEC §4): mobility, per-particle τ_α, C_R, P_R Arrhenius and
+"""Isoconfigurational ensembles (definitions §4): mobility, per-particle τ_α, C_R, P_R Arrhenius and
 the onset temperature — against independent numpy/scipy implementations and exact cases."""
 
 from __future__ import annotations

@@ -142,7 +142,7 @@ def test_run_outputs_and_frames_are_consistent():
     p = gr.params(isr)
     assert p["n_transitions"] == p["transitions"] == isr["transition"].sum()
     assert p["gamma"] == pytest.approx(isr["transition"].sum() / 5.0)
-    t0 = (traj.n_particles / traj[0].box.volume) ** (-1 / 3) / np.sqrt(0.9)  # SPEC §6: t0 = a0/√T
+    t0 = (traj.n_particles / traj[0].box.volume) ** (-1 / 3) / np.sqrt(0.9)  # definitions §6: t0 = a0/√T
     assert p["gamma_reduced"] == pytest.approx(p["gamma"] * 0.1 * t0 * 1000 / 300)
 
 

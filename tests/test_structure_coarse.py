@@ -1,4 +1,4 @@
-"""Coarse-graining (SPEC 2.9), caging potential, τ_mfpt, softness (2.10–2.11) vs independent numpy."""
+"""Coarse-graining (definitions §2.9), caging potential, τ_mfpt, softness (2.10–2.11) vs independent numpy."""
 
 from __future__ import annotations
 

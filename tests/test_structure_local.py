@@ -1,4 +1,4 @@
-"""Local g^i, SOP, s2, e_loc, e_pair (SPEC 2.3–2.8) against independent numpy code, closed-form
+"""Local g^i, SOP, s2, e_loc, e_pair (definitions §2.3–2.8) against independent numpy code, closed-form
 few-particle cases and the global g_uv."""
 
 from __future__ import annotations

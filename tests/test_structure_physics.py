@@ -1,4 +1,4 @@
-"""Physics check (slow): the SOP of Kob–Andersen at ρ = 1.2 grows linearly with T (SPEC §5),
+"""Physics check (slow): the SOP of Kob–Andersen at ρ = 1.2 grows linearly with T (definitions §5),
 with γ close to the seed value 0.045 (approx closure, windows shared from the lowest T).
 The full check with N = 1000 and five temperatures is benchmarks/physics_ka_sop.py."""
 

@@ -1,4 +1,4 @@
-"""g_uv(r) and S_uv(q) (SPEC 2.1–2.2) against a float64 brute force, freud, and analytic cases."""
+"""g_uv(r) and S_uv(q) (definitions §2.1–2.2) against a float64 brute force, freud, and analytic cases."""
 
 from __future__ import annotations
 

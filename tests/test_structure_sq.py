@@ -1,9 +1,9 @@
-"""S_uv(q) (SPEC 2.2): reciprocal-lattice shells vs a float64 numpy direct sum over the full
+"""S_uv(q) (definitions §2.2): reciprocal-lattice shells vs a float64 numpy direct sum over the full
 lattice (±q both), ideal gas, fcc Bragg peaks, and the Fourier transform of g(r).
 
 freud's StaticStructureFactorDirect is not used as the oracle: it samples its own k-points
 (its ``k_points`` accessor fails in freud 3.4), so shell averages differ by ~10 % from the
-lattice-shell definition of SPEC 2.2 on the same frame."""
+lattice-shell definition of definitions §2.2 on the same frame."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ __all__ = ["StatePoint", "parse", "load_toml", "expand", "is_spec", "read", "lab
 POINT_KEYS = ("T", "dt")
 TOML_POINT_KEYS = ("path", "T", "dt", "label")
 
-_SPEC = re.compile(r"^(?P<path>.+?):(?P<kv>[A-Za-z_]\w*=[^:]*)$")
+_PATH_WITH_PARAMS = re.compile(r"^(?P<path>.+?):(?P<kv>[A-Za-z_]\w*=[^:]*)$")
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def is_spec(arg: str) -> bool:
     arg = os.fspath(arg)
     if arg.lower().endswith(".toml"):
         return True
-    return not os.path.exists(arg) and _SPEC.match(arg) is not None
+    return not os.path.exists(arg) and _PATH_WITH_PARAMS.match(arg) is not None
 
 
 def parse(arg: str) -> StatePoint:
@@ -86,7 +86,7 @@ def parse(arg: str) -> StatePoint:
 
     ``ValueError`` naming the argument for a missing ``T=``, an unknown key or a value that is
     not a positive number."""
-    m = _SPEC.match(os.fspath(arg))
+    m = _PATH_WITH_PARAMS.match(os.fspath(arg))
     if m is None:
         raise ValueError(f"'{arg}': expected PATH:T=TEMPERATURE (e.g. run06.dump:T=0.6, optionally "
                          f"run06.dump:T=0.6,dt=0.005)")
