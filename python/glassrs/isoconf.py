@@ -1131,6 +1131,15 @@ def _structure_long(structure: pl.DataFrame, columns: Sequence[str], L: Sequence
                       for p in parts])
 
 
+def _ensemble_tau(mobility_table: pl.DataFrame) -> float:
+    """τ_α of the particle-averaged ensemble overlap recorded with a mobility table (the t/τ_α
+    scale of C_R); ``ValueError`` when the overlap never reached 1/e."""
+    tau = (table_params(mobility_table).get("tau_alpha") or {}).get("all")
+    if tau is None or not np.isfinite(tau):
+        raise ValueError("the ensemble overlap never reached 1/e (τ_α unknown): run longer or pass tau_alpha=")
+    return float(tau)
+
+
 def correlate(structure: pl.DataFrame, mobility_table: pl.DataFrame, columns: Sequence[str] = ("sop",),
               L: Sequence[float] = (0.0,), *, frames: Trajectory | Frame | Sequence[Frame] | None = None,
               y: str = "mobility", tau_alpha: float | None = None, r_cg: float | None = None,
@@ -1168,10 +1177,7 @@ def correlate(structure: pl.DataFrame, mobility_table: pl.DataFrame, columns: Se
     if static:
         tau, tau_src = (float("nan") if tau_alpha is None else float(tau_alpha)), "not used (no time column)"
     elif tau_alpha is None:
-        tau = (mp.get("tau_alpha") or {}).get("all")
-        if tau is None or not np.isfinite(tau):
-            raise ValueError("the ensemble overlap never reached 1/e (τ_α unknown): run longer or pass tau_alpha=")
-        tau_src = "isoconfigurational ensemble q(t) = 1/e"
+        tau, tau_src = _ensemble_tau(mobility_table), "isoconfigurational ensemble q(t) = 1/e"
     else:
         tau, tau_src = float(tau_alpha), "user"
     multi = "config" in mobility_table.columns
@@ -1243,9 +1249,7 @@ def correlate_ci(structure: pl.DataFrame, mobility_table: pl.DataFrame, columns:
         raise ValueError(f"correlate_ci: an interval over configurations needs at least 2, got {len(configs)}")
     static = "time" not in mobility_table.columns
     if tau_alpha is None and not static:
-        tau_alpha = (table_params(mobility_table).get("tau_alpha") or {}).get("all")
-        if tau_alpha is None or not np.isfinite(tau_alpha):
-            raise ValueError("the ensemble overlap never reached 1/e (τ_α unknown): run longer or pass tau_alpha=")
+        tau_alpha = _ensemble_tau(mobility_table)
     if frames is not None and len(frames) != len(configs):
         raise ValueError(f"frames: {len(frames)} initial configurations for {len(configs)} configs")
     parts = []

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
+import numpy as np
+
 #: Okabe–Ito: distinguishable under the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 #: line styles for a second categorical dimension (species, coarse-graining length)
@@ -78,6 +80,15 @@ def save(fig, figdir: str, name: str, alt: str, dpi: int = 110) -> list[str]:
         fig.savefig(tmp, dpi=dpi, format=os.path.splitext(name)[1][1:] or "png")
     plt.close(fig)
     return [f"![{alt}]({name})", ""]
+
+
+def interval_errorbar(ax, x, y, lo, hi, **kw) -> None:
+    """Points ``y`` at ``x`` with the interval [lo, hi] as asymmetric error bars (no bar where a
+    bound is NaN); ``kw`` go to ``ax.errorbar`` (capsize 3 unless given)."""
+    y, lo, hi = (np.asarray(v, dtype=float) for v in (y, lo, hi))
+    err = np.vstack([y - np.where(np.isfinite(lo), lo, y), np.where(np.isfinite(hi), hi, y) - y])
+    kw.setdefault("capsize", 3)
+    ax.errorbar(x, y, yerr=err, **kw)
 
 
 def warning(text: str) -> list[str]:

@@ -22,11 +22,22 @@ def _ci(row) -> str:
     return f"{_f(row['mean'])} [{_f(row['ci_low'])}, {_f(row['ci_high'])}]"
 
 
+def _fit_rows(fit: pl.DataFrame, keys: list[str], stderr: bool = False) -> list[str]:
+    """Markdown rows of a fit table with intervals: the ``keys`` columns, parameter, value,
+    [std. error,] the interval, the number of temperatures and the fit's warning."""
+    rows = []
+    for r in fit.iter_rows(named=True):
+        cells = [str(r[k]) for k in keys] + [str(r["parameter"]), _f(r["value"])]
+        cells += [_f(r["stderr"])] if stderr else []
+        cells += [f"[{_f(r['ci_low'])}, {_f(r['ci_high'])}]", str(r["n_temperatures"]), r["warning"] or ""]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
 def _errorbar(ax, x, sub, color, label, fmt="o") -> None:
     """Means with their interval (ci_low, ci_high) as asymmetric error bars (none where NaN)."""
-    y, lo, hi = (sub[c].to_numpy() for c in ("mean", "ci_low", "ci_high"))
-    err = np.vstack([y - np.where(np.isfinite(lo), lo, y), np.where(np.isfinite(hi), hi, y) - y])
-    ax.errorbar(x, y, yerr=err, fmt=fmt, color=color, capsize=3, label=label)
+    _plot.interval_errorbar(ax, x, *(sub[c].to_numpy() for c in ("mean", "ci_low", "ci_high")), fmt=fmt, color=color,
+                            label=label)
 
 
 def _save(fig, figdir: str, name: str, alt: str) -> list[str]:
@@ -83,9 +94,7 @@ def section(runs, figdir: str) -> str:
         lines += ["### VFT fit of τ_α(T) (all particles)", "",
                   "| system | parameter | value | std. error | 95 % interval | temperatures | note |",
                   "|---|---|---|---|---|---|---|"]
-        for r in fit.iter_rows(named=True):
-            lines.append(f"| {r['system']} | {r['parameter']} | {_f(r['value'])} | {_f(r['stderr'])} | "
-                         f"[{_f(r['ci_low'])}, {_f(r['ci_high'])}] | {r['n_temperatures']} | {r['warning'] or ''} |")
+        lines += _fit_rows(fit, ["system"], stderr=True)
         lines.append("")
         lines += _fit_warnings(fit, "VFT")
         for sysname in fit["system"].unique().to_list():
@@ -108,9 +117,7 @@ def section(runs, figdir: str) -> str:
                   "γ: slope of (βΦ)⁻¹ = 1/|βΦ| (macroscopic SOP) against T; γ′: slope of ⟨1/|βφ_i|⟩ (mean of the "
                   "microscopic SOP); windows shared by all temperatures (from the lowest).", "",
                   "| system | parameter | value | 95 % interval | temperatures | note |", "|---|---|---|---|---|---|"]
-        for r in g.iter_rows(named=True):
-            lines.append(f"| {r['system']} | {r['parameter']} | {_f(r['value'])} | [{_f(r['ci_low'])}, "
-                         f"{_f(r['ci_high'])}] | {r['n_temperatures']} | {r['warning'] or ''} |")
+        lines += _fit_rows(g, ["system"])
         lines.append("")
         lines += _fit_warnings(g, "SOP(T)")
         lines += _sop_plot(plt, R, ds["structure_summary"], g, figdir)
@@ -205,9 +212,7 @@ def _rearrangements(plt, R, rea, figdir: str) -> list[str]:
         lines.append(f"| {r['system']} | {r['T']:g} | {r['species']} | {_f(r['p_c'])} | {_ci(r)} | {r['n_units']} |")
     lines += ["", "| system | species | parameter | value | 95 % interval | temperatures | note |",
               "|---|---|---|---|---|---|---|"]
-    for r in fit.iter_rows(named=True):
-        lines.append(f"| {r['system']} | {r['species']} | {r['parameter']} | {_f(r['value'])} | "
-                     f"[{_f(r['ci_low'])}, {_f(r['ci_high'])}] | {r['n_temperatures']} | {r['warning'] or ''} |")
+    lines += _fit_rows(fit, ["system", "species"])
     lines.append("")
     lines += _fit_warnings(fit, "P_R Arrhenius")
     fig, ax = plt.subplots(figsize=(5.6, 4))

@@ -117,10 +117,9 @@ def section(runs, figdir: str, *, inherent_structures: bool | None = None, n_str
             y = np.array([s[q] for _, s in with_t], dtype=float)
             lo = np.array([s[f"{q}_lo"] for _, s in with_t], dtype=float)
             hi = np.array([s[f"{q}_hi"] for _, s in with_t], dtype=float)
-            err = np.vstack([y - np.where(np.isfinite(lo), lo, y), np.where(np.isfinite(hi), hi, y) - y])
             n_u = sorted({int(s["n_structures"]) for _, s in with_t})
-            ax.errorbar(1 / T, y, yerr=err, fmt="o-", color=_plot.color(c), capsize=3,
-                        label=f"{q}, {PCT} CI over {unit_name} ({'/'.join(map(str, n_u))} per T_p)")
+            _plot.interval_errorbar(ax, 1 / T, y, lo, hi, fmt="o-", color=_plot.color(c),
+                                    label=f"{q}, {PCT} CI over {unit_name} ({'/'.join(map(str, n_u))} per T_p)")
             ax.set_xlabel("1/T_p (k_B/ε)")
             ax.set_ylabel(unit)
             ax.set_title(f"{title} of inherent structures")

@@ -163,10 +163,11 @@ def section(runs, figdir: str) -> str:
                 sub = sub.sort("T").filter(pl.col("mean") > 0)
                 if sub.height == 0:
                     continue
-                y, lo, hi = (sub[c].to_numpy() for c in ("mean", "ci_low", "ci_high"))
-                err = np.vstack([y - np.where(np.isfinite(lo), lo, y), np.where(np.isfinite(hi), hi, y) - y])
-                ax.errorbar(1 / sub["T"].to_numpy(), y, yerr=err, fmt="s-", color=_plot.color(k + 1), capsize=3,
-                            label=f"campaign {sysname[0] if isinstance(sysname, tuple) else sysname}, 95 % CI")
+                _plot.interval_errorbar(ax, 1 / sub["T"].to_numpy(),
+                                        *(sub[c].to_numpy() for c in ("mean", "ci_low", "ci_high")), fmt="s-",
+                                        color=_plot.color(k + 1),
+                                        label=f"campaign {sysname[0] if isinstance(sysname, tuple) else sysname}, "
+                                              "95 % CI")
         _plot.log_axis(ax, "y")
         _plot.sub_decade_labels(ax, "y")
         ax.set_xlabel("1/T (k_B/ε)")

@@ -118,9 +118,7 @@ fn local_frame<'py>(
     curves: Option<PyReadonlyArray1<'py, i64>>,
     n_threads: NThreads,
 ) -> PyResult<(Arr<'py>, Arr<'py>, Arr<'py>, Arr<'py>, Arr<'py>)> {
-    let pos = points(&positions, "positions")?;
-    let b = simbox(&box_matrix)?;
-    let t = species(&types, pos.len())?;
+    let (fr, t) = one_frame(&positions, &box_matrix, &types)?;
     let w = windows.as_array();
     if w.ncols() != 2 {
         return Err(PyValueError::new_err(format!("windows must have shape (n_species², 2), got {:?}", w.shape())));
@@ -149,7 +147,6 @@ fn local_frame<'py>(
     };
     let p = LocalParams { delta, dr, r_s, windows: wins, closure };
     let inner = model.as_ref().map(|m| m.inner.clone());
-    let fr = FrameData { pos, sbox: b };
     let res = py.detach(|| {
         let mm = match (&inner, &map) {
             (Some(m), Some(map)) => Some(ModelMap { model: m, map }),
@@ -182,11 +179,8 @@ fn coarse_grain<'py>(
     species_mask: Option<Vec<bool>>,
     n_threads: NThreads,
 ) -> PyResult<Arr<'py>> {
-    let pos = points(&positions, "positions")?;
-    let b = simbox(&box_matrix)?;
-    let t = species(&types, pos.len())?;
+    let (fr, t) = one_frame(&positions, &box_matrix, &types)?;
     let x: Vec<f64> = x.as_array().iter().copied().collect();
-    let fr = FrameData { pos, sbox: b };
     let out = py.detach(|| coarse::coarse_grain(&fr, &t, &x, &ls, r_cg, species_mask.as_deref(), n_threads.0))?;
     Ok(out.into_pyarray(py))
 }

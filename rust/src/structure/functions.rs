@@ -25,6 +25,25 @@ use crate::simbox::Vec3;
 use crate::error::Result;
 use crate::invalid;
 
+/// The checks both kinds share (species indices, the neighbour range) and the cell list of the
+/// frame for neighbours closer than `r_max`; `what` names the function in the errors.
+fn frame_cells(fr: &FrameData, types: &[u32], n_types: usize, r_max: f64, what: &str) -> Result<Cells> {
+    let n = fr.pos.len();
+    if types.len() != n {
+        return Err(invalid!("{what}: frame has {n} particles but {} species entries", types.len()));
+    }
+    if n_types == 0 {
+        return Err(invalid!("{what}: n_types must be at least 1"));
+    }
+    if let Some((i, t)) = types.iter().enumerate().find(|(_, &t)| t as usize >= n_types) {
+        return Err(invalid!("particle {i} has species index {t}, but n_types = {n_types}"));
+    }
+    if !(r_max > 0.0 && r_max.is_finite()) {
+        return Err(invalid!("{what}: the neighbour range r_max must be positive (σ), got {r_max}"));
+    }
+    Cells::new(&fr.pos, &fr.sbox, r_max, &format!("{what} neighbour range r_max"))
+}
+
 /// G with layout `(i * n_types + X) * M + m` for particle i, species X and grid point μ_m.
 pub fn radial_structure_functions(
     fr: &FrameData,
@@ -36,15 +55,6 @@ pub fn radial_structure_functions(
     n_threads: Option<usize>,
 ) -> Result<Vec<f64>> {
     let n = fr.pos.len();
-    if types.len() != n {
-        return Err(invalid!("structure functions: frame has {n} particles but {} species entries", types.len()));
-    }
-    if n_types == 0 {
-        return Err(invalid!("structure functions: n_types must be at least 1"));
-    }
-    if let Some((i, t)) = types.iter().enumerate().find(|(_, &t)| t as usize >= n_types) {
-        return Err(invalid!("particle {i} has species index {t}, but n_types = {n_types}"));
-    }
     if mus.is_empty() {
         return Err(invalid!("structure functions: the μ grid is empty"));
     }
@@ -54,10 +64,7 @@ pub fn radial_structure_functions(
     if !(width > 0.0 && width.is_finite()) {
         return Err(invalid!("structure functions: the Gaussian width L must be positive (σ), got {width}"));
     }
-    if !(r_max > 0.0 && r_max.is_finite()) {
-        return Err(invalid!("structure functions: the neighbour range r_max must be positive (σ), got {r_max}"));
-    }
-    let cells = Cells::new(&fr.pos, &fr.sbox, r_max, "structure-function neighbour range r_max")?;
+    let cells = frame_cells(fr, types, n_types, r_max, "structure functions")?;
     let m = mus.len();
     let row = n_types * m;
     let c = -1.0 / (2.0 * width * width);
@@ -106,15 +113,6 @@ pub fn angular_structure_functions(
     n_threads: Option<usize>,
 ) -> Result<Vec<f64>> {
     let n = fr.pos.len();
-    if types.len() != n {
-        return Err(invalid!("angular structure functions: frame has {n} particles but {} species entries", types.len()));
-    }
-    if n_types == 0 {
-        return Err(invalid!("angular structure functions: n_types must be at least 1"));
-    }
-    if let Some((i, t)) = types.iter().enumerate().find(|(_, &t)| t as usize >= n_types) {
-        return Err(invalid!("particle {i} has species index {t}, but n_types = {n_types}"));
-    }
     if grid.xis.is_empty() || grid.lambdas.is_empty() || grid.zetas.is_empty() {
         return Err(invalid!("angular structure functions: the ξ, λ and ζ grids must all be non-empty"));
     }
@@ -127,10 +125,7 @@ pub fn angular_structure_functions(
     if let Some(z) = grid.zetas.iter().find(|z| !(**z >= 1.0 && z.is_finite())) {
         return Err(invalid!("angular structure functions: ζ must be a finite exponent ≥ 1, got {z}"));
     }
-    if !(r_max > 0.0 && r_max.is_finite()) {
-        return Err(invalid!("angular structure functions: the neighbour range r_max must be positive (σ), got {r_max}"));
-    }
-    let cells = Cells::new(&fr.pos, &fr.sbox, r_max, "angular structure-function neighbour range r_max")?;
+    let cells = frame_cells(fr, types, n_types, r_max, "angular structure functions")?;
     let n_pairs = n_types * (n_types + 1) / 2;
     let (nx, nl, nz) = (grid.xis.len(), grid.lambdas.len(), grid.zetas.len());
     let nc = nx * nl * nz;
