@@ -348,7 +348,9 @@ class Trajectory:
         steps = getattr(self._source, "steps", None)
         if steps is not None:
             return np.asarray(steps, dtype=np.int64)[self._idx]
-        return np.array([(-1 if f.step is None else f.step) for f in self], dtype=np.int64)
+        # the raw frames: a step needs no particle check (frames are checked where they are used)
+        load = self._source.load
+        return np.array([(-1 if (st := load(int(r)).step) is None else st) for r in self._idx], dtype=np.int64)
 
     def _known_times(self) -> np.ndarray | None:
         """Frame times when they are known (dt × steps, stored, or carried by the frames), else None."""
@@ -359,10 +361,12 @@ class Trajectory:
             stored = self._source.times
             return None if stored is None else np.asarray(stored, dtype=np.float64)[self._idx]
         out = np.empty(len(self))
-        for k, f in enumerate(self):  # in-memory frames
-            if f.time is None:
+        for k, r in enumerate(self._idx):  # in-memory frames (raw: a time needs no particle check)
+            f = self._source.load(int(r))
+            t = f.step * float(self.dt) if (self.dt is not None and f.step is not None) else f.time
+            if t is None:
                 return None
-            out[k] = f.time
+            out[k] = t
         return out
 
     @property
