@@ -390,6 +390,14 @@ def test_fft_path_equals_the_direct_sums():
         np.testing.assert_allclose(fast["msd"].to_numpy(), direct["msd"].to_numpy(), rtol=1e-12, atol=0)
         np.testing.assert_allclose(fast["fs"].to_numpy(), direct["fs"].to_numpy(), rtol=0, atol=1e-12)
         np.testing.assert_array_equal(fast["overlap"].to_numpy(), direct["overlap"].to_numpy())
+    # reciprocal-lattice wave vectors take per-axis phase powers, any others one sin/cos each:
+    # both equal the direct sums
+    assert D._lattice_indices(runs[0].box, kv) is not None
+    off = kv * 1.013
+    assert D._lattice_indices(runs[0].box, off) is None
+    np.testing.assert_allclose(D.correlations(runs[0], kvectors=off, quantities=["fs"], progress=False)["fs"].to_numpy(),
+                               D.correlations(runs[0], kvectors=off, method="direct", progress=False)["fs"].to_numpy(),
+                               rtol=0, atol=1e-12)
     # explicit origins or a non-linear schedule fall back to direct; method='fft' then says why
     t = D.correlations(runs[0], kvectors=kv, origins=5, progress=False)
     assert gr.params(t)["method"]["msd"] == "direct"

@@ -372,6 +372,25 @@ def dynamics_phase_rows(
 ) -> None:
     """Fill out (n, K, 2·nfft), a float64 view of a complex buffer, with cos/sin(k·r_i(t)) for t < T; x is (n, 3, T)."""
 
+def dynamics_phase_rows_lattice(
+    x: npt.NDArray[np.float64],
+    hinv: npt.NDArray[np.float64],
+    nvecs: npt.NDArray[np.int64],
+    out: npt.NDArray[np.float64],
+    n_threads: int | None = None,
+) -> None:
+    """As dynamics_phase_rows for reciprocal-lattice wave vectors k = 2π H⁻ᵀ n: hinv = H⁻¹ (3, 3),
+    nvecs the integer n (K, 3); three sin/cos per particle and frame."""
+
+def dynamics_power_sums(
+    spec: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    n_species: int,
+    n_threads: int | None = None,
+) -> npt.NDArray[np.float64]:
+    """(n_species, len): Σ over each species' particles and the m rows of |spec|², spec (n, m, 2·len)
+    a float64 view of complex spectra."""
+
 def dynamics_pair_sums(
     positions: npt.NDArray[np.float64],
     types: npt.NDArray[np.int64],

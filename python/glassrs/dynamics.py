@@ -178,8 +178,26 @@ def _pairs(traj: Trajectory, origins, max_lag: float | None) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty((0, 2), np.int64)
 
 
+def _lattice_indices(box, kv: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(H⁻¹, integer n (K, 3)) when every wave vector is on the reciprocal lattice of ``box``,
+    k = 2π H⁻ᵀ n (as :func:`shell_kvectors` makes them), else None."""
+    h = np.asarray(getattr(box, "matrix", box), dtype=float)
+    if h.shape != (3, 3) or len(kv) == 0:
+        return None
+    try:
+        hinv = np.linalg.inv(h)
+    except np.linalg.LinAlgError:
+        return None
+    nf = np.asarray(kv, dtype=float) @ h / (2 * np.pi)
+    n = np.rint(nf)
+    if not np.all(np.isfinite(nf)) or np.max(np.abs(nf - n)) > 1e-9 or np.max(np.abs(n)) > 4096:
+        return None
+    return np.ascontiguousarray(hinv), n.astype(np.int64)
+
+
 def _fft_sums(x: np.ndarray, types: np.ndarray, n_sp: int, kv: np.ndarray, msd: bool, fs: bool,
-              max_m: int, chunk: int = 256) -> tuple[np.ndarray | None, np.ndarray | None]:
+              max_m: int, chunk: int = 256, lattice: tuple[np.ndarray, np.ndarray] | None = None
+              ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """For an unwrapped trajectory ``x`` (T, N, 3) on a linear schedule with every frame an
     origin: per selection (all, then each species) and lag index m = 0…max_m, the sums over
     particles and origins Σ_i Σ_t |x_i(t+m) − x_i(t)|² and Σ_i Σ_t (1/K) Σ_k cos(k·Δr) by FFT
@@ -190,7 +208,10 @@ def _fft_sums(x: np.ndarray, types: np.ndarray, n_sp: int, kv: np.ndarray, msd: 
     Positions are taken relative to the first frame (displacements unchanged, the two terms of
     the size of the displacements, exact zeros for a particle that never moves).
     F_s: Σ_t e^{ik·r(t+m)} e^{−ik·r(t)} is the autocorrelation of e^{ik·r(t)}. Power spectra are
-    summed over the particles (and axes, wave vectors) of a selection before one inverse FFT."""
+    summed over the particles (and axes, wave vectors) of a selection before one inverse FFT.
+    ``lattice`` (from :func:`_lattice_indices`): the wave vectors are reciprocal-lattice vectors and
+    the phases are products of powers of three per-axis phases (three sin/cos per particle and
+    frame instead of one per wave vector)."""
     import scipy.fft as sfft
 
     from glassrs.parallel import get_num_threads
@@ -202,34 +223,37 @@ def _fft_sums(x: np.ndarray, types: np.ndarray, n_sp: int, kv: np.ndarray, msd: 
     out_m = np.zeros((1 + n_sp, max_m + 1)) if msd else None
     out_f = np.zeros((1 + n_sp, max_m + 1)) if fs else None
     nk = len(kv)
+    z = np.empty((min(chunk, n), nk, nfft), dtype=np.complex128) if fs else None   # reused FFT buffer
     for lo in range(0, n, chunk):
         hi = min(lo + chunk, n)
         xc = np.ascontiguousarray(np.moveaxis(x[:, lo:hi], 0, -1))   # (nc, 3, T), time contiguous
         xc -= xc[:, :, :1].copy()     # relative to the first frame: exact zeros for a particle that never moves
-        ty = types[lo:hi]
+        ty = np.ascontiguousarray(types[lo:hi], dtype=np.int64)
         if msd:
             d = (xc * xc).sum(axis=1)                                  # (nc, T)
             spec = sfft.rfft(xc, n=nfft, axis=-1, workers=workers)
-            power = (spec.real ** 2 + spec.imag ** 2).sum(axis=1)     # (nc, nfft/2+1)
+            power = _core.dynamics_power_sums(spec.view(np.float64), ty, n_sp)   # (n_sp, nfft/2+1)
         if fs:
             # e^{ik·r(t)} (the core, in parallel) written straight into the zero-padded FFT buffer
-            z = np.zeros((hi - lo, nk, nfft), dtype=np.complex128)
-            _core.dynamics_phase_rows(xc, kv, z.view(np.float64))
-            zs = sfft.fft(z, axis=-1, workers=workers, overwrite_x=True)
-            pw = np.square(zs.real)
-            pw += np.square(zs.imag)
-            pz = pw.sum(axis=1)                                        # (nc, nfft)
+            zc = z[: hi - lo]
+            zc[:, :, T:] = 0.0
+            if lattice is not None:
+                _core.dynamics_phase_rows_lattice(xc, lattice[0], lattice[1], zc.view(np.float64))
+            else:
+                _core.dynamics_phase_rows(xc, kv, zc.view(np.float64))
+            zs = sfft.fft(zc, axis=-1, workers=workers, overwrite_x=True)   # in place where pocketfft can
+            pz = _core.dynamics_power_sums(np.ascontiguousarray(zs).view(np.float64), ty, n_sp)   # (n_sp, nfft)
         for u in range(n_sp):
-            sel = ty == u
-            if not sel.any():
+            if not np.any(ty == u):
                 continue
             if msd:
+                sel = ty == u
                 cum = np.concatenate([[0.0], np.cumsum(d[sel].sum(axis=0))])   # cum[k] = Σ_{t<k} D
                 s1 = (cum[T] - cum[m]) + cum[T - m]
-                s2 = sfft.irfft(power[sel].sum(axis=0), n=nfft)[: max_m + 1]
+                s2 = sfft.irfft(power[u], n=nfft)[: max_m + 1]
                 out_m[1 + u] += s1 - 2.0 * s2
             if fs:
-                out_f[1 + u] += sfft.ifft(pz[sel].sum(axis=0))[: max_m + 1].real / nk
+                out_f[1 + u] += sfft.ifft(pz[u])[: max_m + 1].real / nk
     if out_m is not None:
         out_m[:, 0] = 0.0                      # lag 0: no displacement, exactly
         np.maximum(out_m, 0.0, out=out_m)      # a sum of squares; rounding may not make it negative
@@ -721,7 +745,8 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
         for r in runs:
             x = _unwrapped_chunk(r.traj, 0, n)
             max_m = int(r.counts.max(initial=1)) - 1
-            fm, ff = _fft_sums(x, types, n_sp, kvectors, "msd" in fft_cols, "fs" in fft_cols, max_m)
+            fm, ff = _fft_sums(x, types, n_sp, kvectors, "msd" in fft_cols, "fs" in fft_cols, max_m,
+                               lattice=_lattice_indices(r.traj.box, kvectors) if "fs" in fft_cols else None)
             step = float(r.keys[1] - r.keys[0])
             gid = gmap[np.searchsorted(distinct, np.arange(max_m + 1) * step)]
             for name, arr in (("msd", fm), ("fs", ff)):

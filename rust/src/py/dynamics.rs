@@ -153,8 +153,71 @@ fn dynamics_phase_rows<'py>(
     Ok(())
 }
 
+/// dynamics_phase_rows_lattice(x, hinv, nvecs, out, n_threads): e^{ik·r} for reciprocal-lattice
+/// wave vectors k = 2π H⁻ᵀ n (integer `nvecs` (K, 3), `hinv` = H⁻¹ (3, 3)), same layout as
+/// dynamics_phase_rows.
+#[pyfunction]
+#[pyo3(signature = (x, hinv, nvecs, out, n_threads = NThreads(None)))]
+fn dynamics_phase_rows_lattice<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray3<'py, f64>,
+    hinv: PyReadonlyArray2<'py, f64>,
+    nvecs: PyReadonlyArray2<'py, i64>,
+    mut out: PyReadwriteArray3<'py, f64>,
+    n_threads: NThreads,
+) -> PyResult<()> {
+    let xs = x.as_array();
+    let (n, three, n_t) = xs.dim();
+    if three != 3 {
+        return Err(PyValueError::new_err(format!("x must have shape (n, 3, T), got {:?}", xs.shape())));
+    }
+    let xv: Vec<f64> = xs.iter().copied().collect();
+    let hv = hinv.as_array();
+    if hv.dim() != (3, 3) {
+        return Err(PyValueError::new_err(format!("hinv must have shape (3, 3), got {:?}", hv.shape())));
+    }
+    let h: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| hv[[i, j]]));
+    let nv = nvecs.as_array();
+    if nv.ncols() != 3 {
+        return Err(PyValueError::new_err(format!("nvecs must have shape (K, 3), got {:?}", nv.shape())));
+    }
+    let nvec: Vec<[i64; 3]> = nv.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect();
+    let mut o = out.as_array_mut();
+    let (on, ok, row) = o.dim();
+    if on != n || ok != nvec.len() {
+        return Err(PyValueError::new_err(format!("out must have shape ({n}, {}, ≥ 2T), got {:?}", nvec.len(), o.shape())));
+    }
+    let slice = o.as_slice_mut().ok_or_else(|| PyValueError::new_err("out must be C-contiguous"))?;
+    py.detach(|| crate::threads::try_install(n_threads.0, || correlations::phase_rows_lattice(&xv, n_t, &h, &nvec, slice, row)))?;
+    Ok(())
+}
+
+/// dynamics_power_sums(spec (n, m, 2·len) float64 view of complex spectra, types (n,), n_species,
+/// n_threads) -> (n_species, len): Σ over a species' particles and the m rows of |spec|²
+#[pyfunction]
+#[pyo3(signature = (spec, types, n_species, n_threads = NThreads(None)))]
+fn dynamics_power_sums<'py>(
+    py: Python<'py>,
+    spec: PyReadonlyArray3<'py, f64>,
+    types: PyReadonlyArray1<'py, i64>,
+    n_species: usize,
+    n_threads: NThreads,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let sv = spec.as_array();
+    let (n, m, len2) = sv.dim();
+    if len2 % 2 != 0 {
+        return Err(PyValueError::new_err(format!("spec must hold interleaved complex values, got a last axis of {len2}")));
+    }
+    let s = spec.as_slice().map_err(|_| PyValueError::new_err("spec must be C-contiguous"))?;
+    let sp: Vec<u32> = types.as_array().iter().map(|&t| u32::try_from(t).unwrap_or(u32::MAX)).collect();
+    let out = py.detach(|| crate::threads::try_install(n_threads.0, || correlations::power_sums(s, n, m, len2 / 2, &sp, n_species)))?;
+    Ok(out.into_pyarray(py).reshape([n_species, len2 / 2])?)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dynamics_phase_rows, m)?)?;
+    m.add_function(wrap_pyfunction!(dynamics_phase_rows_lattice, m)?)?;
+    m.add_function(wrap_pyfunction!(dynamics_power_sums, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_pair_sums, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_group_lags, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_max_displacement, m)?)?;
