@@ -56,6 +56,23 @@ intervals (near the 1/Δ ceiling, so their rates are lower bounds), and SW is at
 viscosity than the rest (its next temperature, 0.022, had τ_α/t0 ≈ 77 but was not
 equilibrated within the scan). Each window is short (0.3–1.5 t_ballistic per configuration).
 
+Resolution runs (``results/seed003_granularity_resolved.json``): the interval matched to each
+rate — 0.002 t_ballistic for the two near the ceiling, 0.04 t_ballistic (the paper's one quench
+per MD step for IPL) for the two slow ones — and 100 (SW: 60) quenches per configuration::
+
+    system        T  τ_α/t0     Δ/t_b   changes   Γ·t_b·N0/N   90 % interval
+    ss-0.6      1.1    22.0     0.002   128/297      216      [175, 256]
+    sw          0.025   8.6     0.002   116/177      328      [319, 336]
+    ipl         0.7    25.0     0.04     62/297        5.2    [4.4, 6.1]
+    ss-0.95     6.8    29.5     0.04     53/297        4.5    [2.7, 6.1]
+
+With the finer interval SW > SS(0.6) is resolved (the paper's order), and SS falls from 216
+(ρ = 0.6) through 20 (0.7, Δ = 0.01) to 4.5 (0.95): ×48. IPL and SS(0.95) stay equal within
+their intervals (the paper has IPL an order of magnitude below mBLJ at ~1 per ballistic time,
+so ~0.1; here IPL is ≈ 5 at τ_α/t0 = 25 — a less viscous state point than the paper's is the
+likely reason, not checked). SW still changes its IS in 66 % of the 0.002 t_b intervals, so its
+rate remains a lower bound.
+
 Usage::
 
     python benchmarks/seed003_granularity.py                     # all five systems, defaults
