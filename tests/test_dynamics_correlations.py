@@ -374,13 +374,13 @@ def test_fft_path_equals_the_direct_sums():
     for arg, kw in ((runs[0], {}), (runs, {}), (runs[0], {"max_lag": 1.0})):
         direct = D.correlations(arg, kvectors=kv, method="direct", progress=False, **kw)
         fast = D.correlations(arg, kvectors=kv, progress=False, **kw)
-        # the MSD rides along with the direct pass that the overlap, χ4 and α2 need anyway ...
-        assert gr.params(fast)["method"] == {"msd": "direct", "overlap": "direct", "chi4": "direct", "fs": "fft",
-                                             "alpha2": "direct"}
-        np.testing.assert_array_equal(fast["msd"].to_numpy(), direct["msd"].to_numpy())
-        # ... and is an FFT when nothing else needs that pass
+        # the MSD rides along with the lag pass that the overlap, χ4 and α2 take anyway ...
+        assert gr.params(fast)["method"] == {"msd": "lags", "overlap": "lags", "chi4": "lags", "fs": "fft",
+                                             "alpha2": "lags"}
+        np.testing.assert_array_equal(fast["chi4"].to_numpy(), direct["chi4"].to_numpy())
+        # ... and, when nothing else needs that pass, summed by lag on short runs (40 frames)
         alone = D.correlations(arg, kvectors=kv, quantities=["msd", "fs"], progress=False, **kw)
-        assert gr.params(alone)["method"] == {"msd": "fft", "fs": "fft"}
+        assert gr.params(alone)["method"] == {"msd": "lags", "fs": "fft"}
         np.testing.assert_allclose(alone["msd"].to_numpy(), direct["msd"].to_numpy(), rtol=1e-12, atol=0)
         forced = D.correlations(arg, kvectors=kv, method="fft", progress=False, **kw)
         assert gr.params(forced)["method"]["msd"] == "fft"
@@ -403,6 +403,43 @@ def test_fft_path_equals_the_direct_sums():
     assert gr.params(t)["method"]["msd"] == "direct"
     with pytest.raises(ValueError, match="linear schedule"):
         D.correlations(runs[0], kvectors=kv, origins=5, method="fft", progress=False)
+
+
+def test_lag_path_equals_the_pair_sums():
+    """On a linear schedule with every frame an origin, the overlap, χ4, the pooled α2 and the MSD
+    are summed per particle and lag ("lags"): equal to the per-pair sums (overlap and χ4 exactly,
+    MSD and α2 to 1e-12 relative), per species, with max_lag, several runs and several particle
+    chunks; χ4 over several chunks and the per-origin α2 keep the per-pair pass; a long run takes
+    the MSD's FFT."""
+    runs = [random_walk(n=150, n_frames=40, sigma=0.1, seed=s, store="xu")[0] for s in (41, 42)]
+    for arg, kw in ((runs[0], {}), (runs, {}), (runs[0], {"max_lag": 1.0}), (runs[0], {"chunk_particles": 37})):
+        direct = D.correlations(arg, kvectors=NOK, method="direct", progress=False, **kw)
+        for q in (["overlap"], ["alpha2"], ["msd", "overlap", "alpha2"], ["msd"], ["chi4"], ["overlap", "chi4", "alpha2"]):
+            fast = D.correlations(arg, kvectors=NOK, quantities=q, progress=False, **kw)
+            by = "direct" if ("chi4" in q and "chunk_particles" in kw) else "lags"
+            assert gr.params(fast)["method"] == {c: by for c in q}
+            np.testing.assert_array_equal(fast["n_origins"].to_numpy(), direct["n_origins"].to_numpy())
+            np.testing.assert_array_equal(fast["lag"].to_numpy(), direct["lag"].to_numpy())
+            for c in q:
+                if c in ("overlap", "chi4"):   # from exact integer counts on both paths
+                    np.testing.assert_array_equal(fast[c].to_numpy(), direct[c].to_numpy())
+                else:
+                    np.testing.assert_allclose(fast[c].to_numpy(), direct[c].to_numpy(), rtol=1e-12, atol=0)
+    # χ4 over several particle chunks (Σ C² is not additive over chunks) or beyond the memory for
+    # its count tables keeps the per-pair pass, and the columns with it
+    for kw in ({"chunk_particles": 37}, {"max_memory_mb": 0.1}):
+        with_chi4 = D.correlations(runs[0], kvectors=NOK, quantities=["overlap", "chi4", "alpha2"], progress=False, **kw)
+        assert set(gr.params(with_chi4)["method"].values()) == {"direct"}
+        ref = D.correlations(runs[0], kvectors=NOK, quantities=["overlap", "chi4", "alpha2"], progress=False)
+        np.testing.assert_array_equal(with_chi4["chi4"].to_numpy(), ref["chi4"].to_numpy())
+    per_origin = D.correlations(runs[0], kvectors=NOK, quantities=["alpha2"], alpha2_average="origin", progress=False)
+    assert gr.params(per_origin)["method"] == {"alpha2": "direct"}
+    long_run, _ = random_walk(n=10, n_frames=400, sigma=0.1, seed=43, store="xu")
+    m = D.correlations(long_run, quantities=["msd"], progress=False)
+    assert gr.params(m)["method"] == {"msd": "fft"}
+    np.testing.assert_allclose(m["msd"].to_numpy()[1:],
+                               D.correlations(long_run, quantities=["msd"], method="direct", progress=False)["msd"]
+                               .to_numpy()[1:], rtol=1e-12, atol=0)
 
 
 def test_relaxation_time_blocks_and_bootstrap_against_numpy():

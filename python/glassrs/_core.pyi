@@ -400,8 +400,29 @@ def dynamics_pair_sums(
     kvecs: npt.NDArray[np.float64],
     callback: object | None = None,
     n_threads: int | None = None,
+    moments4: bool = True,
+    overlap: bool = True,
 ) -> npt.NDArray[np.float64]:
-    """(P, 1 + n_species, 4): per pair Σ|Δr|², Σ|Δr|⁴, Σ Θ(a − |Δr|) (inclusive), Σ mean_k cos(k·Δr)."""
+    """(P, 1 + n_species, 4): per pair Σ|Δr|², Σ|Δr|⁴, Σ Θ(a − |Δr|) (inclusive), Σ mean_k cos(k·Δr);
+    Σ|Δr|⁴ only with ``moments4`` and the overlap count only with ``overlap`` (0 otherwise)."""
+
+def dynamics_lag_sums(
+    positions: npt.NDArray[np.float64],
+    types: npt.NDArray[np.int64],
+    n_species: int,
+    n_lags: int,
+    a: float,
+    callback: object | None = None,
+    n_threads: int | None = None,
+    moments4: bool = True,
+    overlap: bool = True,
+    pair_counts: bool = False,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64] | None]:
+    """((n_lags, 1 + n_species, 3), (n_lags, 1 + n_species, 2) or None): per lag m (frames) of a
+    linear schedule with every frame an origin, Σ over particles and origins t0 < F − m of |Δr|²,
+    |Δr|⁴ (with ``moments4``) and Θ(a − |Δr|) (with ``overlap``; 0 for a column not asked for);
+    with ``pair_counts`` also Σ C and Σ C² over the origins of each lag, C the overlap count of the
+    selection in the pair (t0, t0 + m) (exact integers: what χ4 needs)."""
 
 def dynamics_group_lags(lags: npt.NDArray[np.float64], tol: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """(group keys, group index of every lag); keys within tol of a group's first key join it."""

@@ -272,6 +272,11 @@ def _linear_steps(traj: Trajectory) -> bool:
     return bool(d[0] > 0 and np.all(d == d[0]))
 
 
+#: The MSD alone is summed by lag (``method="lags"``) rather than by FFT while the pairs per run
+#: are at most this many times the frames (mean targets per origin); measured crossover of the two
+#: kernels at ≈ 150 on 2 cores, N = 500 … 4000, F = 101 … 1001 (both costs are linear in N).
+_LAGS_BEFORE_FFT = 150
+
 #: the columns :func:`correlations` can compute, in table order
 QUANTITIES = ("msd", "overlap", "chi4", "fs", "alpha2")
 
@@ -584,8 +589,15 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
         no cage-relative displacements) the MSD and F_s are FFT autocorrelations instead
         (O(N T log T); equal to the direct sums to ~1e-13 relative), chosen by ``"auto"`` — except
         the MSD when another column needs the direct pass anyway (it sums |Δr|² at no extra cost).
-        The overlap, χ4 and α2 are always direct. The table parameters record the method of each
-        column (``method``).
+        On the same schedules ``"auto"`` sums the overlap, χ4 and the pooled α2 (and the MSD with
+        them, or alone while that beats its FFT: up to ~300 frames) by lag instead of by (origin,
+        target) pair — ``"lags"``: the same direct sums in another order (per particle, every
+        origin of each lag; equal to the pair sums to rounding, ~1e-15 relative, the overlap and
+        χ4 exactly), with several times less memory traffic. χ4 goes this way when one particle
+        chunk holds the trajectory and its F × F count tables fit half of ``max_memory_mb``; the
+        per-origin α2 needs per-pair values and is always ``"direct"``. ``"direct"`` forces the
+        per-pair sums for every column, F_s included. The table parameters
+        record the method of each column (``method``: "fft", "lags" or "direct").
 
     Returns
     -------
@@ -646,15 +658,34 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     fft_cols = {q for q in ("msd", "fs") if q in wanted} if (method != "direct" and fft_ok) else set()
     if "fs" in fft_cols and n_k == 0:
         fft_cols.discard("fs")
-    direct_needed = bool((wanted - fft_cols) - {"n_origins"})
-    if method == "auto" and direct_needed and "msd" in fft_cols:
-        fft_cols.discard("msd")   # the direct pass that runs anyway sums |Δr|² exactly, at no extra cost
+    budget = _Budget(n, [len(r.traj) for r in runs], max(r.n_pairs for r in runs), n_k, n_sel,
+                     max_memory_mb, chunk_particles, max(r.max_per_origin for r in runs))
+    # the lag kernel (every origin of a linear schedule summed per particle and lag, in cache) for
+    # the overlap, the pooled α2 and χ4 (whose per-pair overlap counts it keeps in an F × F table
+    # per species — with one particle chunk only, as Σ C² is not additive over chunks, and within
+    # half the memory budget for its at most 9 tables); the per-origin α2 needs per-pair moments
+    # and keeps the per-pair pass
+    lag_cols: set[str] = set()
+    if (method == "auto" and fft_ok and not ("alpha2" in wanted and alpha2_average == "origin")
+            and ("chi4" not in wanted or (len(budget.chunks) == 1 and all(
+                9 * 8 * n_sp * len(r.traj) ** 2 <= max_memory_mb * 2**19 for r in runs)))):
+        lag_cols = {q for q in ("overlap", "chi4", "alpha2") if q in wanted}
+    direct_needed = bool((wanted - fft_cols - lag_cols) - {"n_origins"})
+    if direct_needed:
+        lag_cols = set()   # the per-pair pass runs anyway and sums every column
+    if method == "auto" and (direct_needed or lag_cols) and "msd" in fft_cols:
+        fft_cols.discard("msd")   # the pass that runs anyway sums |Δr|² exactly, at no extra cost
+        if lag_cols:
+            lag_cols.add("msd")
+    elif (method == "auto" and "msd" in fft_cols and not direct_needed
+          and all(r.n_pairs <= _LAGS_BEFORE_FFT * len(r.traj) for r in runs)):
+        # the MSD alone: by lag the work grows with the pairs, by FFT with F log F
+        fft_cols.discard("msd")
+        lag_cols.add("msd")
     if "fs" in fft_cols:
         kvectors_direct = np.zeros((0, 3))
     else:
         kvectors_direct = kvectors
-    budget = _Budget(n, [len(r.traj) for r in runs], max(r.n_pairs for r in runs), n_k, n_sel,
-                     max_memory_mb, chunk_particles, max(r.max_per_origin for r in runs))
     # pass 1 (cheap, no kernel): the distinct lag keys and the time span, block by block
     distinct = np.empty(0)
     span = 0.0
@@ -679,7 +710,7 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     n_chunks = len(budget.chunks)
     total = sum(r.n_pairs for r in runs) * n_chunks
     done = 0
-    def accumulate(r: _PairPlan, pr: np.ndarray, sums: np.ndarray) -> None:
+    def accumulate(r: _PairPlan, pr: np.ndarray, sums: np.ndarray | None) -> None:
         gid = gmap[np.searchsorted(distinct, r.keys[pr[:, 1]] - r.keys[pr[:, 0]])]
         n_orig[:] += np.bincount(gid, minlength=ng)
         # lag time of a group: the time difference of its first pair (in run/origin order)
@@ -687,6 +718,8 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
         new = ~seen[u]
         gtimes[u[new]] = r.times[pr[first[new], 1]] - r.times[pr[first[new], 0]]
         seen[u] = True
+        if sums is None:   # only the lag bookkeeping: the other paths give every column asked
+            return
         for s in range(n_sel):
             for col in range(4):
                 tot[s, :, col] += np.bincount(gid, weights=sums[:, s, col], minlength=ng)
@@ -703,6 +736,20 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
                         rp = np.where(m2p > 0, _a2c(dim) * m4p / (m2p * m2p) - 1.0, np.nan)
                     rsum[s] += np.bincount(gid, weights=rp, minlength=ng)
 
+    cache: dict[int, np.ndarray] = {}
+
+    def chunk_of(r: _PairPlan, lo: int, hi: int) -> np.ndarray:
+        """Unwrapped positions of particles lo:hi of run r; loaded once per run when one chunk
+        holds every particle (the passes below share it)."""
+        if n_chunks > 1:
+            return _unwrapped_chunk(r.traj, lo, hi)
+        if id(r) not in cache:
+            cache.clear()
+            cache[id(r)] = _unwrapped_chunk(r.traj, lo, hi)
+        return cache[id(r)]
+
+    if not direct_needed and not cage_relative:
+        total = sum(r.n_pairs for r in runs) * n_chunks if lag_cols else 1
     with _Progress(progress, "dynamics", total if not cage_relative else sum(r.n_pairs for r in runs)) as bar:
         for r in runs:
             if cage_relative:
@@ -714,21 +761,14 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
                     accumulate(r, mine, sums)
                     done += len(mine)
                 continue
-            cached = None
             for p0, p1 in budget.blocks(r.n_pairs):
                 pr = r.pairs(p0, p1)
-                if not direct_needed:   # only the lag bookkeeping: the FFT gives every column asked
-                    accumulate(r, pr, np.zeros((len(pr), n_sel, 4)))
-                    done += len(pr) * n_chunks
+                if not direct_needed:
+                    accumulate(r, pr, None)
                     continue
                 sums = None
                 for lo, hi in budget.chunks:
-                    if n_chunks == 1 and cached is not None:
-                        pos = cached
-                    else:
-                        pos = _unwrapped_chunk(r.traj, lo, hi)
-                        if n_chunks == 1:
-                            cached = pos
+                    pos = chunk_of(r, lo, hi)
                     part = _core.dynamics_pair_sums(pos, types[lo:hi], n_sp, pr, float(a), kv_kernel,
                                                     bar.callback(done), n_threads)
                     if sums is None:
@@ -740,10 +780,35 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
                     del pos
                 accumulate(r, pr, sums)
                 del sums
+            if lag_cols:
+                max_m = int(r.counts.max(initial=1)) - 1
+                pc = "chi4" in lag_cols
+                if pc and n_chunks != 1:
+                    raise AssertionError("the lag path for chi4 needs one particle chunk")
+                lt = np.zeros((max_m + 1, n_sel, 3))
+                for lo, hi in budget.chunks:
+                    # the kernel reports particle groups; the bar counts pair-particle work
+                    cb = bar.callback(done)
+                    part, mom = _core.dynamics_lag_sums(
+                        chunk_of(r, lo, hi), types[lo:hi], n_sp, max_m + 1, float(a),
+                        lambda d, t, cb=cb: cb(r.n_pairs * d // max(t, 1), r.n_pairs), n_threads,
+                        moments4="alpha2" in lag_cols, overlap="overlap" in lag_cols and not pc, pair_counts=pc)
+                    lt += part
+                    done += r.n_pairs
+                step = float(r.keys[1] - r.keys[0])
+                gid = gmap[np.searchsorted(distinct, np.arange(max_m + 1) * step)]
+                for s_ in range(n_sel):
+                    for col in (0, 1):
+                        tot[s_, :, col] += np.bincount(gid, weights=lt[:, s_, col], minlength=ng)
+                    if pc:   # Σ C and Σ C² per lag, exact integers (np.add.at keeps int64)
+                        np.add.at(s1[s_], gid, mom[:, s_, 0])
+                        np.add.at(s2[s_], gid, mom[:, s_, 1])
+                    else:
+                        s1[s_] += np.rint(np.bincount(gid, weights=lt[:, s_, 2], minlength=ng)).astype(np.int64)
     fft_tot = {}
     if fft_cols:
         for r in runs:
-            x = _unwrapped_chunk(r.traj, 0, n)
+            x = chunk_of(r, 0, n) if n_chunks == 1 else _unwrapped_chunk(r.traj, 0, n)
             max_m = int(r.counts.max(initial=1)) - 1
             fm, ff = _fft_sums(x, types, n_sp, kvectors, "msd" in fft_cols, "fs" in fft_cols, max_m,
                                lattice=_lattice_indices(r.traj.box, kvectors) if "fs" in fft_cols else None)
@@ -788,7 +853,8 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
         "k_source": k_source, "dk": float(dk), "n_k": int(len(kvectors)),
         "k_mean": float(kn.mean()) if len(kn) else None, "dim": int(dim), "alpha2_average": alpha2_average,
         "quantities": [q for q in QUANTITIES if q in wanted],
-        "method": {q: ("fft" if q in fft_cols else "direct") for q in QUANTITIES if q in wanted},
+        "method": {q: ("fft" if q in fft_cols else "lags" if q in lag_cols else "direct") for q in QUANTITIES
+                   if q in wanted},
         "displacements": "cage-relative" if cage_relative else "plain", "cage_radius": radii,
         "origins": "all frames" if origins is None else (int(origins) if isinstance(origins, (int, np.integer))
                                                           else "explicit"),

@@ -13,10 +13,14 @@
 //! |   | per-frame table (F × n × 2n_k floats, transient: part of the memory bound) |
 //!
 //! Layout: `out[(p * n_sel + s) * N_COLS + c]`. The sums are additive over particle chunks;
-//! 
 //! the lag averages, χ4 (which needs the per-pair overlap of the whole selection) and α2 are
 //! formed from them afterwards. Pairs are processed in parallel; each pair's sums are
 //! accumulated over particles in index order, so results do not depend on the thread count.
+//!
+//! On a linear schedule with every frame an origin, [`lag_sums`] gives the same first three
+//! columns already summed per lag (and, for χ4, Σ C and Σ C² of the per-pair overlap counts),
+//! walking each particle's own trajectory instead of pairs of frames; the FFT paths of the MSD
+//! and F_s use [`phase_rows`] / [`phase_rows_lattice`] and [`power_sums`].
 
 use rayon::prelude::*;
 
@@ -225,16 +229,51 @@ pub struct CorrParams {
     pub a: f64,
     /// Wave vectors for F_s (length⁻¹); may be empty (column 3 is then 0).
     pub kvecs: Vec<Vec3>,
+    /// Compute Σ |Δr|⁴ (column 1; 0 when false).
+    pub moments4: bool,
+    /// Compute the overlap count (column 2; 0 when false).
+    pub overlap: bool,
+}
+
+impl CorrParams {
+    /// Every column: Σ |Δr|², Σ |Δr|⁴, the overlap count and (with `kvecs`) F_s.
+    pub fn all(a: f64, kvecs: Vec<Vec3>) -> Self {
+        CorrParams { a, kvecs, moments4: true, overlap: true }
+    }
 }
 
 /// Pairs per progress report.
 const BLOCK: usize = 512;
 
+/// The elements `from..` that do not fill a lane block, added one by one to `out` (and `cnt`):
+/// the common tail of [`displacement_sums_body`] and [`displacement_sums_v3`].
+#[inline(always)]
+fn remainder_sums<const R4: bool, const OV: bool, const PC: bool>(o: [&[f64]; 3], t: [&[f64]; 3], a2: f64,
+                                                                  cnt: &mut [f64], from: usize, out: &mut [f64; 3]) {
+    for k in from..o[0].len() {
+        let dx = t[0][k] - o[0][k];
+        let dy = t[1][k] - o[1][k];
+        let dz = t[2][k] - o[2][k];
+        let r2 = dx * dx + dy * dy + dz * dz;
+        out[0] += r2;
+        if R4 {
+            out[1] += r2 * r2;
+        }
+        if OV {
+            out[2] += if r2 <= a2 { 1.0 } else { 0.0 };
+        }
+        if PC {
+            cnt[k] += if r2 <= a2 { 1.0 } else { 0.0 };
+        }
+    }
+}
+
 /// Σ |Δr|², Σ |Δr|⁴ and the overlap count over particles `r` of the structure-of-arrays
 /// coordinates of an origin (`o`) and a target (`t`) frame; four lanes in a fixed order, so
 /// the loop vectorises and the result is deterministic.
 #[inline(always)]
-fn displacement_sums_body(o: [&[f64]; 3], t: [&[f64]; 3], a2: f64) -> [f64; 3] {
+fn displacement_sums_body<const R4: bool, const OV: bool, const PC: bool>(o: [&[f64]; 3], t: [&[f64]; 3], a2: f64,
+                                                                        cnt: &mut [f64]) -> [f64; 3] {
     let n = o[0].len();
     let m = n / 4 * 4;
     let mut s2 = [0.0f64; 4];
@@ -245,27 +284,26 @@ fn displacement_sums_body(o: [&[f64]; 3], t: [&[f64]; 3], a2: f64) -> [f64; 3] {
         .zip(o[1][..m].chunks_exact(4))
         .zip(o[2][..m].chunks_exact(4))
         .zip(t[0][..m].chunks_exact(4).zip(t[1][..m].chunks_exact(4)).zip(t[2][..m].chunks_exact(4)));
-    for (((xo, yo), zo), ((xt, yt), zt)) in lanes {
+    for (j, (((xo, yo), zo), ((xt, yt), zt))) in lanes.enumerate() {
         for l in 0..4 {
             let dx = xt[l] - xo[l];
             let dy = yt[l] - yo[l];
             let dz = zt[l] - zo[l];
             let r2 = dx * dx + dy * dy + dz * dz;
             s2[l] += r2;
-            s4[l] += r2 * r2;
-            ov[l] += if r2 <= a2 { 1.0 } else { 0.0 };
+            if R4 {
+                s4[l] += r2 * r2;
+            }
+            if OV {
+                ov[l] += if r2 <= a2 { 1.0 } else { 0.0 };
+            }
+            if PC {
+                cnt[4 * j + l] += if r2 <= a2 { 1.0 } else { 0.0 };
+            }
         }
     }
     let mut out = [(s2[0] + s2[1]) + (s2[2] + s2[3]), (s4[0] + s4[1]) + (s4[2] + s4[3]), (ov[0] + ov[1]) + (ov[2] + ov[3])];
-    for k in m..n {
-        let dx = t[0][k] - o[0][k];
-        let dy = t[1][k] - o[1][k];
-        let dz = t[2][k] - o[2][k];
-        let r2 = dx * dx + dy * dy + dz * dz;
-        out[0] += r2;
-        out[1] += r2 * r2;
-        out[2] += if r2 <= a2 { 1.0 } else { 0.0 };
-    }
+    remainder_sums::<R4, OV, PC>(o, t, a2, cnt, m, &mut out);
     out
 }
 
@@ -276,7 +314,8 @@ fn displacement_sums_body(o: [&[f64]; 3], t: [&[f64]; 3], a2: f64) -> [f64; 3] {
 /// those of the body (no fused multiply-add), so both paths give the same bits (tested).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn displacement_sums_v3(simd: pulp::x86::V3, o: [&[f64]; 3], t: [&[f64]; 3], a2: f64) -> [f64; 3] {
+fn displacement_sums_v3<const R4: bool, const OV: bool, const PC: bool>(simd: pulp::x86::V3, o: [&[f64]; 3], t: [&[f64]; 3],
+                                                                      a2: f64, cnt: &mut [f64]) -> [f64; 3] {
     use pulp::f64x4;
     let n = o[0].len();
     let m = n / 4 * 4;
@@ -296,20 +335,23 @@ fn displacement_sums_v3(simd: pulp::x86::V3, o: [&[f64]; 3], t: [&[f64]; 3], a2:
         let dz = simd.sub_f64x4(v(&zt[k]), v(&zo[k]));
         let r2 = simd.add_f64x4(simd.add_f64x4(simd.mul_f64x4(dx, dx), simd.mul_f64x4(dy, dy)), simd.mul_f64x4(dz, dz));
         s2 = simd.add_f64x4(s2, r2);
-        s4 = simd.add_f64x4(s4, simd.mul_f64x4(r2, r2));
-        ov = simd.add_f64x4(ov, simd.select_f64x4(simd.cmp_le_f64x4(r2, cut), one, zero));
+        if R4 {
+            s4 = simd.add_f64x4(s4, simd.mul_f64x4(r2, r2));
+        }
+        if OV || PC {
+            let w = simd.select_f64x4(simd.cmp_le_f64x4(r2, cut), one, zero);
+            if OV {
+                ov = simd.add_f64x4(ov, w);
+            }
+            if PC {
+                let c: &mut [f64; 4] = (&mut cnt[4 * k..4 * k + 4]).try_into().unwrap();
+                *c = bytemuck::cast(simd.add_f64x4(v(c), w));
+            }
+        }
     }
     let h = |x: f64x4| (x.0 + x.1) + (x.2 + x.3);
     let mut out = [h(s2), h(s4), h(ov)];
-    for k in m..n {
-        let dx = t[0][k] - o[0][k];
-        let dy = t[1][k] - o[1][k];
-        let dz = t[2][k] - o[2][k];
-        let r2 = dx * dx + dy * dy + dz * dz;
-        out[0] += r2;
-        out[1] += r2 * r2;
-        out[2] += if r2 <= a2 { 1.0 } else { 0.0 };
-    }
+    remainder_sums::<R4, OV, PC>(o, t, a2, cnt, m, &mut out);
     out
 }
 
@@ -326,19 +368,43 @@ fn detect_simd() -> Simd {
     return None;
 }
 
+/// Calls `$f::<R4, OV, PC>($args)` with the const flags chosen by the run-time booleans.
+macro_rules! by_flags {
+    ($r4:expr, $ov:expr, $pc:expr, $f:ident, $($arg:expr),*) => {
+        match ($r4, $ov, $pc) {
+            (true, true, true) => $f::<true, true, true>($($arg),*),
+            (true, true, false) => $f::<true, true, false>($($arg),*),
+            (true, false, true) => $f::<true, false, true>($($arg),*),
+            (true, false, false) => $f::<true, false, false>($($arg),*),
+            (false, true, true) => $f::<false, true, true>($($arg),*),
+            (false, true, false) => $f::<false, true, false>($($arg),*),
+            (false, false, true) => $f::<false, false, true>($($arg),*),
+            (false, false, false) => $f::<false, false, false>($($arg),*),
+        }
+    };
+}
+
 /// Σ |Δr|², Σ |Δr|⁴ and the overlap count (see [`displacement_sums_body`]): the AVX2 path where
-/// the CPU has it, the portable body otherwise; the same bits either way.
+/// the CPU has it, the portable body otherwise; the same bits either way. Σ |Δr|⁴ (`r4`) and the
+/// overlap count (`ov`) are computed only when asked (0 otherwise): each is its own accumulator,
+/// so leaving one out changes no bit of the others.
 #[inline]
-fn displacement_sums(simd: Simd, o: [&[f64]; 3], t: [&[f64]; 3], a2: f64) -> [f64; 3] {
+fn displacement_sums(simd: Simd, o: [&[f64]; 3], t: [&[f64]; 3], a2: f64, r4: bool, ov: bool) -> [f64; 3] {
     #[cfg(target_arch = "x86_64")]
     if let Some(simd) = simd {
-        return simd.vectorize(
-            #[inline(always)]
-            || displacement_sums_v3(simd, o, t, a2),
-        );
+        #[inline(always)]
+        fn go<const R4: bool, const OV: bool, const PC: bool>(simd: pulp::x86::V3, o: [&[f64]; 3], t: [&[f64]; 3],
+                                                              a2: f64) -> [f64; 3] {
+            simd.vectorize(#[inline(always)] || displacement_sums_v3::<R4, OV, PC>(simd, o, t, a2, &mut []))
+        }
+        return by_flags!(r4, ov, false, go, simd, o, t, a2);
     }
     let _ = simd;
-    displacement_sums_body(o, t, a2)
+    #[inline(always)]
+    fn body<const R4: bool, const OV: bool, const PC: bool>(o: [&[f64]; 3], t: [&[f64]; 3], a2: f64) -> [f64; 3] {
+        displacement_sums_body::<R4, OV, PC>(o, t, a2, &mut [])
+    }
+    by_flags!(r4, ov, false, body, o, t, a2)
 }
 
 /// Per-pair sums over the particles of a chunk (see the module docs for the layout).
@@ -420,7 +486,7 @@ pub fn pair_sums(
                     }
                     let ro = [&xyz[0][o + lo..o + hi], &xyz[1][o + lo..o + hi], &xyz[2][o + lo..o + hi]];
                     let rt = [&xyz[0][t + lo..t + hi], &xyz[1][t + lo..t + hi], &xyz[2][t + lo..t + hi]];
-                    let [r2, r4, ov] = displacement_sums(simd, ro, rt, a2);
+                    let [r2, r4, ov] = displacement_sums(simd, ro, rt, a2, params.moments4, params.overlap);
                     let mut fs = 0.0;
                     if nk > 0 {
                         let co = cs[(o + lo) * w..(o + hi) * w].chunks_exact(w);
@@ -447,6 +513,209 @@ pub fn pair_sums(
     Ok(out)
 }
 
+/// Columns of [`lag_sums`]: Σ |Δr|², Σ |Δr|⁴, overlap count.
+pub const N_LAG_COLS: usize = 3;
+
+/// One particle's lag sums: for m < `n_lags`, `out[m * 3 + c]` += the sum over the origins
+/// t0 < F − m of the (t0, t0 + m) value of column c, from its time-major coordinates `x` (three
+/// axes of F frames), by `kernel` (one of the displacement-sum kernels, the origins as its
+/// lanes); with `pc`, `cnt[m * F + t0]` receives the overlap indicator of each pair.
+#[inline(always)]
+fn particle_lags_with(x: [&[f64]; 3], n_lags: usize, pc: bool, out: &mut [f64], cnt: &mut [f64],
+                      mut kernel: impl FnMut([&[f64]; 3], [&[f64]; 3], &mut [f64]) -> [f64; 3]) {
+    let f = x[0].len();
+    for m in 0..n_lags {
+        let o = [&x[0][..f - m], &x[1][..f - m], &x[2][..f - m]];
+        let t = [&x[0][m..], &x[1][m..], &x[2][m..]];
+        let c = if pc { &mut cnt[m * f..m * f + f - m] } else { &mut [] };
+        let v = kernel(o, t, c);
+        for k in 0..N_LAG_COLS {
+            out[m * N_LAG_COLS + k] += v[k];
+        }
+    }
+}
+
+/// [`particle_lags_with`] on the AVX2 kernel where the CPU has it (entered once per particle),
+/// else on the portable body; the same bits either way.
+#[allow(clippy::too_many_arguments)]
+fn particle_lags(simd: Simd, x: [&[f64]; 3], n_lags: usize, a2: f64, r4: bool, ov: bool, out: &mut [f64],
+                 cnt: Option<&mut [f64]>) {
+    let pc = cnt.is_some();
+    let cnt = cnt.unwrap_or_default();
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = simd {
+        #[inline(always)]
+        fn go<const R4: bool, const OV: bool, const PC: bool>(simd: pulp::x86::V3, x: [&[f64]; 3], n_lags: usize,
+                                                              a2: f64, out: &mut [f64], cnt: &mut [f64]) {
+            simd.vectorize(#[inline(always)] || {
+                particle_lags_with(x, n_lags, PC, out, cnt, |o, t, c| displacement_sums_v3::<R4, OV, PC>(simd, o, t, a2, c))
+            })
+        }
+        return by_flags!(r4, ov, pc, go, simd, x, n_lags, a2, out, cnt);
+    }
+    let _ = simd;
+    #[inline(always)]
+    fn body<const R4: bool, const OV: bool, const PC: bool>(x: [&[f64]; 3], n_lags: usize, a2: f64, out: &mut [f64],
+                                                            cnt: &mut [f64]) {
+        particle_lags_with(x, n_lags, PC, out, cnt, |o, t, c| displacement_sums_body::<R4, OV, PC>(o, t, a2, c))
+    }
+    by_flags!(r4, ov, pc, body, x, n_lags, a2, out, cnt)
+}
+
+/// What [`lag_sums`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LagSums {
+    /// `(n_lags, n_sel, 3)`: Σ |Δr|², Σ |Δr|⁴, overlap count per lag and selection.
+    pub sums: Vec<f64>,
+    /// With `pair_counts`, `(n_lags, n_sel, 2)`: Σ_t0 C and Σ_t0 C² over the origins of each lag,
+    /// C = the overlap count of the selection in the pair (t0, t0 + m) (what χ4 needs); else empty.
+    pub count_moments: Vec<i64>,
+}
+
+/// Per-lag sums for a *linear schedule with every frame an origin*: for every lag m < `n_lags`
+/// (in frames), selection s and column c (Σ |Δr|², Σ |Δr|⁴, overlap count — the first three
+/// columns of [`pair_sums`]), the sum over the particles of s and the origins t0 < F − m of the
+/// (t0, t0 + m) value; layout `sums[(m * n_sel + s) * 3 + c]`. These are the lag totals the
+/// per-pair sums give after grouping; the summation order differs (origins inside, then
+/// particles), so they agree with the grouped [`pair_sums`] to rounding (overlap counts
+/// exactly). With `pair_counts`, the per-pair overlap counts C(t0, t0 + m) are kept as well
+/// (an F × n_lags table per species and thread) and reduced to Σ C and Σ C² per lag, exactly in
+/// integers: χ4 from them is the per-pair kernel's, bit for bit.
+///
+/// Why a second kernel: here the trajectory of one particle (3 × F values) stays in L1 while
+/// every lag and origin is summed, where the per-pair kernel streams two frames of every
+/// particle block per pair. Particles go in fixed groups of 32 (groups in parallel, their
+/// partial sums added in group order), so results do not depend on the thread count (the counts
+/// are integers, exact in any order). `params.kvecs` must be empty (F_s has its FFT path).
+pub fn lag_sums(
+    pos: &[Vec3],
+    n: usize,
+    species: &[u32],
+    n_species: usize,
+    n_lags: usize,
+    params: &CorrParams,
+    pair_counts: bool,
+    monitor: &dyn Monitor,
+) -> Result<LagSums> {
+    let n_frames = check_chunk(pos, n, species, n_species)?;
+    if n_lags > n_frames {
+        return Err(invalid!("{n_lags} lags asked for, but the trajectory has only {n_frames} frames (lags 0 … {})",
+                            n_frames - 1));
+    }
+    if !(params.a >= 0.0 && params.a.is_finite()) {
+        return Err(invalid!("overlap cutoff a must be finite and ≥ 0, got {}", params.a));
+    }
+    if !params.kvecs.is_empty() {
+        return Err(invalid!("lag sums have no F_s column: pass no wave vectors (F_s goes by the FFT path)"));
+    }
+    let n_sel = n_selections(n_species);
+    let mut out = vec![0.0; n_lags * n_sel * N_LAG_COLS];
+    let table = if pair_counts { n_lags * n_frames } else { 0 };
+    let mut counts = vec![0.0f64; n_species * table];
+    if n_lags == 0 {
+        return Ok(LagSums { sums: out, count_moments: Vec::new() });
+    }
+    let simd = detect_simd();
+    let a2 = params.a * params.a;
+    let (r4, ov) = (params.moments4, params.overlap);
+    const GROUP: usize = 32;
+    const GROUPS_PER_REPORT: usize = 32;
+    let n_groups = n.div_ceil(GROUP);
+    let per_species = n_lags * N_LAG_COLS;
+    monitor.progress(0, n_groups)?;
+    for g0 in (0..n_groups).step_by(GROUPS_PER_REPORT) {
+        let g1 = (g0 + GROUPS_PER_REPORT).min(n_groups);
+        // per group its float partial sums (kept apart, added in group order below); the integer
+        // pair counts of all groups that one rayon job handles go into that job's table (at least
+        // 4 groups per job: at most 8 tables per block besides the total)
+        type Job = (Vec<(usize, Vec<f64>)>, Vec<f64>);
+        let (mut partial, block_counts): Job = (g0..g1).into_par_iter().with_min_len(4).fold(
+            || (Vec::new(), Vec::new()),
+            |(mut list, mut cnt): Job, g| {
+                if pair_counts && cnt.is_empty() {
+                    cnt = vec![0.0; n_species * table];
+                }
+                let mut acc = vec![0.0; n_species * per_species];
+                let mut x = vec![0.0; 3 * n_frames];
+                for i in g * GROUP..((g + 1) * GROUP).min(n) {
+                    if monitor.cancelled() {
+                        break;   // the block's progress report below returns the interruption
+                    }
+                    for f in 0..n_frames {
+                        let p = pos[f * n + i];
+                        x[f] = p[0];
+                        x[n_frames + f] = p[1];
+                        x[2 * n_frames + f] = p[2];
+                    }
+                    let (xs, rest) = x.split_at(n_frames);
+                    let (ys, zs) = rest.split_at(n_frames);
+                    let s = species[i] as usize;
+                    let c = if pair_counts { Some(&mut cnt[s * table..(s + 1) * table]) } else { None };
+                    particle_lags(simd, [xs, ys, zs], n_lags, a2, r4, ov, &mut acc[s * per_species..(s + 1) * per_species], c);
+                }
+                list.push((g, acc));
+                (list, cnt)
+            },
+        ).reduce(
+            || (Vec::new(), Vec::new()),
+            |(mut la, mut ca), (lb, cb)| {
+                la.extend(lb);
+                if ca.is_empty() {
+                    ca = cb;
+                } else if !cb.is_empty() {
+                    ca.iter_mut().zip(&cb).for_each(|(a, b)| *a += b);
+                }
+                (la, ca)
+            },
+        );
+        partial.sort_unstable_by_key(|(g, _)| *g);
+        for (_, acc) in &partial {
+            for s in 0..n_species {
+                for m in 0..n_lags {
+                    for c in 0..N_LAG_COLS {
+                        out[(m * n_sel + 1 + s) * N_LAG_COLS + c] += acc[s * per_species + m * N_LAG_COLS + c];
+                    }
+                }
+            }
+        }
+        if !block_counts.is_empty() {
+            counts.iter_mut().zip(&block_counts).for_each(|(a, b)| *a += b);
+        }
+        monitor.progress(g1, n_groups)?;
+    }
+    // "all" = the species sums in species order (as in pair_sums)
+    for m in 0..n_lags {
+        for c in 0..N_LAG_COLS {
+            let mut t = 0.0;
+            for s in 0..n_species {
+                t += out[(m * n_sel + 1 + s) * N_LAG_COLS + c];
+            }
+            out[m * n_sel * N_LAG_COLS + c] = t;
+        }
+    }
+    let mut count_moments = Vec::new();
+    if pair_counts {
+        count_moments = vec![0i64; n_lags * n_sel * 2];
+        for m in 0..n_lags {
+            for t0 in 0..n_frames - m {
+                let mut all = 0i64;
+                for s in 0..n_species {
+                    // exact: counts are integers ≤ N held in f64
+                    let c = counts[s * table + m * n_frames + t0] as i64;
+                    all += c;
+                    let k = (m * n_sel + 1 + s) * 2;
+                    count_moments[k] += c;
+                    count_moments[k + 1] += c * c;
+                }
+                let k = m * n_sel * 2;
+                count_moments[k] += all;
+                count_moments[k + 1] += all * all;
+            }
+        }
+    }
+    Ok(LagSums { sums: out, count_moments })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,7 +734,7 @@ mod tests {
     #[test]
     fn sums_match_hand_values() {
         let (p, s) = traj();
-        let params = CorrParams { a: 0.3, kvecs: vec![[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]] };
+        let params = CorrParams::all(0.3, vec![[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]);
         let out = pair_sums(&p, 2, &s, 2, &[[0, 2], [1, 1]], &params, &Silent).unwrap();
         let stride = 3 * N_COLS;
         assert_eq!(out.len(), 2 * stride);
@@ -492,7 +761,7 @@ mod tests {
         for _ in 0..n * nf {
             pos.push([rnd() * 4.0, rnd() * 4.0, rnd() * 4.0]);
         }
-        let params = CorrParams { a: 2.0, kvecs: vec![[1.1, 0.3, -0.2], [0.0, 2.0, 0.5], [-0.7, 0.1, 1.3]] };
+        let params = CorrParams::all(2.0, vec![[1.1, 0.3, -0.2], [0.0, 2.0, 0.5], [-0.7, 0.1, 1.3]]);
         let pairs: Vec<[u32; 2]> = vec![[0, 0], [0, 3], [1, 5], [4, 2], [5, 5], [2, 3]];
         let out = pair_sums(&pos, n, &species, ns, &pairs, &params, &Silent).unwrap();
         let stride = (1 + ns) * N_COLS;
@@ -528,9 +797,27 @@ mod tests {
             let c: Vec<Vec<f64>> = (0..6).map(|_| (0..n).map(|_| rnd() * 3.0 - 1.0).collect()).collect();
             let (o, t) = ([&c[0][..], &c[1][..], &c[2][..]], [&c[3][..], &c[4][..], &c[5][..]]);
             for a2 in [0.0, 0.7, 2.0, 100.0] {
-                let want = displacement_sums_body(o, t, a2);
-                let got = simd.vectorize(|| displacement_sums_v3(simd, o, t, a2));
+                let want = displacement_sums_body::<true, true, false>(o, t, a2, &mut []);
+                let got = simd.vectorize(|| displacement_sums_v3::<true, true, false>(simd, o, t, a2, &mut []));
                 assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "n = {n}, a² = {a2}");
+                // the per-pair counts: the overlap indicator added to each entry, on both paths
+                let (mut cb, mut cv) = (vec![1.0; n], vec![1.0; n]);
+                let wb = displacement_sums_body::<true, true, true>(o, t, a2, &mut cb);
+                let wv = simd.vectorize(|| displacement_sums_v3::<true, true, true>(simd, o, t, a2, &mut cv));
+                assert_eq!(wb.map(f64::to_bits), want.map(f64::to_bits));
+                assert_eq!(wv.map(f64::to_bits), want.map(f64::to_bits));
+                assert_eq!(cb, cv);
+                assert_eq!(cb.iter().sum::<f64>() - n as f64, want[2]);
+                // a column left out is 0 and changes no bit of the others
+                for (r4, ov) in [(true, false), (false, true), (false, false)] {
+                    let part = displacement_sums(Some(simd), o, t, a2, r4, ov);
+                    let keep = [true, r4, ov];
+                    for c in 0..3 {
+                        let w = if keep[c] { want[c] } else { 0.0 };
+                        assert_eq!(part[c].to_bits(), w.to_bits(), "n = {n}, column {c}, r4 {r4}, ov {ov}");
+                    }
+                    assert_eq!(displacement_sums(None, o, t, a2, r4, ov).map(f64::to_bits), part.map(f64::to_bits));
+                }
             }
         }
     }
@@ -587,10 +874,65 @@ mod tests {
         assert!(power_sums(&spec[1..], n, m, len, &sp, 2).is_err());
     }
 
+    /// The lag kernel against the per-pair kernel grouped by lag (every origin of a linear
+    /// schedule), for each choice of columns, with 3 species and several particle groups; and the
+    /// same result with one thread and with two.
+    #[test]
+    fn lag_sums_equal_the_grouped_pair_sums() {
+        let mut rnd = crate::testutil::lcg(21);
+        let (n, nf, ns) = (101usize, 13usize, 3usize);
+        let species: Vec<u32> = (0..n).map(|_| (rnd() * ns as f64) as u32 % ns as u32).collect();
+        let mut pos = vec![[0.0; 3]; n * nf];
+        for i in 0..n {
+            let mut r = [rnd() * 5.0, rnd() * 5.0, rnd() * 5.0];
+            for f in 0..nf {
+                pos[f * n + i] = r;
+                r = std::array::from_fn(|a| r[a] + 0.4 * (rnd() - 0.5));
+            }
+        }
+        let pairs: Vec<[u32; 2]> = (0..nf as u32).flat_map(|o| (o..nf as u32).map(move |t| [o, t])).collect();
+        let n_sel = 1 + ns;
+        let full = pair_sums(&pos, n, &species, ns, &pairs, &CorrParams::all(0.3, vec![]), &Silent).unwrap();
+        let n_lags = nf - 2;
+        for (r4, ov, pc) in [(true, true, true), (true, false, false), (false, true, false), (false, false, true)] {
+            let params = CorrParams { a: 0.3, kvecs: vec![], moments4: r4, overlap: ov };
+            let got = lag_sums(&pos, n, &species, ns, n_lags, &params, pc, &Silent).unwrap();
+            let one = crate::threads::try_install(Some(1), || lag_sums(&pos, n, &species, ns, n_lags, &params, pc, &Silent)).unwrap();
+            assert_eq!(got.sums.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), one.sums.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+            assert_eq!(got.count_moments, one.count_moments);
+            assert_eq!(got.count_moments.len(), if pc { n_lags * n_sel * 2 } else { 0 });
+            for m in 0..n_lags {
+                let of_lag: Vec<usize> = (0..pairs.len()).filter(|&k| (pairs[k][1] - pairs[k][0]) as usize == m).collect();
+                for s in 0..n_sel {
+                    for c in 0..N_LAG_COLS {
+                        let want: f64 = of_lag.iter().map(|&k| full[(k * n_sel + s) * N_COLS + c]).sum();
+                        let want = if [true, r4, ov][c] { want } else { 0.0 };
+                        let g = got.sums[(m * n_sel + s) * N_LAG_COLS + c];
+                        if c == 2 {
+                            assert_eq!(g, want, "lag {m}, selection {s}: overlap count");
+                        } else {
+                            assert!((g - want).abs() <= 1e-13 * want.abs(), "lag {m}, selection {s}, column {c}: {g} vs {want}");
+                        }
+                    }
+                    if pc {
+                        let cp: Vec<i64> = of_lag.iter().map(|&k| full[(k * n_sel + s) * N_COLS + 2] as i64).collect();
+                        let k = (m * n_sel + s) * 2;
+                        assert_eq!(got.count_moments[k], cp.iter().sum::<i64>(), "lag {m}, selection {s}: Σ C");
+                        assert_eq!(got.count_moments[k + 1], cp.iter().map(|c| c * c).sum::<i64>(), "lag {m}, selection {s}: Σ C²");
+                    }
+                }
+            }
+        }
+        let all = CorrParams::all(0.3, vec![]);
+        assert!(lag_sums(&pos, n, &species, ns, nf + 1, &all, false, &Silent).is_err());
+        assert!(lag_sums(&pos, n, &species, ns, 3, &CorrParams::all(0.3, vec![[1.0, 0.0, 0.0]]), false, &Silent).is_err());
+        assert_eq!(lag_sums(&pos, n, &species, ns, 3, &all, true, &StopAt(1)), Err(crate::Error::Interrupted));
+    }
+
     #[test]
     fn overlap_is_inclusive() {
         let p = vec![[0.0, 0.0, 0.0], [0.5, 0.0, 0.0]];
-        let params = CorrParams { a: 0.5, kvecs: vec![] };
+        let params = CorrParams::all(0.5, vec![]);
         let out = pair_sums(&p, 1, &[0], 1, &[[0, 1]], &params, &Silent).unwrap();
         assert_eq!(out[2], 1.0);
     }
@@ -598,7 +940,7 @@ mod tests {
     #[test]
     fn errors_and_cancel() {
         let (p, s) = traj();
-        let params = CorrParams { a: 0.3, kvecs: vec![] };
+        let params = CorrParams::all(0.3, vec![]);
         assert!(pair_sums(&p, 2, &s, 2, &[[0, 3]], &params, &Silent).is_err());
         assert!(pair_sums(&p, 2, &[0, 2], 2, &[[0, 1]], &params, &Silent).is_err());
         assert!(pair_sums(&p[..5], 2, &s, 2, &[[0, 1]], &params, &Silent).is_err());

@@ -7,7 +7,8 @@
 //! than memory). Selections: index 0 is "all particles", index `1 + s` is species `s`.
 //!
 //! - [`schedule`]: grouping of (origin, target) frame pairs by their exact lag.
-//! - [`correlations`]: per-pair sums of |Δr|², |Δr|⁴, overlap counts and cos(k·Δr).
+//! - [`correlations`]: per-pair sums of |Δr|², |Δr|⁴, overlap counts and cos(k·Δr), the same
+//!   sums per lag on linear schedules, and the FFT paths' phase factors and power spectra.
 //! - [`vanhove`]: histograms of |Δr| (linear or log10) for the self van Hove function.
 
 pub mod correlations;

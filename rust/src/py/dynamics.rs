@@ -51,9 +51,11 @@ fn pairs_of(a: &PyReadonlyArray2<'_, i64>) -> PyResult<Vec<[u32; 2]>> {
         .collect()
 }
 
-/// dynamics_pair_sums(positions, types, n_species, pairs, a, kvecs, callback=None) -> (P, 1+n_species, 4)
+/// dynamics_pair_sums(positions, types, n_species, pairs, a, kvecs, callback=None, n_threads=None,
+/// moments4=True, overlap=True) -> (P, 1+n_species, 4); columns not asked for are 0
 #[pyfunction]
-#[pyo3(signature = (positions, types, n_species, pairs, a, kvecs, callback = None, n_threads = NThreads(None)))]
+#[pyo3(signature = (positions, types, n_species, pairs, a, kvecs, callback = None, n_threads = NThreads(None),
+                    moments4 = true, overlap = true))]
 #[allow(clippy::too_many_arguments)]
 fn dynamics_pair_sums<'py>(
     py: Python<'py>,
@@ -65,14 +67,51 @@ fn dynamics_pair_sums<'py>(
     kvecs: PyReadonlyArray2<'py, f64>,
     callback: Option<Py<PyAny>>,
     n_threads: NThreads,
+    moments4: bool,
+    overlap: bool,
 ) -> PyResult<Bound<'py, PyArray3<f64>>> {
     let (pos, n, sp, pr) = pair_inputs(&positions, &types, &pairs)?;
     let kv = super::points(&kvecs, "kvecs")?;
-    let params = correlations::CorrParams { a, kvecs: kv };
+    let params = correlations::CorrParams { a, kvecs: kv, moments4, overlap };
     let mon = PyMonitor::new(callback);
     let out = super::run_watched(py, n_threads, &mon, |mon| correlations::pair_sums(pos, n, &sp, n_species, &pr, &params, mon))?;
     let np = pr.len();
     Ok(out.into_pyarray(py).reshape([np, 1 + n_species, correlations::N_COLS])?)
+}
+
+/// dynamics_lag_sums(positions, types, n_species, n_lags, a, callback=None, n_threads=None,
+/// moments4=True, overlap=True, pair_counts=False) -> ((n_lags, 1+n_species, 3) float64,
+/// (n_lags, 1+n_species, 2) int64 or None): per lag (in frames) of a linear schedule with every
+/// frame an origin, Σ|Δr|², Σ|Δr|⁴, overlap count over particles and origins; with pair_counts
+/// Σ C and Σ C² of the per-pair overlap counts C
+#[pyfunction]
+#[pyo3(signature = (positions, types, n_species, n_lags, a, callback = None, n_threads = NThreads(None),
+                    moments4 = true, overlap = true, pair_counts = false))]
+#[allow(clippy::too_many_arguments)]
+#[allow(clippy::type_complexity)]
+fn dynamics_lag_sums<'py>(
+    py: Python<'py>,
+    positions: PyReadonlyArray3<'py, f64>,
+    types: PyReadonlyArray1<'py, i64>,
+    n_species: usize,
+    n_lags: usize,
+    a: f64,
+    callback: Option<Py<PyAny>>,
+    n_threads: NThreads,
+    moments4: bool,
+    overlap: bool,
+    pair_counts: bool,
+) -> PyResult<(Bound<'py, PyArray3<f64>>, Option<Bound<'py, PyArray3<i64>>>)> {
+    let (pos, n) = chunk(&positions)?;
+    let sp = species_u32(&types, n)?;
+    let params = correlations::CorrParams { a, kvecs: Vec::new(), moments4, overlap };
+    let mon = PyMonitor::new(callback);
+    let out = super::run_watched(py, n_threads, &mon, |mon| {
+        correlations::lag_sums(pos, n, &sp, n_species, n_lags, &params, pair_counts, mon)
+    })?;
+    let sums = out.sums.into_pyarray(py).reshape([n_lags, 1 + n_species, correlations::N_LAG_COLS])?;
+    let moments = if pair_counts { Some(out.count_moments.into_pyarray(py).reshape([n_lags, 1 + n_species, 2])?) } else { None };
+    Ok((sums, moments))
 }
 
 /// dynamics_group_lags(lags, tol) -> (keys, group index of every lag)
@@ -125,6 +164,25 @@ fn dynamics_displacement_histogram<'py>(
     Ok(out.into_pyarray(py).reshape([1 + n_species, nb])?)
 }
 
+/// The (n, 3, T) coordinates of the FFT paths as one vector; returns (values, n, T).
+fn phase_coordinates(x: &PyReadonlyArray3<'_, f64>) -> PyResult<(Vec<f64>, usize, usize)> {
+    let xs = x.as_array();
+    let (n, three, n_t) = xs.dim();
+    if three != 3 {
+        return Err(PyValueError::new_err(format!("x must have shape (n, 3, T), got {:?}", xs.shape())));
+    }
+    Ok((xs.iter().copied().collect(), n, n_t))
+}
+
+/// The (n, K, row) output buffer of the phase rows as a slice; returns (slice, row).
+fn phase_output<'a>(o: &'a mut numpy::ndarray::ArrayViewMut3<'_, f64>, n: usize, nk: usize) -> PyResult<(&'a mut [f64], usize)> {
+    let (on, ok, row) = o.dim();
+    if on != n || ok != nk {
+        return Err(PyValueError::new_err(format!("out must have shape ({n}, {nk}, ≥ 2T), got {:?}", o.shape())));
+    }
+    Ok((o.as_slice_mut().ok_or_else(|| PyValueError::new_err("out must be C-contiguous"))?, row))
+}
+
 /// dynamics_phase_rows(x (n, 3, T), kvecs (K, 3), out (n, K, 2·nfft) float64 view of a complex
 /// buffer): fills cos/sin(k·r_i(t)) interleaved for t < T (the FFT path of F_s)
 #[pyfunction]
@@ -136,19 +194,10 @@ fn dynamics_phase_rows<'py>(
     mut out: PyReadwriteArray3<'py, f64>,
     n_threads: NThreads,
 ) -> PyResult<()> {
-    let xs = x.as_array();
-    let (n, three, n_t) = xs.dim();
-    if three != 3 {
-        return Err(PyValueError::new_err(format!("x must have shape (n, 3, T), got {:?}", xs.shape())));
-    }
-    let xv: Vec<f64> = xs.iter().copied().collect();
+    let (xv, n, n_t) = phase_coordinates(&x)?;
     let kv = super::points(&kvecs, "kvecs")?;
     let mut o = out.as_array_mut();
-    let (on, ok, row) = o.dim();
-    if on != n || ok != kv.len() {
-        return Err(PyValueError::new_err(format!("out must have shape ({n}, {}, ≥ 2T), got {:?}", kv.len(), o.shape())));
-    }
-    let slice = o.as_slice_mut().ok_or_else(|| PyValueError::new_err("out must be C-contiguous"))?;
+    let (slice, row) = phase_output(&mut o, n, kv.len())?;
     py.detach(|| crate::threads::try_install(n_threads.0, || correlations::phase_rows(&xv, n_t, &kv, slice, row)))?;
     Ok(())
 }
@@ -166,12 +215,7 @@ fn dynamics_phase_rows_lattice<'py>(
     mut out: PyReadwriteArray3<'py, f64>,
     n_threads: NThreads,
 ) -> PyResult<()> {
-    let xs = x.as_array();
-    let (n, three, n_t) = xs.dim();
-    if three != 3 {
-        return Err(PyValueError::new_err(format!("x must have shape (n, 3, T), got {:?}", xs.shape())));
-    }
-    let xv: Vec<f64> = xs.iter().copied().collect();
+    let (xv, n, n_t) = phase_coordinates(&x)?;
     let hv = hinv.as_array();
     if hv.dim() != (3, 3) {
         return Err(PyValueError::new_err(format!("hinv must have shape (3, 3), got {:?}", hv.shape())));
@@ -183,11 +227,7 @@ fn dynamics_phase_rows_lattice<'py>(
     }
     let nvec: Vec<[i64; 3]> = nv.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect();
     let mut o = out.as_array_mut();
-    let (on, ok, row) = o.dim();
-    if on != n || ok != nvec.len() {
-        return Err(PyValueError::new_err(format!("out must have shape ({n}, {}, ≥ 2T), got {:?}", nvec.len(), o.shape())));
-    }
-    let slice = o.as_slice_mut().ok_or_else(|| PyValueError::new_err("out must be C-contiguous"))?;
+    let (slice, row) = phase_output(&mut o, n, nvec.len())?;
     py.detach(|| crate::threads::try_install(n_threads.0, || correlations::phase_rows_lattice(&xv, n_t, &h, &nvec, slice, row)))?;
     Ok(())
 }
@@ -219,6 +259,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dynamics_phase_rows_lattice, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_power_sums, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_pair_sums, m)?)?;
+    m.add_function(wrap_pyfunction!(dynamics_lag_sums, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_group_lags, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_max_displacement, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_displacement_histogram, m)?)?;
