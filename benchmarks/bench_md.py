@@ -109,6 +109,7 @@ def main() -> None:
           "(robust on a shared machine, single-thread runs only)")
     print(f"{'N':>6} {'LAMMPS wall':>12} {'glassrs 1thr':>13} {'glassrs 2thr':>13} {'ratio 1thr':>10} {'ratio 2thr':>10}"
           f" {'LAMMPS cpu':>11} {'glassrs cpu':>12} {'cpu ratio':>9}")
+    summary = []
     for n in args.sizes:
         f = equilibrated(model, n)
         rows = []
@@ -120,8 +121,13 @@ def main() -> None:
         lw, g1w, g2w, lc, g1c = np.median(np.array(rows), axis=0)
         print(f"{n:>6} {lw:>12.3e} {g1w:>13.3e} {g2w:>13.3e} {g1w / lw:>10.2f} {g2w / lw:>10.2f}"
               f" {lc:>11.3e} {g1c:>12.3e} {g1c / lc:>9.2f}")
+        summary.append(f"{args.model} N={n}: MD glassrs/LAMMPS per thread {g1c / lc:.2f}× per CPU second, "
+                       f"{g1w / lw:.2f}× wall (target ≥ 1×); 2 threads vs LAMMPS serial {g2w / lw:.2f}×")
     print(f"# load average after: {os.getloadavg()[0]:.2f}")
+    print("\n".join(summary))
     print()
+    if args.fire <= 0:
+        return
     print(f"{'N':>6} {'LAMMPS FIRE cpu s':>14} {'glassrs FIRE cpu s':>15} {'time ratio':>10} {'iters':>7} {'LAMMPS fmax':>12}")
     for n in args.sizes:
         traj = gr.md.run(model, n=n, T=T, steps=1000 * args.fire, equilibrate=3000, melt_T=MELT, melt_steps=1000,

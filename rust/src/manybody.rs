@@ -113,25 +113,49 @@ impl Jet {
     }
 }
 
+/// One bond of a three-body centre: d = x_j − x_i, r = |d|, e = e^{γσ/(r − aσ)}, l = d ln e / dr.
+#[derive(Debug, Clone, Copy)]
+pub struct Bond {
+    pub d: Vec3,
+    pub r: f64,
+    pub e: f64,
+    pub l: f64,
+}
+
 impl SwThreeBody {
     /// The cutoff aσ of the three-body (and two-body) term.
     pub fn cutoff(&self) -> f64 {
         self.a * self.sigma
     }
 
+    /// The per-bond factors of φ3 for a bond d of length r from the centre: e^{γσ/(r − aσ)} and
+    /// its log-derivative −γσ/(r − aσ)² (None beyond the cutoff). A centre's bonds are prepared
+    /// once and shared by all its triplets (two exponentials per bond instead of per triplet).
+    #[inline]
+    pub fn bond(&self, d: Vec3, r: f64) -> Option<Bond> {
+        let rc = self.cutoff();
+        if r >= rc {
+            return None;
+        }
+        let x = r - rc;
+        // d ln e / dr = −γσ/(r − aσ)²
+        Some(Bond { d, r, e: (self.gamma * self.sigma / x).exp(), l: -self.gamma * self.sigma / (x * x) })
+    }
+
     /// φ3 and its gradient with respect to d1 and d2 (zero beyond the cutoff).
     #[inline]
     pub fn triplet(&self, d1: &Vec3, r1: f64, d2: &Vec3, r2: f64) -> (f64, Vec3, Vec3) {
-        let rc = self.cutoff();
-        if r1 >= rc || r2 >= rc {
-            return (0.0, [0.0; 3], [0.0; 3]);
+        match (self.bond(*d1, r1), self.bond(*d2, r2)) {
+            (Some(b1), Some(b2)) => self.triplet_of_bonds(&b1, &b2),
+            _ => (0.0, [0.0; 3], [0.0; 3]),
         }
-        let (x1, x2) = (r1 - rc, r2 - rc);
-        let e1 = (self.gamma * self.sigma / x1).exp();
-        let e2 = (self.gamma * self.sigma / x2).exp();
-        // d ln e / dr = −γσ/(r − aσ)²
-        let l1 = -self.gamma * self.sigma / (x1 * x1);
-        let l2 = -self.gamma * self.sigma / (x2 * x2);
+    }
+
+    /// φ3 and its gradient with respect to d1 and d2, from two prepared bonds.
+    #[inline]
+    pub fn triplet_of_bonds(&self, b1: &Bond, b2: &Bond) -> (f64, Vec3, Vec3) {
+        let (d1, r1, e1, l1) = (&b1.d, b1.r, b1.e, b1.l);
+        let (d2, r2, e2, l2) = (&b2.d, b2.r, b2.e, b2.l);
         let dot = d1[0] * d2[0] + d1[1] * d2[1] + d1[2] * d2[2];
         let inv12 = 1.0 / (r1 * r2);
         let c = dot * inv12;
@@ -222,22 +246,29 @@ pub fn add_three_body(list: &PairList, pos: &[Vec3], tb: &SwThreeBody, want: Wan
     }
     let run = |c: usize| -> Part {
         let mut p = Part { energy: 0.0, w: [[0.0; 3]; 3], f: vec![[0.0; 3]; n], e: if want.per_particle { vec![0.0; n] } else { Vec::new() } };
+        let mut bonds: Vec<(u32, Bond)> = Vec::new();
         for i in bounds[c]..bounds[c + 1] {
-            let row = &nb[off[i]..off[i + 1]];
-            for a in 0..row.len() {
-                let (j, d1, r1) = row[a];
-                for &(kk, d2, r2) in &row[a + 1..] {
-                    let (u, g1, g2) = tb.triplet(&d1, r1, &d2, r2);
+            bonds.clear();
+            bonds.extend(nb[off[i]..off[i + 1]].iter().filter_map(|&(j, d, r)| tb.bond(d, r).map(|b| (j, b))));
+            for a in 0..bonds.len() {
+                let (j, b1) = bonds[a];
+                for &(kk, b2) in &bonds[a + 1..] {
+                    let (u, g1, g2) = tb.triplet_of_bonds(&b1, &b2);
                     if u == 0.0 && g1 == [0.0; 3] && g2 == [0.0; 3] {
                         continue;
                     }
+                    let (d1, d2) = (&b1.d, &b2.d);
                     p.energy += u;
                     for q in 0..3 {
                         p.f[j as usize][q] -= g1[q];
                         p.f[kk as usize][q] -= g2[q];
                         p.f[i][q] += g1[q] + g2[q];
-                        for s in 0..3 {
-                            p.w[q][s] -= d1[q] * g1[s] + d2[q] * g2[s];
+                    }
+                    if want.virial {
+                        for q in 0..3 {
+                            for s in 0..3 {
+                                p.w[q][s] -= d1[q] * g1[s] + d2[q] * g2[s];
+                            }
                         }
                     }
                     if want.per_particle {
