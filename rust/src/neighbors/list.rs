@@ -39,12 +39,19 @@ impl NeighborList {
     pub fn range(&self, i: usize) -> std::ops::Range<usize> {
         self.offsets[i]..self.offsets[i + 1]
     }
-    /// Row index of every stored entry (the `i` column of a long table).
+    /// Row index of every stored entry (the `i` column of a long table); filled in parallel over
+    /// blocks of rows.
     pub fn i_column(&self) -> Vec<u32> {
-        let mut out = Vec::with_capacity(self.j.len());
-        for i in 0..self.n_particles() {
-            out.extend(std::iter::repeat(i as u32).take(self.offsets[i + 1] - self.offsets[i]));
-        }
+        let n = self.n_particles();
+        let mut out = vec![0u32; self.j.len()];
+        let rows: Vec<(usize, usize)> = (0..n).step_by(4096).map(|a| (a, (a + 4096).min(n))).collect();
+        let ends: Vec<usize> = rows.iter().map(|&(_, b)| self.offsets[b]).collect();
+        split_at_ends(&mut out, &ends).into_par_iter().zip(rows).for_each(|(o, (a, b))| {
+            let base = self.offsets[a];
+            for i in a..b {
+                o[self.offsets[i] - base..self.offsets[i + 1] - base].fill(i as u32);
+            }
+        });
         out
     }
 }
@@ -414,13 +421,21 @@ struct PairBlock {
 fn half_list(g: &FineGrid, n: usize, expect: usize) -> NeighborList {
     let r2max = g.r2max;
     let nblocks = n.div_ceil(ROW_BLOCK);
-    let blocks: Vec<PairBlock> = (0..nblocks)
+    // rows are gathered in ranges (whole row blocks, ≥ 16384 rows, at most ~64 ranges): every
+    // search block sorts its pairs into one bucket per range, then each range is assembled on its
+    // own, in parallel (one range, as for small systems, is the plain counting sort)
+    let span = (ROW_BLOCK * nblocks.div_ceil(64)).max(16384);
+    let n_ranges = n.div_ceil(span);
+    let blocks: Vec<Vec<PairBlock>> = (0..nblocks)
         .into_par_iter()
         .map(|blk| {
             let lo = blk * ROW_BLOCK;
             let hi = (lo + ROW_BLOCK).min(n);
             let cap = (hi - lo) * expect;
-            let mut out = PairBlock { row: Vec::with_capacity(cap), col: Vec::with_capacity(cap), d: Vec::with_capacity(cap) };
+            let mut out: Vec<PairBlock> = (0..n_ranges).map(|_| PairBlock::default()).collect();
+            // most pairs of a block have their row in the block's own range
+            let own = lo / span;
+            out[own] = PairBlock { row: Vec::with_capacity(cap), col: Vec::with_capacity(cap), d: Vec::with_capacity(cap) };
             let mut ks: Vec<u32> = vec![0; 512];
             let mut kd: Vec<Vec3> = vec![[0.0; 3]; 512];
             for i in lo..hi {
@@ -446,57 +461,71 @@ fn half_list(g: &FineGrid, n: usize, expect: usize) -> NeighborList {
                 for k in 0..len {
                     let j = g.ids[ks[k] as usize];
                     let d = kd[k];
-                    if j == iu {
+                    let (row, col, d) = if j == iu {
                         continue; // a periodic self-image (impossible for r_max ≤ half the height)
                     } else if j > iu {
-                        out.row.push(iu);
-                        out.col.push(j);
-                        out.d.push(d);
+                        (iu, j, d)
                     } else {
-                        out.row.push(j);
-                        out.col.push(iu);
-                        out.d.push([-d[0], -d[1], -d[2]]);
-                    }
+                        (j, iu, [-d[0], -d[1], -d[2]])
+                    };
+                    let b = &mut out[row as usize / span];
+                    b.row.push(row);
+                    b.col.push(col);
+                    b.d.push(d);
                 }
             }
             out
         })
         .collect();
 
-    // counting sort by row
-    let mut offsets = vec![0usize; n + 1];
-    for b in &blocks {
-        for &a in &b.row {
-            offsets[a as usize + 1] += 1;
+    // per range: rows counted, then (after the offsets of all ranges are known) filled from the
+    // blocks in block order and sorted by j — ranges own disjoint parts of the output
+    let range_rows = |q: usize| (q * span, ((q + 1) * span).min(n));
+    let counts: Vec<Vec<usize>> = (0..n_ranges)
+        .into_par_iter()
+        .map(|q| {
+            let (a, b) = range_rows(q);
+            let mut c = vec![0usize; b - a];
+            for blk in &blocks {
+                for &row in &blk[q].row {
+                    c[row as usize - a] += 1;
+                }
+            }
+            c
+        })
+        .collect();
+    let mut offsets = Vec::with_capacity(n + 1);
+    offsets.push(0usize);
+    for c in &counts {
+        for &k in c {
+            let last = offsets[offsets.len() - 1];
+            offsets.push(last + k);
         }
-    }
-    for i in 0..n {
-        offsets[i + 1] += offsets[i];
     }
     let total = offsets[n];
     let mut j = vec![0u32; total];
     let mut d = vec![[0.0f64; 3]; total];
-    let mut fill = offsets.clone();
-    for b in &blocks {
-        for ((&a, &c), dd) in b.row.iter().zip(&b.col).zip(&b.d) {
-            let p = fill[a as usize];
-            j[p] = c;
-            d[p] = *dd;
-            fill[a as usize] = p + 1;
-        }
-    }
-    drop(blocks);
-    // sort every row by j (rows are independent: parallel over ranges of rows), then r = |d|
     let mut r = vec![0.0f64; total];
-    let ranges: Vec<(usize, usize)> = (0..n).step_by(ROW_BLOCK).map(|a| (a, (a + ROW_BLOCK).min(n))).collect();
-    let ends: Vec<usize> = ranges.iter().map(|&(_, b)| offsets[b]).collect();
+    let ends: Vec<usize> = (0..n_ranges).map(|q| offsets[range_rows(q).1]).collect();
     split_at_ends(&mut j, &ends)
         .into_par_iter()
         .zip(split_at_ends(&mut d, &ends))
         .zip(split_at_ends(&mut r, &ends))
-        .zip(ranges)
-        .for_each(|(((jc, dc), rc), (a, b))| {
+        .enumerate()
+        .for_each(|(q, ((jc, dc), rc))| {
+            let (a, b) = range_rows(q);
             let base = offsets[a];
+            let mut fill: Vec<usize> = (a..b).map(|i| offsets[i] - base).collect();
+            for blk in &blocks {
+                let pb = &blk[q];
+                for ((&row, &col), dd) in pb.row.iter().zip(&pb.col).zip(&pb.d) {
+                    let p = &mut fill[row as usize - a];
+                    jc[*p] = col;
+                    dc[*p] = *dd;
+                    *p += 1;
+                }
+            }
+            // sort every row by j, then r = |d|
             let mut keys: Vec<u64> = Vec::with_capacity(128);
             let mut tj: Vec<u32> = Vec::with_capacity(128);
             let mut td: Vec<Vec3> = Vec::with_capacity(128);
@@ -521,6 +550,7 @@ fn half_list(g: &FineGrid, n: usize, expect: usize) -> NeighborList {
                 }
             }
         });
+    drop(blocks);
     NeighborList { offsets, j, r, d, half: true }
 }
 

@@ -28,8 +28,12 @@ fn neighbor_list<'py>(
 ) -> PyResult<NeighborColumns<'py>> {
     let pos = points(&positions, "positions")?;
     let b = simbox(&box_matrix)?;
-    let list = py.detach(|| crate::threads::try_install(n_threads.0, || nl(&pos, &b, r_max, half)))?;
-    let i = list.i_column();
+    let (list, i) = py.detach(|| {
+        crate::threads::try_install(n_threads.0, || nl(&pos, &b, r_max, half).map(|l| {
+            let i = l.i_column();
+            (l, i)
+        }))
+    })?;
     let n = list.d.len();
     // d as one (P, 3) array without copying; dx, dy, dz are its column views
     let d = list.d.into_flattened().into_pyarray(py).reshape([n, 3])?;
