@@ -828,7 +828,7 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
             continue
         # N[⟨q²⟩ − ⟨q⟩²] = (n_o ΣC² − (ΣC)²) / (n_o² N), in Python integers (no cancellation).
         chi4 = np.array([(int(no) * int(b) - int(a_) * int(a_)) / (int(no) * int(no) * ns)
-                         for no, a_, b in zip(n_orig, s1[s], s2[s])], dtype=np.float64)
+                         for no, a_, b in zip(n_orig, s1[s], s2[s])], dtype=np.float64) if "chi4" in wanted else None
         q_mean = s1[s] / (n_orig * ns)
         norm = n_orig * ns
         msd = tot[s, :, 0] / norm

@@ -51,6 +51,20 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
     s
 }
 
+/// The particle count of the phase-row inputs: `x_len` coordinates in whole (particle, 3, n_t)
+/// blocks and an output of n × nk rows of `row` ≥ 2·n_t values (checked).
+fn phase_shape(x_len: usize, n_t: usize, nk: usize, out_len: usize, row: usize) -> Result<usize> {
+    if n_t == 0 || x_len % (3 * n_t) != 0 {
+        return Err(invalid!("phase rows: {x_len} coordinates are not whole (particle, 3, {n_t}) blocks"));
+    }
+    let n = x_len / (3 * n_t);
+    if row < 2 * n_t || out_len != n * nk * row {
+        let need = 2 * n_t;
+        return Err(invalid!("phase rows: the output holds {out_len} values, expected {n} × {nk} rows of ≥ {need} (got rows of {row})"));
+    }
+    Ok(n)
+}
+
 /// The phase factors e^{i k·r_i(t)} of a particle chunk for the FFT path of F_s: `x` holds the
 /// trajectory as `x[(i * 3 + a) * n_t + t]` (particle, axis, time), and row (i, k) of `out`
 /// (length `row` ≥ 2·n_t) receives cos(k·r_i(t)) at 2t and sin(k·r_i(t)) at 2t + 1 for t < n_t
@@ -58,15 +72,7 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
 /// it is). Rows are filled in parallel; each value depends on its inputs only.
 pub fn phase_rows(x: &[f64], n_t: usize, kvecs: &[Vec3], out: &mut [f64], row: usize) -> Result<()> {
     let nk = kvecs.len();
-    if n_t == 0 || x.len() % (3 * n_t) != 0 {
-        return Err(invalid!("phase rows: {} coordinates are not whole (particle, 3, {n_t}) blocks", x.len()));
-    }
-    let n = x.len() / (3 * n_t);
-    if row < 2 * n_t || out.len() != n * nk * row {
-        let need = 2 * n_t;
-        return Err(invalid!("phase rows: the output holds {} values, expected {n} × {nk} rows of ≥ {need} (got rows of {row})",
-                            out.len()));
-    }
+    phase_shape(x.len(), n_t, nk, out.len(), row)?;
     if let Some(k) = kvecs.iter().find(|k| !k.iter().all(|v| v.is_finite())) {
         return Err(invalid!("wave vector {k:?} is not finite"));
     }
@@ -96,15 +102,7 @@ pub fn phase_rows(x: &[f64], n_t: usize, kvecs: &[Vec3], out: &mut [f64], row: u
 pub fn phase_rows_lattice(x: &[f64], n_t: usize, hinv: &[[f64; 3]; 3], nvecs: &[[i64; 3]], out: &mut [f64],
                           row: usize) -> Result<()> {
     let nk = nvecs.len();
-    if n_t == 0 || x.len() % (3 * n_t) != 0 {
-        return Err(invalid!("phase rows: {} coordinates are not whole (particle, 3, {n_t}) blocks", x.len()));
-    }
-    let n = x.len() / (3 * n_t);
-    if row < 2 * n_t || out.len() != n * nk * row {
-        let need = 2 * n_t;
-        return Err(invalid!("phase rows: the output holds {} values, expected {n} × {nk} rows of ≥ {need} (got rows of {row})",
-                            out.len()));
-    }
+    let n = phase_shape(x.len(), n_t, nk, out.len(), row)?;
     if !hinv.iter().flatten().all(|v| v.is_finite()) {
         return Err(invalid!("inverse box matrix {hinv:?} is not finite"));
     }
@@ -587,6 +585,7 @@ pub struct LagSums {
 /// particle block per pair. Particles go in fixed groups of 32 (groups in parallel, their
 /// partial sums added in group order), so results do not depend on the thread count (the counts
 /// are integers, exact in any order). `params.kvecs` must be empty (F_s has its FFT path).
+#[allow(clippy::too_many_arguments)]
 pub fn lag_sums(
     pos: &[Vec3],
     n: usize,
