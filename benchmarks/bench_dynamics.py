@@ -81,7 +81,7 @@ def fastatomstruct_suite(traj, unw, kv):
     """fastatomstruct (Rust peer, if installed; telemetry disabled) on the same unwrapped positions
     given in memory as ASE Atoms (no file reading), linear time axis = all origins. It has MSD,
     the self overlap, the self χ4 (as βV/N²·var(Q)), α2 (per-origin ratio) and F_s for one q
-    vector per call (so 8 calls)."""
+    vector per call (so 8 calls). Best of 3 per quantity (F_s: one call), as on the glassrs side."""
     os.environ.setdefault("FASTATOMSTRUCT_NO_TELEMETRY", "1")
     os.environ.setdefault("FASTATOMSTRUCT_SUPPRESS_TELEMETRY_NOTICE", "1")
     try:
@@ -104,9 +104,11 @@ def fastatomstruct_suite(traj, unw, kv):
         ("alpha2", lambda: dyn.non_gaussian_alpha2(atoms, ax)),
         ("fs", lambda: [dyn.incoherent_intermediate_scattering(atoms, q, ax) for q in kv]),
     ]:
-        t = time.perf_counter()
-        out[name] = fn()
-        times[name] = time.perf_counter() - t
+        # best of 3 like glassrs's per-quantity timings (F_s, over a second per call: once)
+        for _ in range(1 if name == "fs" else 3):
+            t = time.perf_counter()
+            out[name] = fn()
+            times[name] = min(times.get(name, float("inf")), time.perf_counter() - t)
     return times, out
 
 
