@@ -469,6 +469,23 @@ class _PairPlan:
         self.n_pairs = int(self.cum[-1]) if self.cum.size else 0
         self.max_per_origin = int(self.counts.max(initial=0))
 
+    def every_lag_from_every_origin(self) -> bool:
+        """Every frame is an origin and origin o has the targets o … o + min(F − o, L) − 1, L the
+        first origin's count: lag m (in frames) then has the origins 0 … F − m − 1, as the FFT and
+        lag kernels assume. (A ``max_lag`` cut that rounding moves by one frame for some origins
+        breaks it.)"""
+        nf = len(self.traj)
+        return bool(self.counts.size == nf and np.array_equal(self.o, np.arange(nf))
+                    and np.array_equal(self.counts, np.minimum(nf - self.o, self.counts[0])))
+
+    def lag_keys(self) -> np.ndarray:
+        """Keys of lags 0 … L − 1 (frames) of a run with :meth:`every_lag_from_every_origin`."""
+        return np.arange(int(self.counts[0])) * (self.keys[1] - self.keys[0])
+
+    def lag_groups(self, gmap: np.ndarray, distinct: np.ndarray) -> np.ndarray:
+        """Group index of each of :meth:`lag_keys`."""
+        return gmap[np.searchsorted(distinct, self.lag_keys())]
+
     def pairs(self, p0: int, p1: int) -> np.ndarray:
         """Pairs p0..p1−1 as a (p1 − p0, 2) int64 array."""
         p = np.arange(p0, p1, dtype=np.int64)
@@ -651,10 +668,12 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
             r.keys = np.asarray(r.traj.times, dtype=np.float64)
     if method not in ("auto", "direct", "fft"):
         raise ValueError(f"method must be 'auto', 'direct' or 'fft', got {method!r}")
-    fft_ok = (exact_all and origins is None and not cage_relative and all(_linear_steps(r.traj) for r in runs))
+    fft_ok = (exact_all and origins is None and not cage_relative
+              and all(_linear_steps(r.traj) and r.every_lag_from_every_origin() for r in runs))
     if method == "fft" and not fft_ok:
         raise ValueError("method='fft' needs a linear schedule (equal step increments, steps known) in every run, "
-                         "every frame an origin (origins=None) and plain displacements (cage_relative=False)")
+                         "every frame an origin (origins=None) with the same lags (max_lag) and plain displacements "
+                         "(cage_relative=False)")
     fft_cols = {q for q in ("msd", "fs") if q in wanted} if (method != "direct" and fft_ok) else set()
     if "fs" in fft_cols and n_k == 0:
         fft_cols.discard("fs")
@@ -686,17 +705,13 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
         kvectors_direct = np.zeros((0, 3))
     else:
         kvectors_direct = kvectors
-    # Without a per-pair pass on linear schedules (every frame an origin, targets o … o + L − 1 with
-    # a non-increasing count L(o)), lag m is m·step and its origins are those with L(o) > m, the
-    # first of them frame 0: the bookkeeping below needs no pairs.
-    by_lag = (not direct_needed and fft_ok
-              and all(r.counts.size and np.all(np.diff(r.counts) <= 0) and r.o[0] == 0 for r in runs))
-    # pass 1 (cheap, no kernel): the distinct lag keys and the time span, block by block
+    # pass 1 (cheap, no kernel): the distinct lag keys and the time span, block by block — or,
+    # without a per-pair pass (fft_ok: lag m is m·step from the origins 0 … F − m − 1), no pairs
     distinct = np.empty(0)
     span = 0.0
     for r in runs:
-        if by_lag:
-            distinct = np.union1d(distinct, np.arange(int(r.counts[0])) * (r.keys[1] - r.keys[0]))
+        if not direct_needed:
+            distinct = np.union1d(distinct, r.lag_keys())
             continue
         for p0, p1 in budget.blocks(r.n_pairs):
             pr = r.pairs(p0, p1)
@@ -718,7 +733,7 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     n_chunks = len(budget.chunks)
     total = sum(r.n_pairs for r in runs) * n_chunks
     done = 0
-    def accumulate(r: _PairPlan, pr: np.ndarray, sums: np.ndarray | None) -> None:
+    def accumulate(r: _PairPlan, pr: np.ndarray, sums: np.ndarray) -> None:
         gid = gmap[np.searchsorted(distinct, r.keys[pr[:, 1]] - r.keys[pr[:, 0]])]
         n_orig[:] += np.bincount(gid, minlength=ng)
         # lag time of a group: the time difference of its first pair (in run/origin order)
@@ -726,8 +741,6 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
         new = ~seen[u]
         gtimes[u[new]] = r.times[pr[first[new], 1]] - r.times[pr[first[new], 0]]
         seen[u] = True
-        if sums is None:   # only the lag bookkeeping: the other paths give every column asked
-            return
         for s in range(n_sel):
             for col in range(4):
                 tot[s, :, col] += np.bincount(gid, weights=sums[:, s, col], minlength=ng)
@@ -756,8 +769,8 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
             cache[id(r)] = _unwrapped_chunk(r.traj, lo, hi)
         return cache[id(r)]
 
-    if not direct_needed and not cage_relative:
-        total = sum(r.n_pairs for r in runs) * n_chunks if lag_cols else 1
+    if not (direct_needed or lag_cols):
+        total = 1   # only FFTs, which report no progress
     with _Progress(progress, "dynamics", total if not cage_relative else sum(r.n_pairs for r in runs)) as bar:
         for r in runs:
             if cage_relative:
@@ -769,50 +782,44 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
                     accumulate(r, mine, sums)
                     done += len(mine)
                 continue
-            if by_lag:
-                n_m = int(r.counts[0])
-                gid = gmap[np.searchsorted(distinct, np.arange(n_m) * (r.keys[1] - r.keys[0]))]
-                # origins of lag m: L(o) > m; the lag time from the first pair, (0, m)
-                n_orig[gid] += np.bincount(r.counts, minlength=n_m + 1)[::-1].cumsum()[::-1][1:n_m + 1]
+            if not direct_needed:
+                # lag m has the origins 0 … F − m − 1; its time is that of the first pair, (0, m)
+                gid = r.lag_groups(gmap, distinct)
+                n_orig[gid] += len(r.traj) - np.arange(len(gid))
                 new = ~seen[gid]
-                gtimes[gid[new]] = r.times[np.arange(n_m)[new]] - r.times[0]
+                gtimes[gid[new]] = r.times[np.arange(len(gid))[new]] - r.times[0]
                 seen[gid] = True
-            for p0, p1 in budget.blocks(r.n_pairs) if not by_lag else ():
-                pr = r.pairs(p0, p1)
-                if not direct_needed:
-                    accumulate(r, pr, None)
-                    continue
-                sums = None
-                for lo, hi in budget.chunks:
-                    pos = chunk_of(r, lo, hi)
-                    part = _core.dynamics_pair_sums(pos, types[lo:hi], n_sp, pr, float(a), kv_kernel,
-                                                    bar.callback(done), n_threads)
-                    if sums is None:
-                        sums = part
-                    else:
-                        sums += part
-                        del part
-                    done += len(pr)
-                    del pos
-                accumulate(r, pr, sums)
-                del sums
-            if lag_cols:
-                max_m = int(r.counts.max(initial=1)) - 1
+            else:
+                for p0, p1 in budget.blocks(r.n_pairs):
+                    pr = r.pairs(p0, p1)
+                    sums = None
+                    for lo, hi in budget.chunks:
+                        pos = chunk_of(r, lo, hi)
+                        part = _core.dynamics_pair_sums(pos, types[lo:hi], n_sp, pr, float(a), kv_kernel,
+                                                        bar.callback(done), n_threads)
+                        if sums is None:
+                            sums = part
+                        else:
+                            sums += part
+                            del part
+                        done += len(pr)
+                        del pos
+                    accumulate(r, pr, sums)
+                    del sums
+            if lag_cols:   # (no per-pair pass: gid is the lag groups from above)
                 pc = "chi4" in lag_cols
                 if pc and n_chunks != 1:
                     raise AssertionError("the lag path for chi4 needs one particle chunk")
-                lt = np.zeros((max_m + 1, n_sel, 3))
+                lt = np.zeros((len(gid), n_sel, 3))
                 for lo, hi in budget.chunks:
                     # the kernel reports particle groups; the bar counts pair-particle work
                     cb = bar.callback(done)
                     part, mom = _core.dynamics_lag_sums(
-                        chunk_of(r, lo, hi), types[lo:hi], n_sp, max_m + 1, float(a),
+                        chunk_of(r, lo, hi), types[lo:hi], n_sp, len(gid), float(a),
                         lambda d, t, cb=cb: cb(r.n_pairs * d // max(t, 1), r.n_pairs), n_threads,
                         moments4="alpha2" in lag_cols, overlap="overlap" in lag_cols and not pc, pair_counts=pc)
                     lt += part
                     done += r.n_pairs
-                step = float(r.keys[1] - r.keys[0])
-                gid = gmap[np.searchsorted(distinct, np.arange(max_m + 1) * step)]
                 for s_ in range(n_sel):
                     for col in (0, 1):
                         tot[s_, :, col] += np.bincount(gid, weights=lt[:, s_, col], minlength=ng)
@@ -824,12 +831,10 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     fft_tot = {}
     if fft_cols:
         for r in runs:
-            x = chunk_of(r, 0, n) if n_chunks == 1 else _unwrapped_chunk(r.traj, 0, n)
-            max_m = int(r.counts.max(initial=1)) - 1
-            fm, ff = _fft_sums(x, types, n_sp, kvectors, "msd" in fft_cols, "fs" in fft_cols, max_m,
+            x = chunk_of(r, 0, n)
+            gid = r.lag_groups(gmap, distinct)
+            fm, ff = _fft_sums(x, types, n_sp, kvectors, "msd" in fft_cols, "fs" in fft_cols, len(gid) - 1,
                                lattice=_lattice_indices(r.traj.box, kvectors) if "fs" in fft_cols else None)
-            step = float(r.keys[1] - r.keys[0])
-            gid = gmap[np.searchsorted(distinct, np.arange(max_m + 1) * step)]
             for name, arr in (("msd", fm), ("fs", ff)):
                 if arr is not None:
                     acc = fft_tot.setdefault(name, np.zeros((n_sel, ng)))
