@@ -148,9 +148,10 @@ def _box_dim(traj: Trajectory, dim: int | None) -> int:
     return d
 
 
-def _lag_keys(traj: Trajectory) -> tuple[np.ndarray, bool]:
-    """Per-frame lag keys: integer steps when all are known (exact), else times."""
-    steps = traj.steps
+def _lag_keys(traj: Trajectory, steps: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
+    """Per-frame lag keys: integer steps when all are known (exact), else times (``steps``:
+    ``traj.steps`` when the caller has them already)."""
+    steps = traj.steps if steps is None else steps
     if len(steps) and np.all(steps >= 0):
         return steps.astype(np.float64), True
     return np.asarray(traj.times, dtype=np.float64), False
@@ -263,9 +264,10 @@ def _fft_sums(x: np.ndarray, types: np.ndarray, n_sp: int, kv: np.ndarray, msd: 
     return out_m, out_f
 
 
-def _linear_steps(traj: Trajectory) -> bool:
-    """Every frame has a step and consecutive frames are equally spaced in steps."""
-    st = np.asarray(traj.steps)
+def _linear_steps(steps: np.ndarray) -> bool:
+    """Every frame has a step (``steps``: a trajectory's) and consecutive frames are equally
+    spaced in steps."""
+    st = np.asarray(steps)
     if len(st) < 2 or np.any(st < 0):
         return False
     d = np.diff(st)
@@ -435,13 +437,14 @@ def _a2c(dim: int) -> float:
     return 3.0 / 5.0 if dim == 3 else 0.5
 
 
-def _origin_targets(traj: Trajectory, origins, max_lag: float | None) -> tuple[np.ndarray, np.ndarray]:
+def _origin_targets(traj: Trajectory, origins, max_lag: float | None,
+                    times: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Origin frames ``o`` and, for each, the end (exclusive) of its target frames o..end−1
     (all later frames, or those within ``max_lag``) — the pairs of :func:`_pairs` without the
-    (P, 2) array."""
+    (P, 2) array (``times``: ``traj.times`` when the caller has them already)."""
     nf = len(traj)
     o = _origin_frames(nf, origins)
-    times = np.asarray(traj.times, dtype=np.float64)
+    times = np.asarray(traj.times if times is None else times, dtype=np.float64)
     if np.any(np.diff(times) <= 0):
         raise ValueError(f"{traj.path or '<memory>'}: frame times must increase strictly "
                          f"(first offending frame {int(np.flatnonzero(np.diff(times) <= 0)[0]) + 1})")
@@ -462,8 +465,9 @@ def _origin_targets(traj: Trajectory, origins, max_lag: float | None) -> tuple[n
 class _PairPlan:
     """The (origin, target) pairs of one run in run/origin order, generated block by block."""
 
-    def __init__(self, traj: Trajectory, o: np.ndarray, end: np.ndarray, keys: np.ndarray, times: np.ndarray):
-        self.traj, self.o, self.keys, self.times = traj, o, keys, times
+    def __init__(self, traj: Trajectory, o: np.ndarray, end: np.ndarray, keys: np.ndarray, times: np.ndarray,
+                 steps: np.ndarray):
+        self.traj, self.o, self.keys, self.times, self.steps = traj, o, keys, times, steps
         self.counts = (end - o).astype(np.int64)
         self.cum = np.cumsum(self.counts)
         self.n_pairs = int(self.cum[-1]) if self.cum.size else 0
@@ -659,17 +663,20 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     runs: list[_PairPlan] = []
     exact_all = True
     for t in trajs:
-        keys, exact = _lag_keys(t)
+        # steps and times once per run (each is a pass over the frames)
+        steps = t.steps
+        times = np.asarray(t.times, dtype=np.float64)
+        keys, exact = _lag_keys(t, steps)
         exact_all &= exact
-        o, end = _origin_targets(t, origins, max_lag)
-        runs.append(_PairPlan(t, o, end, keys, np.asarray(t.times, dtype=np.float64)))
+        o, end = _origin_targets(t, origins, max_lag, times)
+        runs.append(_PairPlan(t, o, end, keys, times, steps))
     if not exact_all:
         for r in runs:
-            r.keys = np.asarray(r.traj.times, dtype=np.float64)
+            r.keys = r.times
     if method not in ("auto", "direct", "fft"):
         raise ValueError(f"method must be 'auto', 'direct' or 'fft', got {method!r}")
     fft_ok = (exact_all and origins is None and not cage_relative
-              and all(_linear_steps(r.traj) and r.every_lag_from_every_origin() for r in runs))
+              and all(_linear_steps(r.steps) and r.every_lag_from_every_origin() for r in runs))
     if method == "fft" and not fft_ok:
         raise ValueError("method='fft' needs a linear schedule (equal step increments, steps known) in every run, "
                          "every frame an origin (origins=None) with the same lags (max_lag) and plain displacements "
@@ -681,13 +688,13 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
                      max_memory_mb, chunk_particles, max(r.max_per_origin for r in runs))
     # the lag kernel (every origin of a linear schedule summed per particle and lag, in cache) for
     # the overlap, the pooled α2 and χ4 (whose per-pair overlap counts it keeps in an F × F table
-    # per species — with one particle chunk only, as Σ C² is not additive over chunks, and within
+    # (+ 8 padding entries per row) per species — with one particle chunk only, as Σ C² is not additive over chunks, and within
     # half the memory budget for its at most 9 tables); the per-origin α2 needs per-pair moments
     # and keeps the per-pair pass
     lag_cols: set[str] = set()
     if (method == "auto" and fft_ok and not ("alpha2" in wanted and alpha2_average == "origin")
             and ("chi4" not in wanted or (len(budget.chunks) == 1 and all(
-                9 * 8 * n_sp * len(r.traj) ** 2 <= max_memory_mb * 2**19 for r in runs)))):
+                9 * 8 * n_sp * len(r.traj) * (len(r.traj) + 8) <= max_memory_mb * 2**19 for r in runs)))):
         lag_cols = {q for q in ("overlap", "chi4", "alpha2") if q in wanted}
     direct_needed = bool((wanted - fft_cols - lag_cols) - {"n_origins"})
     if direct_needed:

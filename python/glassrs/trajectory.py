@@ -264,6 +264,9 @@ class Trajectory:
         if raw == 0 and getattr(self._source, "_glassrs_particles", None) is None:
             self._source._glassrs_particles = (f.n_particles, None if f.ids is None else f.ids.copy(), f.types.copy())
             return
+        frames = self._source.frames if isinstance(self._source, MemorySource) else None
+        if frames and f.types is frames[0].types and f.ids is frames[0].ids and f.n_particles == frames[0].n_particles:
+            return   # in memory, holding frame 0's own type and id arrays: the same particles by construction
         n0, ids0, t0 = self._reference()
         msg = None
         if f.n_particles != n0:

@@ -24,7 +24,7 @@
 
 use rayon::prelude::*;
 
-use super::{check_chunk, check_pairs, n_selections};
+use super::{check_chunk, check_chunk_shape, check_finite, check_pairs, n_selections};
 use crate::error::Result;
 use crate::invalid;
 use crate::monitor::Monitor;
@@ -243,114 +243,142 @@ impl CorrParams {
 /// Pairs per progress report.
 const BLOCK: usize = 512;
 
-/// The elements `from..` that do not fill a lane block, added one by one to `out` (and `cnt`):
-/// the common tail of [`displacement_sums_body`] and [`displacement_sums_v3`].
-#[inline(always)]
-fn remainder_sums<const R4: bool, const OV: bool, const PC: bool>(o: [&[f64]; 3], t: [&[f64]; 3], a2: f64,
-                                                                  cnt: &mut [f64], from: usize, out: &mut [f64; 3]) {
-    for k in from..o[0].len() {
-        let dx = t[0][k] - o[0][k];
-        let dy = t[1][k] - o[1][k];
-        let dz = t[2][k] - o[2][k];
-        let r2 = dx * dx + dy * dy + dz * dz;
-        out[0] += r2;
-        if R4 {
-            out[1] += r2 * r2;
-        }
-        if OV {
-            out[2] += if r2 <= a2 { 1.0 } else { 0.0 };
-        }
-        if PC {
-            cnt[k] += if r2 <= a2 { 1.0 } else { 0.0 };
-        }
-    }
-}
+/// Entries a kernel input must hold past its last valid entry: the masked tail of
+/// [`displacement_sums_body`] / [`displacement_sums_v3`] reads (and adds zeros to) whole lane
+/// blocks, and a lag block reads up to 3 frames further.
+pub const PAD: usize = 8;
 
-/// Σ |Δr|², Σ |Δr|⁴ and the overlap count over particles `r` of the structure-of-arrays
-/// coordinates of an origin (`o`) and a target (`t`) frame; four lanes in a fixed order, so
-/// the loop vectorises and the result is deterministic.
+/// Σ |Δr|², Σ |Δr|⁴ and the overlap count over the entries k < `lens[j]` of the
+/// structure-of-arrays coordinates of one origin (`o`, entry k at `o[a][k]`) and each of `B`
+/// targets at consecutive offsets (target j's entry k at `t[a][first + j + k]`), for each j;
+/// with `PC`, `cnt[j][k]` receives the overlap indicator of entry k for target j. Entry k goes to
+/// lane k mod 4 (four lanes in a fixed order, summed pairwise at the end), so the loop
+/// vectorises and the result is deterministic. The last lane block of each target is read whole
+/// and its lanes past `lens[j]` are masked out (they add nothing; no scalar tail runs), so the
+/// slices must reach that far (see [`PAD`]).
+///
+/// Several targets per origin (`B` > 1: the lag kernel's neighbouring lags, `o` and `t` the same
+/// trajectory) share the origin loads and run `B` independent accumulator chains: one target
+/// alone is bound by the latency of its accumulating add.
 #[inline(always)]
-fn displacement_sums_body<const R4: bool, const OV: bool, const PC: bool>(o: [&[f64]; 3], t: [&[f64]; 3], a2: f64,
-                                                                        cnt: &mut [f64]) -> [f64; 3] {
-    let n = o[0].len();
-    let m = n / 4 * 4;
-    let mut s2 = [0.0f64; 4];
-    let mut s4 = [0.0f64; 4];
-    let mut ov = [0.0f64; 4];
-    let lanes = o[0][..m]
-        .chunks_exact(4)
-        .zip(o[1][..m].chunks_exact(4))
-        .zip(o[2][..m].chunks_exact(4))
-        .zip(t[0][..m].chunks_exact(4).zip(t[1][..m].chunks_exact(4)).zip(t[2][..m].chunks_exact(4)));
-    for (j, (((xo, yo), zo), ((xt, yt), zt))) in lanes.enumerate() {
+fn displacement_sums_body<const R4: bool, const OV: bool, const PC: bool, const B: usize>(
+    o: [&[f64]; 3], t: [&[f64]; 3], first: usize, lens: [usize; B], a2: f64,
+    cnt: &mut [&mut [f64]; B]) -> [[f64; 3]; B] {
+    let longest = lens.iter().copied().max().unwrap_or(0);
+    let mut s2 = [[0.0f64; 4]; B];
+    let mut s4 = [[0.0f64; 4]; B];
+    let mut ov = [[0.0f64; 4]; B];
+    for k in (0..longest.div_ceil(4) * 4).step_by(4) {
         for l in 0..4 {
-            let dx = xt[l] - xo[l];
-            let dy = yt[l] - yo[l];
-            let dz = zt[l] - zo[l];
-            let r2 = dx * dx + dy * dy + dz * dz;
-            s2[l] += r2;
-            if R4 {
-                s4[l] += r2 * r2;
-            }
-            if OV {
-                ov[l] += if r2 <= a2 { 1.0 } else { 0.0 };
-            }
-            if PC {
-                cnt[4 * j + l] += if r2 <= a2 { 1.0 } else { 0.0 };
+            for j in 0..B {
+                if k + l >= lens[j] {
+                    continue; // a masked lane: adds +0.0, which changes no bit of a sum ≥ +0
+                }
+                let i = first + j + k + l;
+                let dx = t[0][i] - o[0][k + l];
+                let dy = t[1][i] - o[1][k + l];
+                let dz = t[2][i] - o[2][k + l];
+                let r2 = dx * dx + dy * dy + dz * dz;
+                s2[j][l] += r2;
+                if R4 {
+                    s4[j][l] += r2 * r2;
+                }
+                if OV {
+                    ov[j][l] += if r2 <= a2 { 1.0 } else { 0.0 };
+                }
+                if PC {
+                    cnt[j][k + l] += if r2 <= a2 { 1.0 } else { 0.0 };
+                }
             }
         }
     }
-    let mut out = [(s2[0] + s2[1]) + (s2[2] + s2[3]), (s4[0] + s4[1]) + (s4[2] + s4[3]), (ov[0] + ov[1]) + (ov[2] + ov[3])];
-    remainder_sums::<R4, OV, PC>(o, t, a2, cnt, m, &mut out);
-    out
+    let h = |x: [f64; 4]| (x[0] + x[1]) + (x[2] + x[3]);
+    std::array::from_fn(|j| [h(s2[j]), h(s4[j]), h(ov[j])])
 }
 
 /// [`displacement_sums_body`] in explicit 4-wide AVX2 arithmetic (pulp's safe `V3` operations,
 /// chosen at run time when the CPU has AVX2/FMA). The compiler's own vectorisation of the body
 /// shuffled the lanes between registers and ran at ~1.4 ns per particle and frame pair; this runs
-/// at ~0.6 ns (measured on the 2-core CI machine). The lanes, their order and every operation are
-/// those of the body (no fused multiply-add), so both paths give the same bits (tested).
+/// at ~0.6 ns (measured on the 2-core CI machine). The lanes, their order, the masking and every
+/// operation are those of the body (no fused multiply-add), so both paths give the same bits
+/// (tested).
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn displacement_sums_v3<const R4: bool, const OV: bool, const PC: bool>(simd: pulp::x86::V3, o: [&[f64]; 3], t: [&[f64]; 3],
-                                                                      a2: f64, cnt: &mut [f64]) -> [f64; 3] {
-    use pulp::f64x4;
-    let n = o[0].len();
-    let m = n / 4 * 4;
-    fn lanes(x: &[f64], m: usize) -> &[[f64; 4]] {
-        pulp::as_arrays::<4, f64>(&x[..m]).0
-    }
-    let (xo, yo, zo) = (lanes(o[0], m), lanes(o[1], m), lanes(o[2], m));
-    let (xt, yt, zt) = (lanes(t[0], m), lanes(t[1], m), lanes(t[2], m));
-    let v = |a: &[f64; 4]| -> f64x4 { bytemuck::cast(*a) };
+fn displacement_sums_v3<const R4: bool, const OV: bool, const PC: bool, const B: usize>(
+    simd: pulp::x86::V3, o: [&[f64]; 3], t: [&[f64]; 3], first: usize, lens: [usize; B], a2: f64,
+    cnt: &mut [&mut [f64]; B]) -> [[f64; 3]; B] {
+    use pulp::{f64x4, m64x4, Simd as _};
+    let longest = lens.iter().copied().max().unwrap_or(0);
+    let common = lens.iter().copied().min().unwrap_or(0);
+    let (full, blocks) = (common / 4, longest.div_ceil(4));
+    let load = |s: &[f64]| -> f64x4 {
+        let a: [f64; 4] = s.try_into().unwrap();
+        bytemuck::cast(a)
+    };
     let zero = simd.splat_f64x4(0.0);
     let one = simd.splat_f64x4(1.0);
     let cut = simd.splat_f64x4(a2);
-    let (mut s2, mut s4, mut ov) = (zero, zero, zero);
-    for k in 0..m / 4 {
-        let dx = simd.sub_f64x4(v(&xt[k]), v(&xo[k]));
-        let dy = simd.sub_f64x4(v(&yt[k]), v(&yo[k]));
-        let dz = simd.sub_f64x4(v(&zt[k]), v(&zo[k]));
-        let r2 = simd.add_f64x4(simd.add_f64x4(simd.mul_f64x4(dx, dx), simd.mul_f64x4(dy, dy)), simd.mul_f64x4(dz, dz));
-        s2 = simd.add_f64x4(s2, r2);
-        if R4 {
-            s4 = simd.add_f64x4(s4, simd.mul_f64x4(r2, r2));
-        }
-        if OV || PC {
-            let w = simd.select_f64x4(simd.cmp_le_f64x4(r2, cut), one, zero);
-            if OV {
-                ov = simd.add_f64x4(ov, w);
+    let (mut s2, mut s4, mut ov) = ([zero; B], [zero; B], [zero; B]);
+    // lane block i..i + 4 of the origin (`$o`) and of target j (`$t` from its offset `$tj`);
+    // `$mask` (an Option<m64x4>; None: every lane valid) selects the lanes that count. A macro,
+    // not a closure, so that it is inlined into the AVX2 context.
+    macro_rules! step {
+        ($t:expr, $tj:expr, $i:expr, $j:expr, $x0:expr, $y0:expr, $z0:expr, $mask:expr) => {{
+            let (i, j, tj, mask): (usize, usize, usize, Option<m64x4>) = ($i, $j, $tj, $mask);
+            let dx = simd.sub_f64x4(load(&$t[0][tj..tj + 4]), $x0);
+            let dy = simd.sub_f64x4(load(&$t[1][tj..tj + 4]), $y0);
+            let dz = simd.sub_f64x4(load(&$t[2][tj..tj + 4]), $z0);
+            let mut r2 = simd.add_f64x4(simd.add_f64x4(simd.mul_f64x4(dx, dx), simd.mul_f64x4(dy, dy)), simd.mul_f64x4(dz, dz));
+            if let Some(mask) = mask {
+                r2 = simd.select_f64x4(mask, r2, zero);
             }
-            if PC {
-                let c: &mut [f64; 4] = (&mut cnt[4 * k..4 * k + 4]).try_into().unwrap();
-                *c = bytemuck::cast(simd.add_f64x4(v(c), w));
+            s2[j] = simd.add_f64x4(s2[j], r2);
+            if R4 {
+                s4[j] = simd.add_f64x4(s4[j], simd.mul_f64x4(r2, r2));
+            }
+            if OV || PC {
+                let mut inside = simd.cmp_le_f64x4(r2, cut);
+                if let Some(mask) = mask {
+                    inside = simd.and_m64s(inside, mask);
+                }
+                let w = simd.select_f64x4(inside, one, zero);
+                if OV {
+                    ov[j] = simd.add_f64x4(ov[j], w);
+                }
+                if PC {
+                    let c: &mut [f64; 4] = (&mut cnt[j][i..i + 4]).try_into().unwrap();
+                    *c = bytemuck::cast(simd.add_f64x4(bytemuck::cast(*c), w));
+                }
+            }
+        }};
+    }
+    {
+        // slices of exactly the extent of the full blocks: the loop then has no bounds checks,
+        // and the B targets are one base pointer at consecutive offsets
+        let om = o.map(|a| &a[..4 * full]);
+        let tm = t.map(|a| &a[first..first + 4 * full + B - 1]);
+        for k in 0..full {
+            let i = 4 * k;
+            let (x0, y0, z0) = (load(&om[0][i..i + 4]), load(&om[1][i..i + 4]), load(&om[2][i..i + 4]));
+            for j in 0..B {
+                step!(tm, i + j, i, j, x0, y0, z0, None);
+            }
+        }
+    }
+    let lane = f64x4(0.0, 1.0, 2.0, 3.0);
+    for k in full..blocks {
+        let i = 4 * k;
+        let (x0, y0, z0) = (load(&o[0][i..i + 4]), load(&o[1][i..i + 4]), load(&o[2][i..i + 4]));
+        for j in 0..B {
+            if i < lens[j] {
+                // lanes with i + l < lens[j] (small integers, exact in f64)
+                let mask = simd.cmp_lt_f64x4(lane, simd.splat_f64x4((lens[j] - i) as f64));
+                step!(t, first + j + i, i, j, x0, y0, z0, Some(mask));
             }
         }
     }
     let h = |x: f64x4| (x.0 + x.1) + (x.2 + x.3);
-    let mut out = [h(s2), h(s4), h(ov)];
-    remainder_sums::<R4, OV, PC>(o, t, a2, cnt, m, &mut out);
-    out
+    std::array::from_fn(|j| [h(s2[j]), h(s4[j]), h(ov[j])])
 }
 
 /// The CPU's AVX2 level, detected once per kernel call (`None`: the portable path).
@@ -382,27 +410,28 @@ macro_rules! by_flags {
     };
 }
 
-/// Σ |Δr|², Σ |Δr|⁴ and the overlap count (see [`displacement_sums_body`]): the AVX2 path where
-/// the CPU has it, the portable body otherwise; the same bits either way. Σ |Δr|⁴ (`r4`) and the
+/// Σ |Δr|², Σ |Δr|⁴ and the overlap count over the first `len` entries of `o` and `t` (see
+/// [`displacement_sums_body`]; the slices padded to whole lane blocks): the AVX2 path where the
+/// CPU has it, the portable body otherwise; the same bits either way. Σ |Δr|⁴ (`r4`) and the
 /// overlap count (`ov`) are computed only when asked (0 otherwise): each is its own accumulator,
 /// so leaving one out changes no bit of the others.
 #[inline]
-fn displacement_sums(simd: Simd, o: [&[f64]; 3], t: [&[f64]; 3], a2: f64, r4: bool, ov: bool) -> [f64; 3] {
+fn displacement_sums(simd: Simd, o: [&[f64]; 3], t: [&[f64]; 3], len: usize, a2: f64, r4: bool, ov: bool) -> [f64; 3] {
     #[cfg(target_arch = "x86_64")]
     if let Some(simd) = simd {
         #[inline(always)]
         fn go<const R4: bool, const OV: bool, const PC: bool>(simd: pulp::x86::V3, o: [&[f64]; 3], t: [&[f64]; 3],
-                                                              a2: f64) -> [f64; 3] {
-            simd.vectorize(#[inline(always)] || displacement_sums_v3::<R4, OV, PC>(simd, o, t, a2, &mut []))
+                                                              len: usize, a2: f64) -> [f64; 3] {
+            simd.vectorize(#[inline(always)] || displacement_sums_v3::<R4, OV, PC, 1>(simd, o, t, 0, [len], a2, &mut [&mut []])[0])
         }
-        return by_flags!(r4, ov, false, go, simd, o, t, a2);
+        return by_flags!(r4, ov, false, go, simd, o, t, len, a2);
     }
     let _ = simd;
     #[inline(always)]
-    fn body<const R4: bool, const OV: bool, const PC: bool>(o: [&[f64]; 3], t: [&[f64]; 3], a2: f64) -> [f64; 3] {
-        displacement_sums_body::<R4, OV, PC>(o, t, a2, &mut [])
+    fn body<const R4: bool, const OV: bool, const PC: bool>(o: [&[f64]; 3], t: [&[f64]; 3], len: usize, a2: f64) -> [f64; 3] {
+        displacement_sums_body::<R4, OV, PC, 1>(o, t, 0, [len], a2, &mut [&mut []])[0]
     }
-    by_flags!(r4, ov, false, body, o, t, a2)
+    by_flags!(r4, ov, false, body, o, t, len, a2)
 }
 
 /// Per-pair sums over the particles of a chunk (see the module docs for the layout).
@@ -440,10 +469,11 @@ pub fn pair_sums(
     // species order (the locality layer's stable counting sort, species as the "cell"):
     // perm[k] = particle at sorted position k; species s holds [start[s], start[s+1])
     let (start, perm) = crate::neighbors::grid::counting_sort(species, n_species);
-    // structure of arrays in species order: axis a of frame f at xyz[a][f * n ..]
+    // structure of arrays in species order: axis a of frame f at xyz[a][f * n ..], padded at the
+    // end (a species run's last lane block may read into the next run, masked out)
     let xyz: [Vec<f64>; 3] = std::array::from_fn(|a| {
-        let mut v = vec![0.0; n_frames * n];
-        v.par_chunks_mut(n).enumerate().for_each(|(f, row)| {
+        let mut v = vec![0.0; n_frames * n + PAD];
+        v[..n_frames * n].par_chunks_mut(n).enumerate().for_each(|(f, row)| {
             for (k, x) in row.iter_mut().enumerate() {
                 *x = pos[f * n + perm[k] as usize][a];
             }
@@ -482,9 +512,10 @@ pub fn pair_sums(
                     if lo >= hi {
                         continue;
                     }
-                    let ro = [&xyz[0][o + lo..o + hi], &xyz[1][o + lo..o + hi], &xyz[2][o + lo..o + hi]];
-                    let rt = [&xyz[0][t + lo..t + hi], &xyz[1][t + lo..t + hi], &xyz[2][t + lo..t + hi]];
-                    let [r2, r4, ov] = displacement_sums(simd, ro, rt, a2, params.moments4, params.overlap);
+                    let end = (hi - lo).div_ceil(4) * 4;
+                    let ro = [&xyz[0][o + lo..o + lo + end], &xyz[1][o + lo..o + lo + end], &xyz[2][o + lo..o + lo + end]];
+                    let rt = [&xyz[0][t + lo..t + lo + end], &xyz[1][t + lo..t + lo + end], &xyz[2][t + lo..t + lo + end]];
+                    let [r2, r4, ov] = displacement_sums(simd, ro, rt, hi - lo, a2, params.moments4, params.overlap);
                     let mut fs = 0.0;
                     if nk > 0 {
                         let co = cs[(o + lo) * w..(o + hi) * w].chunks_exact(w);
@@ -514,50 +545,78 @@ pub fn pair_sums(
 /// Columns of [`lag_sums`]: Σ |Δr|², Σ |Δr|⁴, overlap count.
 pub const N_LAG_COLS: usize = 3;
 
+/// Lags per pass of [`particle_lags`]: neighbouring lags share the origin loads and run
+/// independent accumulator chains (one lag at a time is bound by the latency of its add).
+const LAG_BLOCK: usize = 4;
+
 /// One particle's lag sums: for m < `n_lags`, `out[m * 3 + c]` += the sum over the origins
 /// t0 < F − m of the (t0, t0 + m) value of column c, from its time-major coordinates `x` (three
-/// axes of F frames), by `kernel` (one of the displacement-sum kernels, the origins as its
-/// lanes); with `pc`, `cnt[m * F + t0]` receives the overlap indicator of each pair.
-#[inline(always)]
-fn particle_lags_with(x: [&[f64]; 3], n_lags: usize, pc: bool, out: &mut [f64], cnt: &mut [f64],
-                      mut kernel: impl FnMut([&[f64]; 3], [&[f64]; 3], &mut [f64]) -> [f64; 3]) {
-    let f = x[0].len();
-    for m in 0..n_lags {
-        let o = [&x[0][..f - m], &x[1][..f - m], &x[2][..f - m]];
-        let t = [&x[0][m..], &x[1][m..], &x[2][m..]];
-        let c = if pc { &mut cnt[m * f..m * f + f - m] } else { &mut [] };
-        let v = kernel(o, t, c);
-        for k in 0..N_LAG_COLS {
-            out[m * N_LAG_COLS + k] += v[k];
-        }
-    }
-}
-
-/// [`particle_lags_with`] on the AVX2 kernel where the CPU has it (entered once per particle),
-/// else on the portable body; the same bits either way.
+/// axes of `F` = `n_frames` frames, each padded by [`PAD`] entries); with `pc`,
+/// `cnt[m * (F + PAD) + t0]` receives the overlap indicator of each pair. Lags go in blocks of
+/// [`LAG_BLOCK`] (the origins as the kernel's lanes, each lag over its own origins), the last
+/// ones alone; the AVX2 kernel where the CPU has it (entered once per particle), else the
+/// portable body; the same bits either way.
 #[allow(clippy::too_many_arguments)]
-fn particle_lags(simd: Simd, x: [&[f64]; 3], n_lags: usize, a2: f64, r4: bool, ov: bool, out: &mut [f64],
-                 cnt: Option<&mut [f64]>) {
+fn particle_lags(simd: Simd, x: [&[f64]; 3], n_frames: usize, n_lags: usize, a2: f64, r4: bool, ov: bool,
+                 out: &mut [f64], cnt: Option<&mut [f64]>) {
     let pc = cnt.is_some();
     let cnt = cnt.unwrap_or_default();
     #[cfg(target_arch = "x86_64")]
     if let Some(simd) = simd {
         #[inline(always)]
-        fn go<const R4: bool, const OV: bool, const PC: bool>(simd: pulp::x86::V3, x: [&[f64]; 3], n_lags: usize,
-                                                              a2: f64, out: &mut [f64], cnt: &mut [f64]) {
+        fn go<const R4: bool, const OV: bool, const PC: bool>(simd: pulp::x86::V3, x: [&[f64]; 3], n_frames: usize,
+                                                              n_lags: usize, a2: f64, out: &mut [f64], cnt: &mut [f64]) {
             simd.vectorize(#[inline(always)] || {
-                particle_lags_with(x, n_lags, PC, out, cnt, |o, t, c| displacement_sums_v3::<R4, OV, PC>(simd, o, t, a2, c))
+                lags_by_blocks::<PC>(
+                    n_frames, n_lags, out, cnt,
+                    #[inline(always)] |m, l, c| displacement_sums_v3::<R4, OV, PC, LAG_BLOCK>(simd, x, x, m, l, a2, c),
+                    #[inline(always)] |m, l, c| displacement_sums_v3::<R4, OV, PC, 1>(simd, x, x, m, l, a2, c))
             })
         }
-        return by_flags!(r4, ov, pc, go, simd, x, n_lags, a2, out, cnt);
+        return by_flags!(r4, ov, pc, go, simd, x, n_frames, n_lags, a2, out, cnt);
     }
     let _ = simd;
     #[inline(always)]
-    fn body<const R4: bool, const OV: bool, const PC: bool>(x: [&[f64]; 3], n_lags: usize, a2: f64, out: &mut [f64],
-                                                            cnt: &mut [f64]) {
-        particle_lags_with(x, n_lags, PC, out, cnt, |o, t, c| displacement_sums_body::<R4, OV, PC>(o, t, a2, c))
+    fn body<const R4: bool, const OV: bool, const PC: bool>(x: [&[f64]; 3], n_frames: usize, n_lags: usize, a2: f64,
+                                                            out: &mut [f64], cnt: &mut [f64]) {
+        lags_by_blocks::<PC>(
+            n_frames, n_lags, out, cnt,
+            #[inline(always)] |m, l, c| displacement_sums_body::<R4, OV, PC, LAG_BLOCK>(x, x, m, l, a2, c),
+            #[inline(always)] |m, l, c| displacement_sums_body::<R4, OV, PC, 1>(x, x, m, l, a2, c))
     }
-    by_flags!(r4, ov, pc, body, x, n_lags, a2, out, cnt)
+    by_flags!(r4, ov, pc, body, x, n_frames, n_lags, a2, out, cnt)
+}
+
+/// The lag loop of [`particle_lags`] over a displacement-sum kernel of [`LAG_BLOCK`] targets
+/// (`block`) and of one (`single`).
+#[allow(clippy::type_complexity)]
+#[inline(always)]
+fn lags_by_blocks<const PC: bool>(
+    f: usize, n_lags: usize, out: &mut [f64], cnt: &mut [f64],
+    mut block: impl FnMut(usize, [usize; LAG_BLOCK], &mut [&mut [f64]; LAG_BLOCK]) -> [[f64; 3]; LAG_BLOCK],
+    mut single: impl FnMut(usize, [usize; 1], &mut [&mut [f64]; 1]) -> [[f64; 3]; 1]) {
+    let stride = f + PAD;
+    let mut add = |m: usize, v: [f64; 3]| {
+        for c in 0..N_LAG_COLS {
+            out[m * N_LAG_COLS + c] += v[c];
+        }
+    };
+    let mut m0 = 0;
+    while m0 < n_lags {
+        let b = if m0 + LAG_BLOCK <= n_lags { LAG_BLOCK } else { 1 };
+        let mut rows = cnt.chunks_mut(stride).skip(m0);
+        if b == LAG_BLOCK {
+            let mut c: [&mut [f64]; LAG_BLOCK] = std::array::from_fn(|_| if PC { rows.next().unwrap() } else { &mut [][..] });
+            let v = block(m0, std::array::from_fn(|j| f - m0 - j), &mut c);
+            for (j, vj) in v.into_iter().enumerate() {
+                add(m0 + j, vj);
+            }
+        } else {
+            let mut c: [&mut [f64]; 1] = [if PC { rows.next().unwrap() } else { &mut [][..] }];
+            add(m0, single(m0, [f - m0], &mut c)[0]);
+        }
+        m0 += b;
+    }
 }
 
 /// What [`lag_sums`] returns.
@@ -596,7 +655,8 @@ pub fn lag_sums(
     pair_counts: bool,
     monitor: &dyn Monitor,
 ) -> Result<LagSums> {
-    let n_frames = check_chunk(pos, n, species, n_species)?;
+    // the finiteness of the coordinates is checked while they are gathered (below)
+    let n_frames = check_chunk_shape(pos, n, species, n_species)?;
     if n_lags > n_frames {
         return Err(invalid!("{n_lags} lags asked for, but the trajectory has only {n_frames} frames (lags 0 … {})",
                             n_frames - 1));
@@ -609,9 +669,12 @@ pub fn lag_sums(
     }
     let n_sel = n_selections(n_species);
     let mut out = vec![0.0; n_lags * n_sel * N_LAG_COLS];
-    let table = if pair_counts { n_lags * n_frames } else { 0 };
+    // per-pair overlap counts: row m (lag) holds origins t0 < F − m, rows padded (see PAD)
+    let stride = n_frames + PAD;
+    let table = if pair_counts { n_lags * stride } else { 0 };
     let mut counts = vec![0.0f64; n_species * table];
     if n_lags == 0 {
+        check_finite(pos, n)?;
         return Ok(LagSums { sums: out, count_moments: Vec::new() });
     }
     let simd = detect_simd();
@@ -621,6 +684,7 @@ pub fn lag_sums(
     const GROUPS_PER_REPORT: usize = 32;
     let n_groups = n.div_ceil(GROUP);
     let per_species = n_lags * N_LAG_COLS;
+    let finite = std::sync::atomic::AtomicBool::new(true);
     monitor.progress(0, n_groups)?;
     for g0 in (0..n_groups).step_by(GROUPS_PER_REPORT) {
         let g1 = (g0 + GROUPS_PER_REPORT).min(n_groups);
@@ -635,22 +699,32 @@ pub fn lag_sums(
                     cnt = vec![0.0; n_species * table];
                 }
                 let mut acc = vec![0.0; n_species * per_species];
-                let mut x = vec![0.0; 3 * n_frames];
-                for i in g * GROUP..((g + 1) * GROUP).min(n) {
-                    if monitor.cancelled() {
-                        break;   // the block's progress report below returns the interruption
+                // the group's trajectories, gathered frame by frame (each frame's rows are
+                // contiguous): particle k of the group, axis a at x[(3k + a) * stride ..], padded
+                let (i0, i1) = (g * GROUP, ((g + 1) * GROUP).min(n));
+                let mut x = vec![0.0; 3 * (i1 - i0) * stride];
+                let mut ok = true;
+                for f in 0..n_frames {
+                    for (k, p) in pos[f * n + i0..f * n + i1].iter().enumerate() {
+                        ok &= p[0].is_finite() & p[1].is_finite() & p[2].is_finite();
+                        for a in 0..3 {
+                            x[(3 * k + a) * stride + f] = p[a];
+                        }
                     }
-                    for f in 0..n_frames {
-                        let p = pos[f * n + i];
-                        x[f] = p[0];
-                        x[n_frames + f] = p[1];
-                        x[2 * n_frames + f] = p[2];
+                }
+                if !ok {
+                    finite.store(false, std::sync::atomic::Ordering::Relaxed);
+                }
+                for (k, xk) in x.chunks_exact(3 * stride).enumerate() {
+                    if monitor.cancelled() || !ok {
+                        break;   // the block's progress report (or the finiteness check) below returns
                     }
-                    let (xs, rest) = x.split_at(n_frames);
-                    let (ys, zs) = rest.split_at(n_frames);
-                    let s = species[i] as usize;
+                    let (xs, rest) = xk.split_at(stride);
+                    let (ys, zs) = rest.split_at(stride);
+                    let s = species[i0 + k] as usize;
                     let c = if pair_counts { Some(&mut cnt[s * table..(s + 1) * table]) } else { None };
-                    particle_lags(simd, [xs, ys, zs], n_lags, a2, r4, ov, &mut acc[s * per_species..(s + 1) * per_species], c);
+                    particle_lags(simd, [xs, ys, zs], n_frames, n_lags, a2, r4, ov,
+                                  &mut acc[s * per_species..(s + 1) * per_species], c);
                 }
                 list.push((g, acc));
                 (list, cnt)
@@ -667,6 +741,9 @@ pub fn lag_sums(
                 (la, ca)
             },
         );
+        if !finite.load(std::sync::atomic::Ordering::Relaxed) {
+            check_finite(pos, n)?;   // names the first non-finite coordinate
+        }
         partial.sort_unstable_by_key(|(g, _)| *g);
         for (_, acc) in &partial {
             for s in 0..n_species {
@@ -700,7 +777,7 @@ pub fn lag_sums(
                 let mut all = 0i64;
                 for s in 0..n_species {
                     // exact: counts are integers ≤ N held in f64
-                    let c = counts[s * table + m * n_frames + t0] as i64;
+                    let c = counts[s * table + m * stride + t0] as i64;
                     all += c;
                     let k = (m * n_sel + 1 + s) * 2;
                     count_moments[k] += c;
@@ -786,36 +863,66 @@ mod tests {
     }
 
     /// The AVX2 path and the portable body give the same bits (lengths with and without a
-    /// remainder, overlap at the boundary).
+    /// masked last lane block, one target and a block of four at consecutive offsets, overlap at
+    /// the boundary), and agree with a plain loop.
     #[test]
     #[cfg(target_arch = "x86_64")]
     fn simd_path_matches_the_body_bitwise() {
         let Some(simd) = pulp::x86::V3::try_new() else { return };
         let mut rnd = crate::testutil::lcg(11);
         for n in [0usize, 1, 3, 4, 7, 64, 1001] {
-            let c: Vec<Vec<f64>> = (0..6).map(|_| (0..n).map(|_| rnd() * 3.0 - 1.0).collect()).collect();
+            let c: Vec<Vec<f64>> = (0..6).map(|_| (0..n + PAD).map(|_| rnd() * 3.0 - 1.0).collect()).collect();
             let (o, t) = ([&c[0][..], &c[1][..], &c[2][..]], [&c[3][..], &c[4][..], &c[5][..]]);
             for a2 in [0.0, 0.7, 2.0, 100.0] {
-                let want = displacement_sums_body::<true, true, false>(o, t, a2, &mut []);
-                let got = simd.vectorize(|| displacement_sums_v3::<true, true, false>(simd, o, t, a2, &mut []));
+                let plain = |first: usize, len: usize| {
+                    let mut w = [0.0f64; 3];
+                    for k in 0..len {
+                        let d: [f64; 3] = std::array::from_fn(|a| t[a][first + k] - o[a][k]);
+                        let r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                        w[0] += r2;
+                        w[1] += r2 * r2;
+                        w[2] += if r2 <= a2 { 1.0 } else { 0.0 };
+                    }
+                    w
+                };
+                let near = |g: [f64; 3], w: [f64; 3]| {
+                    (0..3).all(|c| (g[c] - w[c]).abs() <= 1e-12 * w[c].abs().max(1.0)) && g[2] == w[2]
+                };
+                let want = displacement_sums_body::<true, true, false, 1>(o, t, 0, [n], a2, &mut [&mut []])[0];
+                let got = simd.vectorize(|| displacement_sums_v3::<true, true, false, 1>(simd, o, t, 0, [n], a2, &mut [&mut []]))[0];
                 assert_eq!(got.map(f64::to_bits), want.map(f64::to_bits), "n = {n}, a² = {a2}");
-                // the per-pair counts: the overlap indicator added to each entry, on both paths
-                let (mut cb, mut cv) = (vec![1.0; n], vec![1.0; n]);
-                let wb = displacement_sums_body::<true, true, true>(o, t, a2, &mut cb);
-                let wv = simd.vectorize(|| displacement_sums_v3::<true, true, true>(simd, o, t, a2, &mut cv));
-                assert_eq!(wb.map(f64::to_bits), want.map(f64::to_bits));
-                assert_eq!(wv.map(f64::to_bits), want.map(f64::to_bits));
-                assert_eq!(cb, cv);
-                assert_eq!(cb.iter().sum::<f64>() - n as f64, want[2]);
+                assert!(near(want, plain(0, n)), "n = {n}: {want:?} vs {:?}", plain(0, n));
+                // a block of 4 targets at offsets 1..5, lengths n − 1 − j (as the lag kernel)
+                if n >= 5 {
+                    let lens: [usize; 4] = std::array::from_fn(|j| n - 1 - j);
+                    let (mut cb, mut cv): (Vec<Vec<f64>>, Vec<Vec<f64>>) = (vec![vec![1.0; n + PAD]; 4], vec![vec![1.0; n + PAD]; 4]);
+                    let mut rb: [&mut [f64]; 4] = {
+                        let mut it = cb.iter_mut();
+                        std::array::from_fn(|_| &mut it.next().unwrap()[..])
+                    };
+                    let mut rv: [&mut [f64]; 4] = {
+                        let mut it = cv.iter_mut();
+                        std::array::from_fn(|_| &mut it.next().unwrap()[..])
+                    };
+                    let wb = displacement_sums_body::<true, true, true, 4>(o, t, 1, lens, a2, &mut rb);
+                    let wv = simd.vectorize(|| displacement_sums_v3::<true, true, true, 4>(simd, o, t, 1, lens, a2, &mut rv));
+                    for j in 0..4 {
+                        assert_eq!(wb[j].map(f64::to_bits), wv[j].map(f64::to_bits), "n = {n}, target {j}");
+                        assert!(near(wb[j], plain(1 + j, lens[j])), "n = {n}, target {j}");
+                        // the per-pair counts: the overlap indicator added to each valid entry, nothing past it
+                        assert_eq!(cb[j], cv[j]);
+                        assert_eq!(cb[j].iter().sum::<f64>() - (n + PAD) as f64, wb[j][2]);
+                    }
+                }
                 // a column left out is 0 and changes no bit of the others
                 for (r4, ov) in [(true, false), (false, true), (false, false)] {
-                    let part = displacement_sums(Some(simd), o, t, a2, r4, ov);
+                    let part = displacement_sums(Some(simd), o, t, n, a2, r4, ov);
                     let keep = [true, r4, ov];
                     for c in 0..3 {
                         let w = if keep[c] { want[c] } else { 0.0 };
                         assert_eq!(part[c].to_bits(), w.to_bits(), "n = {n}, column {c}, r4 {r4}, ov {ov}");
                     }
-                    assert_eq!(displacement_sums(None, o, t, a2, r4, ov).map(f64::to_bits), part.map(f64::to_bits));
+                    assert_eq!(displacement_sums(None, o, t, n, a2, r4, ov).map(f64::to_bits), part.map(f64::to_bits));
                 }
             }
         }
@@ -926,6 +1033,11 @@ mod tests {
         assert!(lag_sums(&pos, n, &species, ns, nf + 1, &all, false, &Silent).is_err());
         assert!(lag_sums(&pos, n, &species, ns, 3, &CorrParams::all(0.3, vec![[1.0, 0.0, 0.0]]), false, &Silent).is_err());
         assert_eq!(lag_sums(&pos, n, &species, ns, 3, &all, true, &StopAt(1)), Err(crate::Error::Interrupted));
+        // a non-finite coordinate (found while gathering) is named by frame and particle
+        let mut bad = pos.clone();
+        bad[7 * n + 40][1] = f64::NAN;
+        let e = lag_sums(&bad, n, &species, ns, 3, &all, false, &Silent).unwrap_err().to_string();
+        assert!(e.contains("frame 7, particle 40"), "{e}");
     }
 
     #[test]

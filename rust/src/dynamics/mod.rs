@@ -25,8 +25,16 @@ pub fn n_selections(n_species: usize) -> usize {
     1 + n_species
 }
 
-/// Check the shape of a chunk and the species indices; return the number of frames.
+/// Check the shape of a chunk, the species indices and that every coordinate is finite; return
+/// the number of frames.
 pub(crate) fn check_chunk(pos: &[Vec3], n: usize, species: &[u32], n_species: usize) -> Result<usize> {
+    let n_frames = check_chunk_shape(pos, n, species, n_species)?;
+    check_finite(pos, n)?;
+    Ok(n_frames)
+}
+
+/// [`check_chunk`] without the finiteness scan (for kernels that check while they gather).
+pub(crate) fn check_chunk_shape(pos: &[Vec3], n: usize, species: &[u32], n_species: usize) -> Result<usize> {
     if n == 0 {
         return Err(invalid!("the particle chunk is empty"));
     }
@@ -39,10 +47,15 @@ pub(crate) fn check_chunk(pos: &[Vec3], n: usize, species: &[u32], n_species: us
     if let Some((i, &s)) = species.iter().enumerate().find(|(_, &s)| s as usize >= n_species) {
         return Err(invalid!("particle {i} of the chunk has species index {s}, but there are only {n_species} species"));
     }
+    Ok(pos.len() / n)
+}
+
+/// An error naming the first non-finite coordinate (frame, particle of the chunk), if any.
+pub(crate) fn check_finite(pos: &[Vec3], n: usize) -> Result<()> {
     if let Some(k) = pos.iter().position(|p| !(p[0].is_finite() && p[1].is_finite() && p[2].is_finite())) {
         return Err(invalid!("frame {}, particle {} (of the chunk) has a non-finite coordinate {:?}", k / n, k % n, pos[k]));
     }
-    Ok(pos.len() / n)
+    Ok(())
 }
 
 /// Check that every pair refers to frames `< n_frames`.
