@@ -687,10 +687,10 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
     budget = _Budget(n, [len(r.traj) for r in runs], max(r.n_pairs for r in runs), n_k, n_sel,
                      max_memory_mb, chunk_particles, max(r.max_per_origin for r in runs))
     # the lag kernel (every origin of a linear schedule summed per particle and lag, in cache) for
-    # the overlap, the pooled α2 and χ4 (whose per-pair overlap counts it keeps in an F × F table
-    # (+ 8 padding entries per row) per species — with one particle chunk only, as Σ C² is not additive over chunks, and within
-    # half the memory budget for its at most 9 tables); the per-origin α2 needs per-pair moments
-    # and keeps the per-pair pass
+    # the overlap, the pooled α2 and χ4 (whose per-pair overlap counts it keeps in an F × (F + 8)
+    # table per species — with one particle chunk only, as Σ C² is not additive over chunks, and
+    # within half the memory budget for its at most 9 tables); the per-origin α2 needs per-pair
+    # moments and keeps the per-pair pass
     lag_cols: set[str] = set()
     if (method == "auto" and fft_ok and not ("alpha2" in wanted and alpha2_average == "origin")
             and ("chi4" not in wanted or (len(budget.chunks) == 1 and all(
