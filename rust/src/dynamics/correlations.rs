@@ -319,9 +319,9 @@ fn displacement_sums_v3<const R4: bool, const OV: bool, const PC: bool, const B:
     let one = simd.splat_f64x4(1.0);
     let cut = simd.splat_f64x4(a2);
     let (mut s2, mut s4, mut ov) = ([zero; B], [zero; B], [zero; B]);
-    // lane block i..i + 4 of the origin (`$o`) and of target j (`$t` from its offset `$tj`);
-    // `$mask` (an Option<m64x4>; None: every lane valid) selects the lanes that count. A macro,
-    // not a closure, so that it is inlined into the AVX2 context.
+    // lane block i..i + 4 of target j (`$t` from its offset `$tj`) against the origin's lanes
+    // (`$x0`, `$y0`, `$z0`); `$mask` (an Option<m64x4>; None: every lane valid) selects the lanes
+    // that count. A macro, not a closure, so that it is inlined into the AVX2 context.
     macro_rules! step {
         ($t:expr, $tj:expr, $i:expr, $j:expr, $x0:expr, $y0:expr, $z0:expr, $mask:expr) => {{
             let (i, j, tj, mask): (usize, usize, usize, Option<m64x4>) = ($i, $j, $tj, $mask);
@@ -603,19 +603,19 @@ fn lags_by_blocks<const PC: bool>(
     };
     let mut m0 = 0;
     while m0 < n_lags {
-        let b = if m0 + LAG_BLOCK <= n_lags { LAG_BLOCK } else { 1 };
         let mut rows = cnt.chunks_mut(stride).skip(m0);
-        if b == LAG_BLOCK {
+        if m0 + LAG_BLOCK <= n_lags {
             let mut c: [&mut [f64]; LAG_BLOCK] = std::array::from_fn(|_| if PC { rows.next().unwrap() } else { &mut [][..] });
             let v = block(m0, std::array::from_fn(|j| f - m0 - j), &mut c);
             for (j, vj) in v.into_iter().enumerate() {
                 add(m0 + j, vj);
             }
+            m0 += LAG_BLOCK;
         } else {
             let mut c: [&mut [f64]; 1] = [if PC { rows.next().unwrap() } else { &mut [][..] }];
             add(m0, single(m0, [f - m0], &mut c)[0]);
+            m0 += 1;
         }
-        m0 += b;
     }
 }
 
