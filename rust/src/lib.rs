@@ -18,6 +18,7 @@ pub mod minimize;
 pub mod models;
 pub mod monitor;
 pub mod neighbors;
+pub mod phase;
 pub mod simbox;
 pub mod structure;
 pub mod threads;

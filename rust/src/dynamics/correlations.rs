@@ -114,56 +114,74 @@ pub fn phase_rows_lattice(x: &[f64], n_t: usize, hinv: &[[f64; 3]; 3], nvecs: &[
         return Ok(());
     }
     let nmax: [usize; 3] = std::array::from_fn(|a| nvecs.iter().map(|v| v[a].unsigned_abs() as usize).max().unwrap_or(0));
-    let tau = 2.0 * std::f64::consts::PI;
-    // TB frames at a time, so that the power recurrences of the three axes and TB frames are
-    // independent chains (one frame alone is latency-bound) and the rows are written in runs.
-    const TB: usize = 8;
+    let simd = detect_simd();
     out.par_chunks_mut(nk * row).enumerate().for_each(|(i, o)| {
         let b = i * 3 * n_t;
         let xyz = [&x[b..b + n_t], &x[b + n_t..b + 2 * n_t], &x[b + 2 * n_t..b + 3 * n_t]];
-        // re/im[a][m][tb] = Re/Im (e^{2πi s_a(t0 + tb)})^m, m = 0..=nmax[a]
-        let mut re: [Vec<[f64; TB]>; 3] = std::array::from_fn(|a| vec![[1.0; TB]; nmax[a] + 1]);
-        let mut im: [Vec<[f64; TB]>; 3] = std::array::from_fn(|a| vec![[0.0; TB]; nmax[a] + 1]);
-        for t0 in (0..n_t).step_by(TB) {
-            let nb = TB.min(n_t - t0);
-            for a in 0..3 {
-                let (mut c1, mut s1) = ([1.0; TB], [0.0; TB]);
-                for tb in 0..nb {
-                    let t = t0 + tb;
-                    let s = hinv[a][0] * xyz[0][t] + hinv[a][1] * xyz[1][t] + hinv[a][2] * xyz[2][t];
-                    (s1[tb], c1[tb]) = (tau * s).sin_cos();
-                }
-                for m in 1..re[a].len() {
-                    let (pr, pi) = (re[a][m - 1], im[a][m - 1]);
-                    let (mut nr, mut ni) = ([0.0; TB], [0.0; TB]);
-                    for tb in 0..TB {
-                        nr[tb] = pr[tb] * c1[tb] - pi[tb] * s1[tb];
-                        ni[tb] = pr[tb] * s1[tb] + pi[tb] * c1[tb];
-                    }
-                    re[a][m] = nr;
-                    im[a][m] = ni;
-                }
-            }
-            for (k, v) in nvecs.iter().enumerate() {
-                let (mut zr, mut zi) = ([1.0f64; TB], [0.0f64; TB]);
-                for a in 0..3 {
-                    let m = v[a].unsigned_abs() as usize;
-                    let sign = if v[a] < 0 { -1.0 } else { 1.0 };
-                    let (pr, pi) = (&re[a][m], &im[a][m]);
-                    for tb in 0..TB {
-                        let q = pi[tb] * sign;
-                        (zr[tb], zi[tb]) = (zr[tb] * pr[tb] - zi[tb] * q, zr[tb] * q + zi[tb] * pr[tb]);
-                    }
-                }
-                let dst = &mut o[k * row + 2 * t0..k * row + 2 * (t0 + nb)];
-                for tb in 0..nb {
-                    dst[2 * tb] = zr[tb];
-                    dst[2 * tb + 1] = zi[tb];
-                }
-            }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(simd) = simd {
+            return simd.vectorize(#[inline(always)] || lattice_phases_of_particle(xyz, hinv, nvecs, nmax, o, row));
         }
+        let _ = simd;
+        lattice_phases_of_particle(xyz, hinv, nvecs, nmax, o, row)
     });
     Ok(())
+}
+
+/// One particle's rows of [`phase_rows_lattice`] (`xyz`: its three coordinate series; `o`: its
+/// `nvecs.len()` rows of `row` values). Plain loops over lanes, inlined into the caller's
+/// vectorised context: the compiler emits SIMD code, and no fused multiply-add (the same bits on
+/// every path).
+#[inline(always)]
+fn lattice_phases_of_particle(xyz: [&[f64]; 3], hinv: &[[f64; 3]; 3], nvecs: &[[i64; 3]], nmax: [usize; 3],
+                              o: &mut [f64], row: usize) {
+    let n_t = xyz[0].len();
+    // TB frames at a time, so that the power recurrences of the three axes and TB frames are
+    // independent chains (one frame alone is latency-bound) and the rows are written in runs.
+    const TB: usize = 8;
+    // re/im[a][m][tb] = Re/Im (e^{2πi s_a(t0 + tb)})^m, m = 0..=nmax[a]
+    let mut re: [Vec<[f64; TB]>; 3] = std::array::from_fn(|a| vec![[1.0; TB]; nmax[a] + 1]);
+    let mut im: [Vec<[f64; TB]>; 3] = std::array::from_fn(|a| vec![[0.0; TB]; nmax[a] + 1]);
+    for t0 in (0..n_t).step_by(TB) {
+        let nb = TB.min(n_t - t0);
+        for a in 0..3 {
+            // fractional coordinate s_a = (H⁻¹ r)_a of each frame (0 past the last frame)
+            let mut s = [0.0; TB];
+            for tb in 0..nb {
+                let t = t0 + tb;
+                s[tb] = hinv[a][0] * xyz[0][t] + hinv[a][1] * xyz[1][t] + hinv[a][2] * xyz[2][t];
+            }
+            let (mut s1, mut c1) = ([0.0; TB], [0.0; TB]);
+            crate::phase::sin_cos_turns_lanes(&s, &mut s1, &mut c1);
+            for m in 1..re[a].len() {
+                let (pr, pi) = (re[a][m - 1], im[a][m - 1]);
+                let (mut nr, mut ni) = ([0.0; TB], [0.0; TB]);
+                for tb in 0..TB {
+                    nr[tb] = pr[tb] * c1[tb] - pi[tb] * s1[tb];
+                    ni[tb] = pr[tb] * s1[tb] + pi[tb] * c1[tb];
+                }
+                re[a][m] = nr;
+                im[a][m] = ni;
+            }
+        }
+        for (k, v) in nvecs.iter().enumerate() {
+            let (mut zr, mut zi) = ([1.0f64; TB], [0.0f64; TB]);
+            for a in 0..3 {
+                let m = v[a].unsigned_abs() as usize;
+                let sign = if v[a] < 0 { -1.0 } else { 1.0 };
+                let (pr, pi) = (&re[a][m], &im[a][m]);
+                for tb in 0..TB {
+                    let q = pi[tb] * sign;
+                    (zr[tb], zi[tb]) = (zr[tb] * pr[tb] - zi[tb] * q, zr[tb] * q + zi[tb] * pr[tb]);
+                }
+            }
+            let dst = &mut o[k * row + 2 * t0..k * row + 2 * (t0 + nb)];
+            for tb in 0..nb {
+                dst[2 * tb] = zr[tb];
+                dst[2 * tb + 1] = zi[tb];
+            }
+        }
+    }
 }
 
 /// Power spectra summed by species, for the FFT paths: `spec` holds `n` particles × `m` rows of

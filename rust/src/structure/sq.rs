@@ -130,7 +130,6 @@ pub fn sq_shells(
     require_all_species(&n_per, "the partial S_uv(q)")?;
     let n_bins = (q_max / dq).ceil() as usize;
     let mut out = SqShells { n_bins, sum: vec![0.0; ns * ns * n_bins], count: vec![0; n_bins], sum_q: vec![0.0; n_bins] };
-    let two_pi = 2.0 * std::f64::consts::PI;
     crate::threads::try_install(n_threads, || {
         for (f, fr) in frames.iter().enumerate() {
             if fr.pos.len() != types.len() {
@@ -156,12 +155,12 @@ pub fn sq_shells(
                     let s = fr.sbox.to_fractional(&fr.pos[start + i]);
                     let mut off = 0;
                     for a in 0..3 {
-                        let (sn, cs) = (-two_pi * s[a]).sin_cos();
+                        let (sn, cs) = crate::phase::sin_cos_turns(-s[a]);
                         let mut z = (1.0, 0.0);
                         for k in 0..w[a] {
                             if k > 0 && k % 32 == 0 {
                                 // re-anchor the recurrence to keep rounding at the 1e-15 level
-                                let (s2, c2) = (-two_pi * s[a] * k as f64).sin_cos();
+                                let (s2, c2) = crate::phase::sin_cos_turns(-s[a] * k as f64);
                                 z = (c2, s2);
                             }
                             t[off + k] = z;
