@@ -364,32 +364,22 @@ def mfpt(dr: list[float], beta_phi: list[float]) -> tuple[float, int]:
 # -- dynamics (rust/src/dynamics, rust/src/py/dynamics.rs) --------------------------------------
 # positions: C-contiguous (F, n, 3) unwrapped chunk; types: (n,) int64; pairs: (P, 2) int64 frame
 # indices (origin, target); selections are 0 = all, 1 + s = species s.
-def dynamics_phase_rows(
-    x: npt.NDArray[np.float64],
-    kvecs: npt.NDArray[np.float64],
-    out: npt.NDArray[np.float64],
-    n_threads: int | None = None,
-) -> None:
-    """Fill out (n, K, 2·nfft), a float64 view of a complex buffer, with cos/sin(k·r_i(t)) for t < T; x is (n, 3, T)."""
-
-def dynamics_phase_rows_lattice(
-    x: npt.NDArray[np.float64],
-    hinv: npt.NDArray[np.float64],
-    nvecs: npt.NDArray[np.int64],
-    out: npt.NDArray[np.float64],
-    n_threads: int | None = None,
-) -> None:
-    """As dynamics_phase_rows for reciprocal-lattice wave vectors k = 2π H⁻ᵀ n: hinv = H⁻¹ (3, 3),
-    nvecs the integer n (K, 3); three sin/cos per particle and frame."""
-
-def dynamics_power_sums(
-    spec: npt.NDArray[np.float64],
+def dynamics_fft_sums(
+    positions: npt.NDArray[np.float64],
     types: npt.NDArray[np.int64],
     n_species: int,
+    n_lags: int,
+    msd: bool,
+    kvecs: npt.NDArray[np.float64] | None = None,
+    hinv: npt.NDArray[np.float64] | None = None,
+    nvecs: npt.NDArray[np.int64] | None = None,
+    callback: object | None = None,
     n_threads: int | None = None,
-) -> npt.NDArray[np.float64]:
-    """(n_species, len): Σ over each species' particles and the m rows of |spec|², spec (n, m, 2·len)
-    a float64 view of complex spectra."""
+) -> tuple[npt.NDArray[np.float64] | None, npt.NDArray[np.float64] | None]:
+    """FFT sums of a linear schedule (every frame an origin) over particles and origins, each
+    (1 + n_species, n_lags) or None: Σ |Δr|² (if msd) and Σ (1/K) Σ_k cos(k·Δr) for kvecs (K, 3)
+    or for the reciprocal-lattice vectors 2π H⁻ᵀ n (hinv = H⁻¹ (3, 3), nvecs the integer n (K, 3)).
+    positions (F, n, 3) unwrapped."""
 
 def dynamics_pair_sums(
     positions: npt.NDArray[np.float64],

@@ -197,70 +197,27 @@ def _lattice_indices(box, kv: np.ndarray) -> tuple[np.ndarray, np.ndarray] | Non
 
 
 def _fft_sums(x: np.ndarray, types: np.ndarray, n_sp: int, kv: np.ndarray, msd: bool, fs: bool,
-              max_m: int, chunk: int = 256, lattice: tuple[np.ndarray, np.ndarray] | None = None
+              max_m: int, lattice: tuple[np.ndarray, np.ndarray] | None = None, n_threads: int | None = None
               ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """For an unwrapped trajectory ``x`` (T, N, 3) on a linear schedule with every frame an
     origin: per selection (all, then each species) and lag index m = 0…max_m, the sums over
     particles and origins Σ_i Σ_t |x_i(t+m) − x_i(t)|² and Σ_i Σ_t (1/K) Σ_k cos(k·Δr) by FFT
-    autocorrelation (O(N T log T) instead of O(N T²)).
+    autocorrelation in the core (O(N T log T) instead of O(N T²)), each (1 + n_sp, max_m + 1).
 
     MSD: Σ_t |Δ|² = Σ_t (|x(t+m)|² + |x(t)|²) − 2 Σ_t x(t+m)·x(t), the first from cumulative sums,
-    the second from the power spectrum.
-    Positions are taken relative to the first frame (displacements unchanged, the two terms of
-    the size of the displacements, exact zeros for a particle that never moves).
+    the second from the power spectrum of each axis, positions taken relative to the first frame.
     F_s: Σ_t e^{ik·r(t+m)} e^{−ik·r(t)} is the autocorrelation of e^{ik·r(t)}. Power spectra are
-    summed over the particles (and axes, wave vectors) of a selection before one inverse FFT.
+    summed over the particles (and axes, wave vectors) of a species before one inverse FFT.
     ``lattice`` (from :func:`_lattice_indices`): the wave vectors are reciprocal-lattice vectors and
     the phases are products of powers of three per-axis phases (three sin/cos per particle and
     frame instead of one per wave vector)."""
-    import scipy.fft as sfft
-
-    from glassrs.parallel import get_num_threads
-
-    T, n, _ = x.shape
-    nfft = sfft.next_fast_len(2 * T - 1)
-    workers = get_num_threads()
-    m = np.arange(max_m + 1)
-    out_m = np.zeros((1 + n_sp, max_m + 1)) if msd else None
-    out_f = np.zeros((1 + n_sp, max_m + 1)) if fs else None
-    nk = len(kv)
-    z = np.empty((min(chunk, n), nk, nfft), dtype=np.complex128) if fs else None   # reused FFT buffer
-    for lo in range(0, n, chunk):
-        hi = min(lo + chunk, n)
-        xc = np.ascontiguousarray(np.moveaxis(x[:, lo:hi], 0, -1))   # (nc, 3, T), time contiguous
-        xc -= xc[:, :, :1].copy()     # relative to the first frame: exact zeros for a particle that never moves
-        ty = np.ascontiguousarray(types[lo:hi], dtype=np.int64)
-        if msd:
-            d = (xc * xc).sum(axis=1)                                  # (nc, T)
-            spec = sfft.rfft(xc, n=nfft, axis=-1, workers=workers)
-            power = _core.dynamics_power_sums(spec.view(np.float64), ty, n_sp)   # (n_sp, nfft/2+1)
-        if fs:
-            # e^{ik·r(t)} (the core, in parallel) written straight into the zero-padded FFT buffer
-            zc = z[: hi - lo]
-            zc[:, :, T:] = 0.0
-            if lattice is not None:
-                _core.dynamics_phase_rows_lattice(xc, lattice[0], lattice[1], zc.view(np.float64))
-            else:
-                _core.dynamics_phase_rows(xc, kv, zc.view(np.float64))
-            zs = sfft.fft(zc, axis=-1, workers=workers, overwrite_x=True)   # in place where pocketfft can
-            pz = _core.dynamics_power_sums(np.ascontiguousarray(zs).view(np.float64), ty, n_sp)   # (n_sp, nfft)
-        for u in range(n_sp):
-            if not np.any(ty == u):
-                continue
-            if msd:
-                sel = ty == u
-                cum = np.concatenate([[0.0], np.cumsum(d[sel].sum(axis=0))])   # cum[k] = Σ_{t<k} D
-                s1 = (cum[T] - cum[m]) + cum[T - m]
-                s2 = sfft.irfft(power[u], n=nfft)[: max_m + 1]
-                out_m[1 + u] += s1 - 2.0 * s2
-            if fs:
-                out_f[1 + u] += sfft.ifft(pz[u])[: max_m + 1].real / nk
-    if out_m is not None:
-        out_m[:, 0] = 0.0                      # lag 0: no displacement, exactly
-        np.maximum(out_m, 0.0, out=out_m)      # a sum of squares; rounding may not make it negative
-    for o in (out_m, out_f):
-        if o is not None:
-            o[0] = o[1:].sum(axis=0)
+    waves: dict[str, np.ndarray] = {}
+    if fs and lattice is not None:
+        waves = {"hinv": lattice[0], "nvecs": lattice[1]}
+    elif fs:
+        waves = {"kvecs": np.ascontiguousarray(kv, dtype=np.float64)}
+    out_m, out_f = _core.dynamics_fft_sums(np.ascontiguousarray(x, dtype=np.float64), np.asarray(types, dtype=np.int64),
+                                           n_sp, max_m + 1, msd, n_threads=n_threads, **waves)
     return out_m, out_f
 
 
@@ -275,9 +232,10 @@ def _linear_steps(steps: np.ndarray) -> bool:
 
 
 #: The MSD alone is summed by lag (``method="lags"``) rather than by FFT while the pairs per run
-#: are at most this many times the frames (mean targets per origin); measured crossover of the two
-#: kernels at ≈ 150 on 2 cores, N = 500 … 4000, F = 101 … 1001 (both costs are linear in N).
-_LAGS_BEFORE_FFT = 150
+#: are at most this many times the frames (mean targets per origin); measured on 2 cores,
+#: N = 1000 and 4000: the two kernels cost the same at F ≈ 60 frames (≈ 30 targets per origin),
+#: the FFT 1.1–1.3x faster at F = 100–160 and 1.5–3x at F = 200–800 (the lag cost grows as F²).
+_LAGS_BEFORE_FFT = 30
 
 #: the columns :func:`correlations` can compute, in table order
 QUANTITIES = ("msd", "overlap", "chi4", "fs", "alpha2")
@@ -611,7 +569,7 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
         (O(N T log T); equal to the direct sums to ~1e-13 relative), chosen by ``"auto"`` — except
         the MSD when another column needs the direct pass anyway (it sums |Δr|² at no extra cost).
         On the same schedules ``"auto"`` sums the overlap, χ4 and the pooled α2 (and the MSD with
-        them, or alone while that beats its FFT: up to ~300 frames) by lag instead of by (origin,
+        them, or alone while that beats its FFT: up to ~60 frames) by lag instead of by (origin,
         target) pair — ``"lags"``: the same direct sums in another order (per particle, every
         origin of each lag; equal to the pair sums to rounding, ~1e-15 relative, the overlap and
         χ4 exactly), with several times less memory traffic. χ4 goes this way when one particle
@@ -841,7 +799,8 @@ def correlations(traj: Trajectory | Sequence[Trajectory], *, a: float = 0.3, k: 
             x = chunk_of(r, 0, n)
             gid = r.lag_groups(gmap, distinct)
             fm, ff = _fft_sums(x, types, n_sp, kvectors, "msd" in fft_cols, "fs" in fft_cols, len(gid) - 1,
-                               lattice=_lattice_indices(r.traj.box, kvectors) if "fs" in fft_cols else None)
+                               lattice=_lattice_indices(r.traj.box, kvectors) if "fs" in fft_cols else None,
+                               n_threads=n_threads)
             for name, arr in (("msd", fm), ("fs", ff)):
                 if arr is not None:
                     acc = fft_tot.setdefault(name, np.zeros((n_sel, ng)))

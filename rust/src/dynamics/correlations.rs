@@ -20,7 +20,7 @@
 //! On a linear schedule with every frame an origin, [`lag_sums`] gives the same first three
 //! columns already summed per lag (and, for χ4, Σ C and Σ C² of the per-pair overlap counts),
 //! walking each particle's own trajectory instead of pairs of frames; the FFT paths of the MSD
-//! and F_s use [`phase_rows`] / [`phase_rows_lattice`] and [`power_sums`].
+//! and F_s are [`super::spectra`].
 
 use rayon::prelude::*;
 
@@ -49,193 +49,6 @@ fn dot(x: &[f64], y: &[f64]) -> f64 {
         s += a * b;
     }
     s
-}
-
-/// The particle count of the phase-row inputs: `x_len` coordinates in whole (particle, 3, n_t)
-/// blocks and an output of n × nk rows of `row` ≥ 2·n_t values (checked).
-fn phase_shape(x_len: usize, n_t: usize, nk: usize, out_len: usize, row: usize) -> Result<usize> {
-    if n_t == 0 || x_len % (3 * n_t) != 0 {
-        return Err(invalid!("phase rows: {x_len} coordinates are not whole (particle, 3, {n_t}) blocks"));
-    }
-    let n = x_len / (3 * n_t);
-    if row < 2 * n_t || out_len != n * nk * row {
-        let need = 2 * n_t;
-        return Err(invalid!("phase rows: the output holds {out_len} values, expected {n} × {nk} rows of ≥ {need} (got rows of {row})"));
-    }
-    Ok(n)
-}
-
-/// The phase factors e^{i k·r_i(t)} of a particle chunk for the FFT path of F_s: `x` holds the
-/// trajectory as `x[(i * 3 + a) * n_t + t]` (particle, axis, time), and row (i, k) of `out`
-/// (length `row` ≥ 2·n_t) receives cos(k·r_i(t)) at 2t and sin(k·r_i(t)) at 2t + 1 for t < n_t
-/// (the interleaved layout of a complex array; the rest of the row, the zero padding, is left as
-/// it is). Rows are filled in parallel; each value depends on its inputs only.
-pub fn phase_rows(x: &[f64], n_t: usize, kvecs: &[Vec3], out: &mut [f64], row: usize) -> Result<()> {
-    let nk = kvecs.len();
-    phase_shape(x.len(), n_t, nk, out.len(), row)?;
-    if let Some(k) = kvecs.iter().find(|k| !k.iter().all(|v| v.is_finite())) {
-        return Err(invalid!("wave vector {k:?} is not finite"));
-    }
-    if nk == 0 {
-        return Ok(());
-    }
-    out.par_chunks_mut(row).enumerate().with_min_len(16).for_each(|(r, o)| {
-        let (i, k) = (r / nk, &kvecs[r % nk]);
-        let b = i * 3 * n_t;
-        let (xs, ys, zs) = (&x[b..b + n_t], &x[b + n_t..b + 2 * n_t], &x[b + 2 * n_t..b + 3 * n_t]);
-        for t in 0..n_t {
-            let (s, c) = (k[0] * xs[t] + k[1] * ys[t] + k[2] * zs[t]).sin_cos();
-            o[2 * t] = c;
-            o[2 * t + 1] = s;
-        }
-    });
-    Ok(())
-}
-
-/// [`phase_rows`] for wave vectors of the box's reciprocal lattice, k = 2π H⁻ᵀ n with integer n
-/// (`nvecs`; H the box matrix, columns the box vectors, `hinv` = H⁻¹ row-major): then
-/// e^{ik·r} = Π_a (e^{2πi s_a})^{n_a} with s = H⁻¹ r the fractional coordinates, so each
-/// (particle, time) costs three sin/cos and a few complex products instead of one sin/cos per
-/// wave vector (the integer powers by repeated multiplication: |error| ≤ ~|n|·1e-16). Same layout
-/// and padding rules as [`phase_rows`]; rows of one particle are filled together, particles in
-/// parallel.
-pub fn phase_rows_lattice(x: &[f64], n_t: usize, hinv: &[[f64; 3]; 3], nvecs: &[[i64; 3]], out: &mut [f64],
-                          row: usize) -> Result<()> {
-    let nk = nvecs.len();
-    let n = phase_shape(x.len(), n_t, nk, out.len(), row)?;
-    if !hinv.iter().flatten().all(|v| v.is_finite()) {
-        return Err(invalid!("inverse box matrix {hinv:?} is not finite"));
-    }
-    const MAX_INDEX: i64 = 1 << 16;
-    if let Some(v) = nvecs.iter().find(|v| v.iter().any(|c| c.abs() > MAX_INDEX)) {
-        return Err(invalid!("lattice index {v:?} is beyond ±{MAX_INDEX}"));
-    }
-    if nk == 0 || n == 0 {
-        return Ok(());
-    }
-    let nmax: [usize; 3] = std::array::from_fn(|a| nvecs.iter().map(|v| v[a].unsigned_abs() as usize).max().unwrap_or(0));
-    let simd = detect_simd();
-    out.par_chunks_mut(nk * row).enumerate().for_each(|(i, o)| {
-        let b = i * 3 * n_t;
-        let xyz = [&x[b..b + n_t], &x[b + n_t..b + 2 * n_t], &x[b + 2 * n_t..b + 3 * n_t]];
-        #[cfg(target_arch = "x86_64")]
-        if let Some(simd) = simd {
-            return simd.vectorize(#[inline(always)] || lattice_phases_of_particle(xyz, hinv, nvecs, nmax, o, row));
-        }
-        let _ = simd;
-        lattice_phases_of_particle(xyz, hinv, nvecs, nmax, o, row)
-    });
-    Ok(())
-}
-
-/// One particle's rows of [`phase_rows_lattice`] (`xyz`: its three coordinate series; `o`: its
-/// `nvecs.len()` rows of `row` values). Plain loops over lanes, inlined into the caller's
-/// vectorised context: the compiler emits SIMD code, and no fused multiply-add (the same bits on
-/// every path).
-#[inline(always)]
-fn lattice_phases_of_particle(xyz: [&[f64]; 3], hinv: &[[f64; 3]; 3], nvecs: &[[i64; 3]], nmax: [usize; 3],
-                              o: &mut [f64], row: usize) {
-    let n_t = xyz[0].len();
-    // TB frames at a time, so that the power recurrences of the three axes and TB frames are
-    // independent chains (one frame alone is latency-bound) and the rows are written in runs.
-    const TB: usize = 8;
-    // re/im[a][m][tb] = Re/Im (e^{2πi s_a(t0 + tb)})^m, m = 0..=nmax[a]
-    let mut re: [Vec<[f64; TB]>; 3] = std::array::from_fn(|a| vec![[1.0; TB]; nmax[a] + 1]);
-    let mut im: [Vec<[f64; TB]>; 3] = std::array::from_fn(|a| vec![[0.0; TB]; nmax[a] + 1]);
-    for t0 in (0..n_t).step_by(TB) {
-        let nb = TB.min(n_t - t0);
-        for a in 0..3 {
-            // fractional coordinate s_a = (H⁻¹ r)_a of each frame (0 past the last frame)
-            let mut s = [0.0; TB];
-            for tb in 0..nb {
-                let t = t0 + tb;
-                s[tb] = hinv[a][0] * xyz[0][t] + hinv[a][1] * xyz[1][t] + hinv[a][2] * xyz[2][t];
-            }
-            let (mut s1, mut c1) = ([0.0; TB], [0.0; TB]);
-            crate::phase::sin_cos_turns_lanes(&s, &mut s1, &mut c1);
-            for m in 1..re[a].len() {
-                let (pr, pi) = (re[a][m - 1], im[a][m - 1]);
-                let (mut nr, mut ni) = ([0.0; TB], [0.0; TB]);
-                for tb in 0..TB {
-                    nr[tb] = pr[tb] * c1[tb] - pi[tb] * s1[tb];
-                    ni[tb] = pr[tb] * s1[tb] + pi[tb] * c1[tb];
-                }
-                re[a][m] = nr;
-                im[a][m] = ni;
-            }
-        }
-        for (k, v) in nvecs.iter().enumerate() {
-            let (mut zr, mut zi) = ([1.0f64; TB], [0.0f64; TB]);
-            for a in 0..3 {
-                let m = v[a].unsigned_abs() as usize;
-                let sign = if v[a] < 0 { -1.0 } else { 1.0 };
-                let (pr, pi) = (&re[a][m], &im[a][m]);
-                for tb in 0..TB {
-                    let q = pi[tb] * sign;
-                    (zr[tb], zi[tb]) = (zr[tb] * pr[tb] - zi[tb] * q, zr[tb] * q + zi[tb] * pr[tb]);
-                }
-            }
-            let dst = &mut o[k * row + 2 * t0..k * row + 2 * (t0 + nb)];
-            for tb in 0..nb {
-                dst[2 * tb] = zr[tb];
-                dst[2 * tb + 1] = zi[tb];
-            }
-        }
-    }
-}
-
-/// Power spectra summed by species, for the FFT paths: `spec` holds `n` particles × `m` rows of
-/// `len` complex values, interleaved (re, im), as `spec[((i * m + r) * len + f) * 2 ..]`; the result
-/// (`n_species` × `len`) is Σ over the particles i of species s and the rows r of |spec|² (the
-/// sum over particles compensated, so its rounding does not grow with N). Blocks of
-/// frequencies run in parallel; each sum runs over particles and rows in index order, so the
-/// result does not depend on the thread count.
-pub fn power_sums(spec: &[f64], n: usize, m: usize, len: usize, species: &[u32], n_species: usize) -> Result<Vec<f64>> {
-    if spec.len() != n * m * len * 2 {
-        return Err(invalid!("power sums: {} values, expected {n} × {m} × {len} complex", spec.len()));
-    }
-    if species.len() != n {
-        return Err(invalid!("power sums: {} species for {n} particles", species.len()));
-    }
-    if let Some(s) = species.iter().find(|&&s| s as usize >= n_species) {
-        return Err(invalid!("power sums: species index {s} is not below {n_species}"));
-    }
-    const FB: usize = 64;
-    let blocks: Vec<Vec<f64>> = (0..len.div_ceil(FB)).into_par_iter().map(|b| {
-        let (f0, f1) = (b * FB, ((b + 1) * FB).min(len));
-        let w = f1 - f0;
-        // compensated (Neumaier) sums: the lag-m value of the inverse transform is a small
-        // difference of these totals when few origins reach lag m, so their rounding matters
-        let mut acc = vec![0.0; n_species * w];
-        let mut comp = vec![0.0; n_species * w];
-        let mut row = vec![0.0; w];
-        for i in 0..n {
-            let o = species[i] as usize * w;
-            row.iter_mut().for_each(|v| *v = 0.0);
-            for r in 0..m {
-                let base = ((i * m + r) * len + f0) * 2;
-                for (j, z) in spec[base..base + 2 * w].chunks_exact(2).enumerate() {
-                    row[j] += z[0] * z[0] + z[1] * z[1];
-                }
-            }
-            for j in 0..w {
-                let (a, v) = (acc[o + j], row[j]);
-                let t = a + v;
-                comp[o + j] += if a.abs() >= v.abs() { (a - t) + v } else { (v - t) + a };
-                acc[o + j] = t;
-            }
-        }
-        acc.iter().zip(&comp).map(|(a, c)| a + c).collect::<Vec<f64>>()
-    }).collect();
-    let mut out = vec![0.0; n_species * len];
-    for (b, acc) in blocks.iter().enumerate() {
-        let f0 = b * FB;
-        let w = acc.len() / n_species.max(1);
-        for s in 0..n_species {
-            out[s * len + f0..s * len + f0 + w].copy_from_slice(&acc[s * w..(s + 1) * w]);
-        }
-    }
-    Ok(out)
 }
 
 /// Parameters of [`pair_sums`].
@@ -401,11 +214,11 @@ fn displacement_sums_v3<const R4: bool, const OV: bool, const PC: bool, const B:
 
 /// The CPU's AVX2 level, detected once per kernel call (`None`: the portable path).
 #[cfg(target_arch = "x86_64")]
-type Simd = Option<pulp::x86::V3>;
+pub(crate) type Simd = Option<pulp::x86::V3>;
 #[cfg(not(target_arch = "x86_64"))]
-type Simd = Option<()>;
+pub(crate) type Simd = Option<()>;
 
-fn detect_simd() -> Simd {
+pub(crate) fn detect_simd() -> Simd {
     #[cfg(target_arch = "x86_64")]
     return pulp::x86::V3::try_new();
     #[cfg(not(target_arch = "x86_64"))]
@@ -647,6 +460,25 @@ pub struct LagSums {
     pub count_moments: Vec<i64>,
 }
 
+/// The trajectories of particles `i0 .. i1` of a chunk (`pos`: frames of `n` particles), gathered
+/// frame by frame (each frame's rows are read contiguously): particle k − i0, axis a at
+/// `x[(3(k − i0) + a) * stride ..]`, its frames first, then zeros up to `stride` (≥ the frame
+/// count). Also whether every coordinate is finite (the caller names the bad one).
+pub(crate) fn gather_trajectories(pos: &[Vec3], n: usize, i0: usize, i1: usize, stride: usize) -> (Vec<f64>, bool) {
+    let n_frames = pos.len() / n;
+    let mut x = vec![0.0; 3 * (i1 - i0) * stride];
+    let mut ok = true;
+    for f in 0..n_frames {
+        for (k, p) in pos[f * n + i0..f * n + i1].iter().enumerate() {
+            ok &= p[0].is_finite() & p[1].is_finite() & p[2].is_finite();
+            for a in 0..3 {
+                x[(3 * k + a) * stride + f] = p[a];
+            }
+        }
+    }
+    (x, ok)
+}
+
 /// Per-lag sums for a *linear schedule with every frame an origin*: for every lag m < `n_lags`
 /// (in frames), selection s and column c (Σ |Δr|², Σ |Δr|⁴, overlap count — the first three
 /// columns of [`pair_sums`]), the sum over the particles of s and the origins t0 < F − m of the
@@ -717,19 +549,8 @@ pub fn lag_sums(
                     cnt = vec![0.0; n_species * table];
                 }
                 let mut acc = vec![0.0; n_species * per_species];
-                // the group's trajectories, gathered frame by frame (each frame's rows are
-                // contiguous): particle k of the group, axis a at x[(3k + a) * stride ..], padded
                 let (i0, i1) = (g * GROUP, ((g + 1) * GROUP).min(n));
-                let mut x = vec![0.0; 3 * (i1 - i0) * stride];
-                let mut ok = true;
-                for f in 0..n_frames {
-                    for (k, p) in pos[f * n + i0..f * n + i1].iter().enumerate() {
-                        ok &= p[0].is_finite() & p[1].is_finite() & p[2].is_finite();
-                        for a in 0..3 {
-                            x[(3 * k + a) * stride + f] = p[a];
-                        }
-                    }
-                }
+                let (x, ok) = gather_trajectories(pos, n, i0, i1, stride);
                 if !ok {
                     finite.store(false, std::sync::atomic::Ordering::Relaxed);
                 }
@@ -944,58 +765,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// Lattice phases agree with one sin/cos per wave vector (triclinic box, negative indices).
-    #[test]
-    fn lattice_phases_match_direct_sin_cos() {
-        let h = [[5.0, 0.7, 0.3], [0.0, 6.0, -0.4], [0.0, 0.0, 7.0]]; // columns = box vectors
-        let det = h[0][0] * (h[1][1] * h[2][2] - h[1][2] * h[2][1]) - h[0][1] * (h[1][0] * h[2][2] - h[1][2] * h[2][0])
-            + h[0][2] * (h[1][0] * h[2][1] - h[1][1] * h[2][0]);
-        let hinv: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| {
-            let (r0, r1) = ([1, 2, 0][j], [2, 0, 1][j]);
-            let (c0, c1) = ([1, 2, 0][i], [2, 0, 1][i]);
-            (h[r0][c0] * h[r1][c1] - h[r0][c1] * h[r1][c0]) / det
-        }));
-        let nvecs = vec![[3i64, -2, 1], [0, 0, 5], [-4, 1, 0], [1, 1, 1]];
-        let tau = 2.0 * std::f64::consts::PI;
-        // k = 2π H⁻ᵀ n
-        let kv: Vec<Vec3> = nvecs.iter().map(|n| std::array::from_fn(|c| tau * (0..3).map(|a| hinv[a][c] * n[a] as f64).sum::<f64>())).collect();
-        let mut rnd = crate::testutil::lcg(3);
-        let (n, n_t) = (5usize, 7usize);
-        let x: Vec<f64> = (0..n * 3 * n_t).map(|_| rnd() * 30.0 - 10.0).collect();
-        let row = 2 * n_t + 3;
-        let (mut a, mut b) = (vec![0.0; n * kv.len() * row], vec![0.0; n * kv.len() * row]);
-        phase_rows(&x, n_t, &kv, &mut a, row).unwrap();
-        phase_rows_lattice(&x, n_t, &hinv, &nvecs, &mut b, row).unwrap();
-        for (u, v) in a.iter().zip(&b) {
-            assert!((u - v).abs() < 1e-12, "{u} vs {v}");
-        }
-        assert!(phase_rows_lattice(&x, n_t, &hinv, &[[1 << 20, 0, 0]], &mut b[..n * row], row).is_err());
-    }
-
-    #[test]
-    fn power_sums_by_species() {
-        // 3 particles (species 1, 0, 1), 2 rows, 70 frequencies (two blocks)
-        let (n, m, len) = (3usize, 2usize, 70usize);
-        let mut rnd = crate::testutil::lcg(8);
-        let spec: Vec<f64> = (0..n * m * len * 2).map(|_| rnd() - 0.5).collect();
-        let sp = [1u32, 0, 1];
-        let out = power_sums(&spec, n, m, len, &sp, 2).unwrap();
-        for s in 0..2 {
-            for f in 0..len {
-                let mut want = 0.0;
-                for i in (0..n).filter(|&i| sp[i] as usize == s) {
-                    for r in 0..m {
-                        let b = ((i * m + r) * len + f) * 2;
-                        want += spec[b] * spec[b] + spec[b + 1] * spec[b + 1];
-                    }
-                }
-                assert!((out[s * len + f] - want).abs() < 1e-15);
-            }
-        }
-        assert!(power_sums(&spec, n, m, len, &[0, 2, 1], 2).is_err());
-        assert!(power_sums(&spec[1..], n, m, len, &sp, 2).is_err());
     }
 
     /// The lag kernel against the per-pair kernel grouped by lag (every origin of a linear

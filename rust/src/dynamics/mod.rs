@@ -13,6 +13,7 @@
 
 pub mod correlations;
 pub mod schedule;
+pub mod spectra;
 pub mod vanhove;
 
 use crate::error::Result;

@@ -1,15 +1,14 @@
 //! Bindings of the dynamics kernels (`crate::dynamics`). Positions arrive as a C-contiguous
 //! (F, n, 3) float64 array (a particle chunk of an unwrapped trajectory) and are used in place.
 
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3,
-            PyReadwriteArray3};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyReadonlyArray3};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use super::NThreads;
 
 use super::{species as species_u32, PyMonitor};
-use crate::dynamics::{correlations, schedule, vanhove};
+use crate::dynamics::{correlations, schedule, spectra, vanhove};
 use crate::simbox::Vec3;
 
 /// View a contiguous (F, n, 3) array as `&[Vec3]`; returns (points, n).
@@ -164,100 +163,66 @@ fn dynamics_displacement_histogram<'py>(
     Ok(out.into_pyarray(py).reshape([1 + n_species, nb])?)
 }
 
-/// The (n, 3, T) coordinates of the FFT paths as one vector; returns (values, n, T).
-fn phase_coordinates(x: &PyReadonlyArray3<'_, f64>) -> PyResult<(Vec<f64>, usize, usize)> {
-    let xs = x.as_array();
-    let (n, three, n_t) = xs.dim();
-    if three != 3 {
-        return Err(PyValueError::new_err(format!("x must have shape (n, 3, T), got {:?}", xs.shape())));
-    }
-    Ok((xs.iter().copied().collect(), n, n_t))
-}
-
-/// The (n, K, row) output buffer of the phase rows as a slice; returns (slice, row).
-fn phase_output<'a>(o: &'a mut numpy::ndarray::ArrayViewMut3<'_, f64>, n: usize, nk: usize) -> PyResult<(&'a mut [f64], usize)> {
-    let (on, ok, row) = o.dim();
-    if on != n || ok != nk {
-        return Err(PyValueError::new_err(format!("out must have shape ({n}, {nk}, ≥ 2T), got {:?}", o.shape())));
-    }
-    Ok((o.as_slice_mut().ok_or_else(|| PyValueError::new_err("out must be C-contiguous"))?, row))
-}
-
-/// dynamics_phase_rows(x (n, 3, T), kvecs (K, 3), out (n, K, 2·nfft) float64 view of a complex
-/// buffer): fills cos/sin(k·r_i(t)) interleaved for t < T (the FFT path of F_s)
+/// dynamics_fft_sums(positions (F, n, 3), types (n,), n_species, n_lags, msd, kvecs (K, 3) |
+/// None, hinv (3, 3) | None, nvecs (K, 3) int | None, callback, n_threads) -> (msd, fs): the FFT
+/// sums of a linear schedule, each (1 + n_species, n_lags) or None. F_s for `kvecs` (any wave
+/// vectors) or for the reciprocal-lattice vectors 2π H⁻ᵀ n given as `hinv` = H⁻¹ and `nvecs`.
 #[pyfunction]
-#[pyo3(signature = (x, kvecs, out, n_threads = NThreads(None)))]
-fn dynamics_phase_rows<'py>(
+#[pyo3(signature = (positions, types, n_species, n_lags, msd, kvecs = None, hinv = None, nvecs = None,
+                    callback = None, n_threads = NThreads(None)))]
+#[allow(clippy::too_many_arguments)]
+#[allow(clippy::type_complexity)]
+fn dynamics_fft_sums<'py>(
     py: Python<'py>,
-    x: PyReadonlyArray3<'py, f64>,
-    kvecs: PyReadonlyArray2<'py, f64>,
-    mut out: PyReadwriteArray3<'py, f64>,
-    n_threads: NThreads,
-) -> PyResult<()> {
-    let (xv, n, n_t) = phase_coordinates(&x)?;
-    let kv = super::points(&kvecs, "kvecs")?;
-    let mut o = out.as_array_mut();
-    let (slice, row) = phase_output(&mut o, n, kv.len())?;
-    py.detach(|| crate::threads::try_install(n_threads.0, || correlations::phase_rows(&xv, n_t, &kv, slice, row)))?;
-    Ok(())
-}
-
-/// dynamics_phase_rows_lattice(x, hinv, nvecs, out, n_threads): e^{ik·r} for reciprocal-lattice
-/// wave vectors k = 2π H⁻ᵀ n (integer `nvecs` (K, 3), `hinv` = H⁻¹ (3, 3)), same layout as
-/// dynamics_phase_rows.
-#[pyfunction]
-#[pyo3(signature = (x, hinv, nvecs, out, n_threads = NThreads(None)))]
-fn dynamics_phase_rows_lattice<'py>(
-    py: Python<'py>,
-    x: PyReadonlyArray3<'py, f64>,
-    hinv: PyReadonlyArray2<'py, f64>,
-    nvecs: PyReadonlyArray2<'py, i64>,
-    mut out: PyReadwriteArray3<'py, f64>,
-    n_threads: NThreads,
-) -> PyResult<()> {
-    let (xv, n, n_t) = phase_coordinates(&x)?;
-    let hv = hinv.as_array();
-    if hv.dim() != (3, 3) {
-        return Err(PyValueError::new_err(format!("hinv must have shape (3, 3), got {:?}", hv.shape())));
-    }
-    let h: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| hv[[i, j]]));
-    let nv = nvecs.as_array();
-    if nv.ncols() != 3 {
-        return Err(PyValueError::new_err(format!("nvecs must have shape (K, 3), got {:?}", nv.shape())));
-    }
-    let nvec: Vec<[i64; 3]> = nv.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect();
-    let mut o = out.as_array_mut();
-    let (slice, row) = phase_output(&mut o, n, nvec.len())?;
-    py.detach(|| crate::threads::try_install(n_threads.0, || correlations::phase_rows_lattice(&xv, n_t, &h, &nvec, slice, row)))?;
-    Ok(())
-}
-
-/// dynamics_power_sums(spec (n, m, 2·len) float64 view of complex spectra, types (n,), n_species,
-/// n_threads) -> (n_species, len): Σ over a species' particles and the m rows of |spec|²
-#[pyfunction]
-#[pyo3(signature = (spec, types, n_species, n_threads = NThreads(None)))]
-fn dynamics_power_sums<'py>(
-    py: Python<'py>,
-    spec: PyReadonlyArray3<'py, f64>,
+    positions: PyReadonlyArray3<'py, f64>,
     types: PyReadonlyArray1<'py, i64>,
     n_species: usize,
+    n_lags: usize,
+    msd: bool,
+    kvecs: Option<PyReadonlyArray2<'py, f64>>,
+    hinv: Option<PyReadonlyArray2<'py, f64>>,
+    nvecs: Option<PyReadonlyArray2<'py, i64>>,
+    callback: Option<Py<PyAny>>,
     n_threads: NThreads,
-) -> PyResult<Bound<'py, PyArray2<f64>>> {
-    let sv = spec.as_array();
-    let (n, m, len2) = sv.dim();
-    if len2 % 2 != 0 {
-        return Err(PyValueError::new_err(format!("spec must hold interleaved complex values, got a last axis of {len2}")));
-    }
-    let s = spec.as_slice().map_err(|_| PyValueError::new_err("spec must be C-contiguous"))?;
-    let sp: Vec<u32> = types.as_array().iter().map(|&t| u32::try_from(t).unwrap_or(u32::MAX)).collect();
-    let out = py.detach(|| crate::threads::try_install(n_threads.0, || correlations::power_sums(s, n, m, len2 / 2, &sp, n_species)))?;
-    Ok(out.into_pyarray(py).reshape([n_species, len2 / 2])?)
+) -> PyResult<(Option<Bound<'py, PyArray2<f64>>>, Option<Bound<'py, PyArray2<f64>>>)> {
+    let (pos, n) = chunk(&positions)?;
+    let sp = species_u32(&types, n)?;
+    let kv = match &kvecs {
+        Some(k) => Some(super::points(k, "kvecs")?),
+        None => None,
+    };
+    let lattice = match (&hinv, &nvecs) {
+        (Some(h), Some(v)) => {
+            let hv = h.as_array();
+            if hv.dim() != (3, 3) {
+                return Err(PyValueError::new_err(format!("hinv must have shape (3, 3), got {:?}", hv.shape())));
+            }
+            let nv = v.as_array();
+            if nv.ncols() != 3 {
+                return Err(PyValueError::new_err(format!("nvecs must have shape (K, 3), got {:?}", nv.shape())));
+            }
+            let hm: [[f64; 3]; 3] = std::array::from_fn(|i| std::array::from_fn(|j| hv[[i, j]]));
+            Some((hm, nv.rows().into_iter().map(|r| [r[0], r[1], r[2]]).collect::<Vec<[i64; 3]>>()))
+        }
+        (None, None) => None,
+        _ => return Err(PyValueError::new_err("hinv and nvecs go together (the reciprocal-lattice wave vectors)")),
+    };
+    let waves = match (&kv, &lattice) {
+        (Some(_), Some(_)) => return Err(PyValueError::new_err("give kvecs or hinv/nvecs, not both")),
+        (Some(k), None) => spectra::Waves::Direct(k),
+        (None, Some((h, v))) => spectra::Waves::Lattice { hinv: *h, nvecs: v },
+        (None, None) => spectra::Waves::None,
+    };
+    let mon = PyMonitor::new(callback);
+    let out = super::run_watched(py, n_threads, &mon, |mon| spectra::fft_sums(pos, n, &sp, n_species, n_lags, msd, waves, mon))?;
+    let shape = [1 + n_species, n_lags];
+    let m = if out.msd.is_empty() { None } else { Some(out.msd.into_pyarray(py).reshape(shape)?) };
+    let f = if out.fs.is_empty() { None } else { Some(out.fs.into_pyarray(py).reshape(shape)?) };
+    Ok((m, f))
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(dynamics_phase_rows, m)?)?;
-    m.add_function(wrap_pyfunction!(dynamics_phase_rows_lattice, m)?)?;
-    m.add_function(wrap_pyfunction!(dynamics_power_sums, m)?)?;
+    m.add_function(wrap_pyfunction!(dynamics_fft_sums, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_pair_sums, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_lag_sums, m)?)?;
     m.add_function(wrap_pyfunction!(dynamics_group_lags, m)?)?;
