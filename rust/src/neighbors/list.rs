@@ -421,10 +421,10 @@ struct PairBlock {
 fn half_list(g: &FineGrid, n: usize, expect: usize) -> NeighborList {
     let r2max = g.r2max;
     let nblocks = n.div_ceil(ROW_BLOCK);
-    // rows are gathered in ranges (whole row blocks, ≥ 16384 rows, at most ~64 ranges): every
+    // rows are gathered in ranges (whole row blocks, ≥ 1024 rows, at most ~64 ranges): every
     // search block sorts its pairs into one bucket per range, then each range is assembled on its
     // own, in parallel (one range, as for small systems, is the plain counting sort)
-    let span = (ROW_BLOCK * nblocks.div_ceil(64)).max(16384);
+    let span = (ROW_BLOCK * nblocks.div_ceil(64)).max(1024);
     let n_ranges = n.div_ceil(span);
     let blocks: Vec<Vec<PairBlock>> = (0..nblocks)
         .into_par_iter()
