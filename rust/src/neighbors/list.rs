@@ -423,8 +423,10 @@ fn half_list(g: &FineGrid, n: usize, expect: usize) -> NeighborList {
     let nblocks = n.div_ceil(ROW_BLOCK);
     // rows are gathered in ranges (whole row blocks, ≥ 1024 rows, at most ~64 ranges): every
     // search block sorts its pairs into one bucket per range, then each range is assembled on its
-    // own, in parallel (one range, as for small systems, is the plain counting sort)
-    let span = (ROW_BLOCK * nblocks.div_ceil(64)).max(1024);
+    // own, in parallel (one range, as for small systems, is the plain counting sort). The span is
+    // a power of two so that a pair's range is a shift, not a division.
+    let span = (ROW_BLOCK * nblocks.div_ceil(64)).max(1024).next_power_of_two();
+    let span_bits = span.trailing_zeros();
     let n_ranges = n.div_ceil(span);
     let blocks: Vec<Vec<PairBlock>> = (0..nblocks)
         .into_par_iter()
@@ -468,7 +470,7 @@ fn half_list(g: &FineGrid, n: usize, expect: usize) -> NeighborList {
                     } else {
                         (j, iu, [-d[0], -d[1], -d[2]])
                     };
-                    let b = &mut out[row as usize / span];
+                    let b = &mut out[(row >> span_bits) as usize];
                     b.row.push(row);
                     b.col.push(col);
                     b.d.push(d);
