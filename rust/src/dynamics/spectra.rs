@@ -73,7 +73,7 @@ pub struct FftSums {
 
 /// The transform length for `n_frames` frames: the smallest even 2^a 3^b 5^c 7^d ≥ 2F − 1
 /// (lengths the FFT factorises well).
-pub fn fft_length(n_frames: usize) -> usize {
+fn fft_length(n_frames: usize) -> usize {
     let min = (2 * n_frames).saturating_sub(1).max(2);
     let mut best = usize::MAX;
     let mut p2 = 2usize;
@@ -323,7 +323,7 @@ pub fn fft_sums(pos: &[Vec3], n: usize, species: &[u32], n_species: usize, n_lag
         }
         monitor.progress(g1, n_groups)?;
     }
-    let _ = simd;
+    let _ = simd;   // used only on x86-64
     // one inverse transform per species; "all" = the species sums in species order
     let mut out = FftSums { msd: Vec::new(), fs: Vec::new() };
     if msd {
@@ -384,7 +384,7 @@ fn all_from_species(sums: &mut [f64], n_species: usize, n_lags: usize) {
 
 /// One particle's phase rows e^{ik·r(t)} for any wave vectors: row k of `o` (length `row` ≥ 2F)
 /// receives cos(k·r(t)) at 2t and sin(k·r(t)) at 2t + 1.
-pub fn direct_phases_of_particle(xyz: [&[f64]; 3], kvecs: &[Vec3], o: &mut [f64], row: usize) {
+fn direct_phases_of_particle(xyz: [&[f64]; 3], kvecs: &[Vec3], o: &mut [f64], row: usize) {
     for (k, ok) in kvecs.iter().zip(o.chunks_exact_mut(row)) {
         for t in 0..xyz[0].len() {
             let (s, c) = (k[0] * xyz[0][t] + k[1] * xyz[1][t] + k[2] * xyz[2][t]).sin_cos();
@@ -400,7 +400,7 @@ pub fn direct_phases_of_particle(xyz: [&[f64]; 3], kvecs: &[Vec3], o: &mut [f64]
 /// lanes: inlined into a vectorised context the compiler emits SIMD code, without fused
 /// multiply-adds (the same bits on every path).
 #[inline(always)]
-pub fn lattice_phases_of_particle(xyz: [&[f64]; 3], hinv: &[[f64; 3]; 3], nvecs: &[[i64; 3]], nmax: [usize; 3],
+fn lattice_phases_of_particle(xyz: [&[f64]; 3], hinv: &[[f64; 3]; 3], nvecs: &[[i64; 3]], nmax: [usize; 3],
                                   o: &mut [f64], row: usize) {
     let n_t = xyz[0].len();
     // TB frames at a time, so that the power recurrences of the three axes and TB frames are

@@ -270,9 +270,8 @@ mod tests {
     use super::*;
     use crate::testutil::lcg;
 
-    /// Every pair closer than r_list appears exactly once, and its image code gives the
-    /// minimum-image displacement (compared with an all-pairs search); rows of a cell's
-    /// particles list their own-cell partners with larger index only.
+    /// Every pair closer than r_list appears exactly once (in either of its two rows), and its
+    /// image code gives the minimum-image displacement (compared with an all-pairs search).
     fn check(b: SimBox, n: usize, r_list: f64, seed: u64) {
         let mut rnd = lcg(seed);
         let raw: Vec<Vec3> = (0..n).map(|_| b.to_cartesian(&[rnd(), rnd(), if b.dim() == 2 { 0.0 } else { rnd() }])).collect();
